@@ -1,0 +1,138 @@
+"""The ``ozzy`` command line: run, validate, resume, modules, schema.
+
+Exit codes: 0 done, 1 the export failed, 2 the configuration is invalid, 130 stopped on request
+(resumable). No Airflow module is imported unless a configured module needs a hook.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+from typing import Any
+
+from airflow_provider_ozzy.errors import ConfigurationError, OzzyError
+
+EXIT_FAILED = 1
+EXIT_INVALID = 2
+EXIT_STOPPED = 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ozzy", description="Resumable data exports (exporters-compatible configs)."
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run an export from a JSON or YAML config")
+    run.add_argument("config")
+    run.add_argument(
+        "--job-id", help="job id for the persistence (default: exporter_options.persistence_state_id or new)"
+    )
+    run.add_argument("--quiet", action="store_true", help="no progress output")
+    validate = commands.add_parser("validate", help="check a config; lists every error, exit 2 when invalid")
+    validate.add_argument("config")
+    resume = commands.add_parser("resume", help="resume a stopped or failed job, e.g. pickle:.ozzy-state/JOB")
+    resume.add_argument("uri")
+    resume.add_argument("--quiet", action="store_true")
+    modules = commands.add_parser("modules", help="list every module with its options")
+    modules.add_argument("--json", action="store_true", help="machine-readable output")
+    commands.add_parser("schema", help="print the JSON Schema of configs")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    try:
+        return _dispatch(args)
+    except ConfigurationError as error:
+        print(f"ozzy: {error}", file=sys.stderr)
+        return EXIT_INVALID
+    except OzzyError as error:
+        if args.debug:
+            raise
+        print(f"ozzy: export failed: {error}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "validate":
+        return _validate(args.config)
+    if args.command == "modules":
+        return _modules(args.json)
+    if args.command == "schema":
+        from airflow_provider_ozzy.schema import config_schema
+
+        print(json.dumps(config_schema(), indent=2))
+        return 0
+    from airflow_provider_ozzy.export_managers.basic_exporter import BasicExporter
+    from airflow_provider_ozzy.progress import ProgressPrinter
+
+    progress = None if args.quiet else ProgressPrinter()
+    if args.command == "run":
+        exporter = BasicExporter(args.config, job_id=args.job_id, progress=progress)
+    else:
+        exporter = BasicExporter.from_persistence_uri(args.uri, progress=progress)
+    return _export(exporter)
+
+
+def _export(exporter: Any) -> int:
+    def stop(signum: int, _frame: Any) -> None:
+        logging.getLogger("airflow_provider_ozzy").warning(
+            "Signal %d: stopping after the current batch", signum
+        )
+        exporter.request_stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    stats = exporter.export()
+    print(json.dumps(stats, sort_keys=True))
+    return 0 if stats.get("finished") else EXIT_STOPPED
+
+
+def _validate(path: str) -> int:
+    from airflow_provider_ozzy.config import normalize, validate
+
+    config = validate(path)
+    data = normalize(config.data)
+    print(f"{path}: valid ({data['reader']['name']} -> {data['writer']['name']})")
+    return 0
+
+
+def _modules(as_json: bool) -> int:
+    from airflow_provider_ozzy.options import is_mandatory, merged_options, type_name
+    from airflow_provider_ozzy.registry import all_modules
+
+    listing: list[dict[str, Any]] = []
+    for kind, class_name, cls in all_modules():
+        options = {
+            name: {
+                "type": type_name(spec.get("type", object)),
+                "mandatory": is_mandatory(spec),
+                **({"default": spec["default"]} if "default" in spec else {}),
+                **({"env_fallback": spec["env_fallback"]} if "env_fallback" in spec else {}),
+                "help": spec.get("help", ""),
+            }
+            for name, spec in merged_options(cls).items()
+        }
+        doc = (cls.__doc__ or "").strip().splitlines()
+        listing.append({"kind": kind, "name": class_name, "doc": doc[0] if doc else "", "options": options})
+    if as_json:
+        print(json.dumps(listing, indent=2, default=str))
+        return 0
+    for entry in listing:
+        print(f"{entry['kind']}.{entry['name']}: {entry['doc']}")
+        for name, spec in entry["options"].items():
+            detail = "mandatory" if spec["mandatory"] else f"default {spec.get('default')!r}"
+            env = f", env {spec['env_fallback']}" if "env_fallback" in spec else ""
+            print(f"    {name} ({spec['type']}; {detail}{env}): {spec['help']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""Which position is safe to commit after a batch: the commit protocol of SPEC §3.
+
+Items sit in per-group buffer files until a file is full, so after a batch some items read are
+not yet at the destination. The committed state therefore holds the reader position at the start
+of the oldest batch that still has buffered items (the *watermark*), plus, per group, how many items
+after the watermark are already at the destination (``skip``) and how many files the group has.
+A resume re-reads from the watermark, drops each group's first ``skip`` items and continues the
+file numbers, so every item lands exactly once under a deterministic name. Files finished after
+the last commit are rewritten with the same content.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from airflow_provider_ozzy.groupers.base_grouper import GroupKey
+from airflow_provider_ozzy.readers.base_reader import BaseReader
+from airflow_provider_ozzy.writers.base_writer import BaseWriter
+
+STATE_VERSION = 1
+
+
+@dataclass
+class _Snapshot:
+    batch: int
+    reader_position: dict[str, Any]
+    read_items: int
+    accepted: int
+    routed: dict[GroupKey, int]
+
+
+class CommitTracker:
+    """Keeps a snapshot per batch back to the watermark and builds the state to commit."""
+
+    def __init__(self) -> None:
+        self._snapshots: deque[_Snapshot] = deque()
+
+    def before_batch(self, batch: int, reader: BaseReader, writer: BaseWriter) -> None:
+        self._snapshots.append(
+            _Snapshot(
+                batch, reader.get_last_position(), reader.read_items, writer.accepted, dict(writer.routed)
+            )
+        )
+
+    def state(self, next_batch: int, reader: BaseReader, writer: BaseWriter) -> dict[str, Any]:
+        """The state to commit once batches before ``next_batch`` went through the writer."""
+        open_groups = writer.open_groups()
+        watermark = min((first for first, _ in open_groups.values()), default=next_batch)
+        while self._snapshots and self._snapshots[0].batch < watermark:
+            self._snapshots.popleft()
+        if watermark >= next_batch or not self._snapshots:
+            snapshot = _Snapshot(
+                next_batch, reader.get_last_position(), reader.read_items, writer.accepted, writer.routed
+            )
+        else:
+            snapshot = self._snapshots[0]
+        return {
+            "version": STATE_VERSION,
+            "batch": snapshot.batch,
+            "reader": snapshot.reader_position,
+            "read_items": snapshot.read_items,
+            "writer": writer.state(snapshot.routed, snapshot.accepted),
+        }

@@ -1,0 +1,131 @@
+"""Output compression for buffer files: gz, bz2, zip, zstd or none, one streaming writer each.
+
+Every writer compresses through here, so the file suffix, the level and the md5 of the finished
+bytes are computed the same way everywhere.
+"""
+
+from __future__ import annotations
+
+import bz2
+import hashlib
+import os
+import zipfile
+import zlib
+from typing import Any, BinaryIO, Protocol
+
+import zstandard
+
+COMPRESSIONS = ("gz", "bz2", "zip", "zstd", "none")
+DEFAULT_LEVELS = {"gz": 6, "bz2": 9, "zip": 6, "zstd": 3, "none": 0}
+
+
+def suffix(compression: str) -> str:
+    """File name suffix for a compression ('' for none)."""
+    return "" if compression == "none" else f".{compression}"
+
+
+class _Codec(Protocol):
+    def compress(self, data: bytes) -> bytes: ...
+
+    def flush(self) -> bytes: ...
+
+
+class _Identity:
+    def compress(self, data: bytes) -> bytes:
+        return data
+
+    def flush(self) -> bytes:
+        return b""
+
+
+def _codec(compression: str, level: int) -> _Codec:
+    if compression == "gz":
+        # wbits 31: a gzip member with mtime 0, so the same items always give the same bytes
+        return zlib.compressobj(level, zlib.DEFLATED, 31)
+    if compression == "bz2":
+        return bz2.BZ2Compressor(max(1, min(level, 9)))
+    if compression == "zstd":
+        return zstandard.ZstdCompressor(level=level).compressobj()
+    return _Identity()
+
+
+class CompressedFile:
+    """A file that receives uncompressed bytes and stores them compressed, tracking size and md5."""
+
+    def __init__(
+        self, path: str, compression: str, level: int | None = None, member_name: str = "data"
+    ) -> None:
+        if compression not in COMPRESSIONS:
+            raise ValueError(f"unknown compression '{compression}'")
+        self.path = path
+        self.compression = compression
+        level = DEFAULT_LEVELS[compression] if level is None else level
+        self._md5 = hashlib.md5(usedforsecurity=False)
+        self.size = 0
+        self._raw: BinaryIO = open(path, "wb")  # noqa: SIM115 - closed in close()
+        self._zip: zipfile.ZipFile | None = None
+        self._target: Any
+        if compression == "zip":
+            sink = _HashingSink(self._raw, self)
+            self._zip = zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED, compresslevel=level)  # type: ignore[arg-type]
+            self._target = self._zip.open(zipfile.ZipInfo(member_name, date_time=(1980, 1, 1, 0, 0, 0)), "w")
+            self._codec: _Codec = _Identity()
+        else:
+            self._codec = _codec(compression, level)
+            self._target = _HashingSink(self._raw, self)
+
+    def write(self, data: bytes) -> None:
+        out = self._codec.compress(data)
+        if out:
+            self._target.write(out)
+
+    def close(self) -> None:
+        """Finish the compressed stream and fsync it, so a finished file is complete on disk."""
+        tail = self._codec.flush()
+        if tail:
+            self._target.write(tail)
+        if self._zip is not None:
+            self._target.close()
+            self._zip.close()
+        self._raw.flush()
+        os.fsync(self._raw.fileno())
+        self._raw.close()
+
+    def discard(self) -> None:
+        try:
+            self._raw.close()
+        finally:
+            if os.path.exists(self.path):
+                os.remove(self.path)
+
+    @property
+    def md5(self) -> str:
+        return self._md5.hexdigest()
+
+
+class _HashingSink:
+    """Passes bytes to the real file while counting them and feeding the md5."""
+
+    def __init__(self, raw: BinaryIO, owner: CompressedFile) -> None:
+        self._raw = raw
+        self._owner = owner
+        self._position = 0
+
+    def write(self, data: bytes) -> int:
+        self._raw.write(data)
+        self._owner._md5.update(data)
+        self._owner.size += len(data)
+        self._position += len(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self._position
+
+    def flush(self) -> None:
+        self._raw.flush()
+
+    def seekable(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        """The owner closes the real file."""

@@ -1,0 +1,314 @@
+"""Loading and validating job configurations (exporters' shape), with every error located.
+
+Validation collects all problems at once, names the section, module and option and, for configs
+read from a file, the file and line. It imports the configured modules but never touches the
+network, so it can run at DAG parse time.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from airflow_provider_ozzy.errors import ConfigurationError
+from airflow_provider_ozzy.options import resolve_options
+from airflow_provider_ozzy.registry import SECTION_KINDS, UnknownModuleError, resolve
+
+MODULE_SECTIONS = (
+    "reader",
+    "writer",
+    "filter",
+    "filter_before",
+    "filter_after",
+    "transform",
+    "grouper",
+    "persistence",
+    "stats_manager",
+    "decompressor",
+    "deserializer",
+)
+REQUIRED_SECTIONS = ("reader", "writer")
+TOP_LEVEL_KEYS = (*MODULE_SECTIONS, "exporter_options")
+
+DEFAULT_SECTIONS: dict[str, dict[str, Any]] = {
+    "filter_before": {"name": "NoFilter"},
+    "filter_after": {"name": "NoFilter"},
+    "transform": {"name": "NoTransform"},
+    "grouper": {"name": "NoGrouper"},
+    "persistence": {"name": "PicklePersistence"},
+    "stats_manager": {"name": "BasicStatsManager"},
+}
+
+EXPORTER_OPTIONS: dict[str, dict[str, Any]] = {
+    "log_level": {"type": str, "default": "INFO", "help": "DEBUG, INFO, WARNING, ERROR or CRITICAL."},
+    "logger_name": {"type": str, "default": "export-pipeline", "help": "Accepted for exporters configs."},
+    "formatter": {
+        "type": dict,
+        "default": {"name": "JsonExportFormatter"},
+        "help": "Export formatter section.",
+    },
+    "notifications": {"type": "dict_list", "default": [], "help": "Notifier sections."},
+    "resume": {"type": bool, "default": False, "help": "Resume the job named by persistence_state_id."},
+    "persistence_state_id": {"type": (str, int, type(None)), "default": None, "help": "Job id."},
+    "prevent_bypass": {"type": bool, "default": False, "help": "Never move whole objects instead of items."},
+    "disable_retries": {"type": bool, "default": False, "help": "Try every operation once."},
+    "threaded": {
+        "type": bool,
+        "default": False,
+        "help": "Accepted for exporters configs; Ozzy overlaps work by itself.",
+    },
+    "thread_queue_size": {"type": int, "default": 100, "help": "Accepted for exporters configs; unused."},
+    "forced_reads": {
+        "type": bool,
+        "default": False,
+        "help": "Accepted for exporters configs; batches are lists.",
+    },
+}
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _base_classes() -> dict[str, type]:
+    from airflow_provider_ozzy.decompressors.stream_decompressors import BaseDecompressor
+    from airflow_provider_ozzy.deserializers.stream_deserializers import BaseDeserializer
+    from airflow_provider_ozzy.export_formatter.base_export_formatter import BaseExportFormatter
+    from airflow_provider_ozzy.filters.base_filter import BaseFilter
+    from airflow_provider_ozzy.groupers.base_grouper import BaseGrouper
+    from airflow_provider_ozzy.persistence.base_persistence import BasePersistence
+    from airflow_provider_ozzy.readers.base_reader import BaseReader
+    from airflow_provider_ozzy.stats_managers.basic_stats_manager import BasicStatsManager
+    from airflow_provider_ozzy.transform.base_transform import BaseTransform
+    from airflow_provider_ozzy.writers.base_writer import BaseWriter
+
+    return {
+        "readers": BaseReader,
+        "writers": BaseWriter,
+        "filters": BaseFilter,
+        "transform": BaseTransform,
+        "groupers": BaseGrouper,
+        "persistence": BasePersistence,
+        "stats_managers": BasicStatsManager,
+        "export_formatter": BaseExportFormatter,
+        "decompressors": BaseDecompressor,
+        "deserializers": BaseDeserializer,
+    }
+
+
+@dataclass
+class ExportConfig:
+    """A loaded configuration: the mapping, where it came from, and the line of every key."""
+
+    data: dict[str, Any]
+    source: str | None = None
+    lines: dict[tuple[Any, ...], int] = field(default_factory=dict)
+
+    def where(self, *path: Any) -> str:
+        """``file:line: `` for the deepest known key of ``path`` ('' for dict configs)."""
+        if not self.source:
+            return ""
+        for depth in range(len(path), 0, -1):
+            line = self.lines.get(tuple(path[:depth]))
+            if line:
+                return f"{self.source}:{line}: "
+        return f"{self.source}: "
+
+
+def load_config(source: str | os.PathLike[str] | dict[str, Any] | ExportConfig) -> ExportConfig:
+    """Read a config from a dict, or a JSON or YAML file."""
+    if isinstance(source, ExportConfig):
+        return source
+    if isinstance(source, dict):
+        return ExportConfig(copy.deepcopy(source))
+    path = os.fspath(source)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except OSError as error:
+        raise ConfigurationError(f"cannot read configuration file {path}: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        raise ConfigurationError(f"{path}: configuration files must be UTF-8 ({error.reason})") from None
+    data = _parse(text, path)
+    if not isinstance(data, dict):
+        raise ConfigurationError(
+            f"{path}: a configuration must be a mapping of sections, got {type(data).__name__}"
+        )
+    return ExportConfig(data, path, _line_map(text))
+
+
+def _parse(text: str, path: str) -> Any:
+    if path.endswith(".json"):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ConfigurationError(
+                f"{path}:{error.lineno}:{error.colno}: not valid JSON: {error.msg}"
+            ) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark
+        place = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else path
+        raise ConfigurationError(f"{place}: not valid YAML or JSON: {error.problem}") from None
+    except yaml.YAMLError as error:
+        raise ConfigurationError(f"{path}: not valid YAML or JSON: {error}") from None
+
+
+def _line_map(text: str) -> dict[tuple[Any, ...], int]:
+    """Line of every mapping key and sequence entry, from the YAML node tree (JSON is YAML here)."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return {}
+    lines: dict[tuple[Any, ...], int] = {}
+
+    def walk(node: Any, path: tuple[Any, ...]) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                child = (*path, key.value)
+                lines[child] = key.start_mark.line + 1
+                walk(value, child)
+        elif isinstance(node, yaml.SequenceNode):
+            for index, value in enumerate(node.value):
+                lines[(*path, index)] = value.start_mark.line + 1
+                walk(value, (*path, index))
+
+    if root is not None:
+        walk(root, ())
+    return lines
+
+
+def normalize(data: dict[str, Any]) -> dict[str, Any]:
+    """The config with exporters' aliases applied and default sections filled in."""
+    data = copy.deepcopy(data)
+    if "filter" in data:
+        data["filter_before"] = data.pop("filter")
+    for section, default in DEFAULT_SECTIONS.items():
+        if data.get(section) is None:
+            data[section] = copy.deepcopy(default)
+    options = data.setdefault("exporter_options", {}) or {}
+    data["exporter_options"] = options
+    return data
+
+
+def validate(source: str | os.PathLike[str] | dict[str, Any] | ExportConfig) -> ExportConfig:
+    """Load and check a config; raises ``ConfigurationError`` listing every problem."""
+    config = load_config(source)
+    errors = check(config)
+    if errors:
+        raise ConfigurationError(errors=errors)
+    return config
+
+
+def check(config: ExportConfig) -> list[str]:
+    """Every problem of ``config``, each naming its place."""
+    data = config.data
+    errors: list[str] = []
+    for key in data:
+        if key not in TOP_LEVEL_KEYS:
+            close = difflib.get_close_matches(str(key), TOP_LEVEL_KEYS, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else f" (sections: {', '.join(TOP_LEVEL_KEYS)})"
+            errors.append(f"{config.where(key)}unknown section '{key}'{hint}")
+    if "filter" in data and "filter_before" in data:
+        errors.append(
+            f"{config.where('filter')}filter: 'filter' is the old name of 'filter_before'; give only one"
+        )
+    for section in REQUIRED_SECTIONS:
+        if data.get(section) is None:
+            errors.append(
+                f"{config.where(section)}{section}: missing section (a config needs a reader and a writer)"
+            )
+    classes: dict[str, type] = {}
+    for section in MODULE_SECTIONS:
+        if data.get(section) is not None:
+            found = _check_module(config, (section,), SECTION_KINDS[section], data[section], errors)
+            if found is not None:
+                classes[section] = found
+    exporter_options = data.get("exporter_options") or {}
+    if not isinstance(exporter_options, dict):
+        errors.append(f"{config.where('exporter_options')}exporter_options: must be a mapping")
+    else:
+        _check_exporter_options(config, exporter_options, errors)
+    _check_stream_sections(config, classes, errors)
+    return errors
+
+
+def _check_module(
+    config: ExportConfig, path: tuple[Any, ...], kind: str, section: Any, errors: list[str]
+) -> type | None:
+    label = " ".join(str(part) for part in path)
+    where = config.where(*path)
+    if not isinstance(section, dict):
+        errors.append(
+            f"{where}{label}: must be a mapping with 'name' and 'options', got {type(section).__name__}"
+        )
+        return None
+    for key in section:
+        if key not in ("name", "options"):
+            errors.append(
+                f"{config.where(*path, key)}{label}: unknown key '{key}' (a module section has 'name' and 'options')"
+            )
+    name = section.get("name")
+    if not name:
+        errors.append(f"{where}{label}: module name is missing (set 'name')")
+        return None
+    try:
+        found = resolve(name, kind)
+    except UnknownModuleError as error:
+        errors.append(f"{config.where(*path, 'name')}{label}: {error}")
+        return None
+    base = _base_classes().get(kind)
+    if base is not None and not (isinstance(found, type) and issubclass(found, base)):
+        errors.append(
+            f"{config.where(*path, 'name')}{label}: {name} is not a {kind[:-1] if kind.endswith('s') else kind} module"
+        )
+        return None
+    options = section.get("options") or {}
+    if not isinstance(options, dict):
+        errors.append(
+            f"{config.where(*path, 'options')}{label} ({found.__name__}): 'options' must be a mapping"
+        )
+        return found
+    _, problems = found.resolve(options)  # type: ignore[attr-defined]
+    for problem in problems:
+        place = config.where(*path, "options", problem.option) if problem.option else where
+        errors.append(f"{place}{label} ({found.__name__}): {problem.message}")
+    return found
+
+
+def _check_exporter_options(config: ExportConfig, options: dict[str, Any], errors: list[str]) -> None:
+    values, problems = resolve_options(EXPORTER_OPTIONS, options)
+    for problem in problems:
+        errors.append(
+            f"{config.where('exporter_options', problem.option)}exporter_options: {problem.message}"
+        )
+    level = values.get("log_level")
+    if isinstance(level, str) and level.upper() not in LOG_LEVELS:
+        errors.append(
+            f"{config.where('exporter_options', 'log_level')}exporter_options: option 'log_level' must be one of "
+            f"{', '.join(LOG_LEVELS)}, got {level!r}"
+        )
+    if isinstance(options.get("formatter"), dict):
+        _check_module(
+            config, ("exporter_options", "formatter"), "export_formatter", options["formatter"], errors
+        )
+    for index, notifier in enumerate(options.get("notifications") or []):
+        _check_module(config, ("exporter_options", "notifications", index), "notifications", notifier, errors)
+
+
+def _check_stream_sections(config: ExportConfig, classes: dict[str, type], errors: list[str]) -> None:
+    from airflow_provider_ozzy.readers.base_stream_reader import StreamBasedReader
+
+    reader = classes.get("reader")
+    if reader is None or issubclass(reader, StreamBasedReader):
+        return
+    for section in ("decompressor", "deserializer"):
+        if config.data.get(section) is not None:
+            errors.append(
+                f"{config.where(section)}{section}: only stream readers take a {section}; {reader.__name__} is not one"
+            )

@@ -1,0 +1,192 @@
+"""The export loop: read, filter, transform, filter, group, write; commit after every batch.
+
+One loop for every module combination. Positions are committed only as far as items are durably
+at the destination (see ``commit_protocol``), so a crash at any moment loses and repeats nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from airflow_provider_ozzy.commit_protocol import CommitTracker
+from airflow_provider_ozzy.config import EXPORTER_OPTIONS, ExportConfig, normalize, validate
+from airflow_provider_ozzy.errors import OzzyError
+from airflow_provider_ozzy.export_formatter.base_export_formatter import BaseExportFormatter
+from airflow_provider_ozzy.filters.base_filter import BaseFilter
+from airflow_provider_ozzy.groupers.base_grouper import BaseGrouper
+from airflow_provider_ozzy.options import resolve_options
+from airflow_provider_ozzy.persistence.base_persistence import BasePersistence
+from airflow_provider_ozzy.readers.base_reader import BaseReader
+from airflow_provider_ozzy.readers.base_stream_reader import StreamBasedReader
+from airflow_provider_ozzy.registry import SECTION_KINDS, resolve
+from airflow_provider_ozzy.stats_managers.basic_stats_manager import BasicStatsManager
+from airflow_provider_ozzy.transform.base_transform import BaseTransform
+from airflow_provider_ozzy.writers.base_writer import BaseWriter
+
+log = logging.getLogger("airflow_provider_ozzy.exporter")
+
+ProgressCallback = Callable[[dict[str, Any]], None]
+
+
+def build_module(section: dict[str, Any], kind: str) -> Any:
+    cls = resolve(section["name"], kind)
+    return cls(section.get("options") or {})
+
+
+class BasicExporter:
+    """Runs one export job described by a config (dict, JSON or YAML file)."""
+
+    def __init__(
+        self,
+        config: str | os.PathLike[str] | dict[str, Any] | ExportConfig,
+        *,
+        persistence: BasePersistence | None = None,
+        resume: bool | None = None,
+        job_id: str | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        self.config = validate(config)
+        data = normalize(self.config.data)
+        self.options, _ = resolve_options(EXPORTER_OPTIONS, data["exporter_options"])
+        logging.getLogger("airflow_provider_ozzy").setLevel(self.options["log_level"].upper())
+        if self.options["disable_retries"]:
+            os.environ["OZZY_DISABLE_RETRIES"] = "1"
+        self.reader: BaseReader = build_module(data["reader"], "readers")
+        if isinstance(self.reader, StreamBasedReader):
+            if data.get("decompressor"):
+                self.reader.decompressor = build_module(data["decompressor"], SECTION_KINDS["decompressor"])
+            if data.get("deserializer"):
+                self.reader.deserializer = build_module(data["deserializer"], SECTION_KINDS["deserializer"])
+        self.filter_before: BaseFilter = build_module(data["filter_before"], "filters")
+        self.transform: BaseTransform = build_module(data["transform"], "transform")
+        self.filter_after: BaseFilter = build_module(data["filter_after"], "filters")
+        self.grouper: BaseGrouper = build_module(data["grouper"], "groupers")
+        self.writer: BaseWriter = build_module(data["writer"], "writers")
+        self.formatter: BaseExportFormatter = build_module(self.options["formatter"], "export_formatter")
+        self.persistence: BasePersistence = persistence or build_module(data["persistence"], "persistence")
+        self.stats_manager: BasicStatsManager = build_module(data["stats_manager"], "stats_managers")
+        self.resume = self.options["resume"] if resume is None else resume
+        state_id = self.options["persistence_state_id"]
+        self.job_id = job_id or (str(state_id) if state_id is not None else "")
+        self.progress = progress
+        self.stop_requested = threading.Event()
+        self.started_at = 0.0
+
+    @classmethod
+    def from_file_configuration(cls, path: str, **kwargs: Any) -> BasicExporter:
+        return cls(path, **kwargs)
+
+    @classmethod
+    def from_persistence_uri(cls, uri: str, **kwargs: Any) -> BasicExporter:
+        """Rebuild a job from its persistence URI (``pickle:PATH``) to resume it."""
+        from airflow_provider_ozzy.persistence.uris import persistence_for_uri
+
+        persistence, job_id, configuration = persistence_for_uri(uri)
+        return cls(configuration, persistence=persistence, resume=True, job_id=job_id, **kwargs)
+
+    def request_stop(self) -> None:
+        """Stop after the current batch, committing its position (``on_kill``, SIGTERM)."""
+        self.stop_requested.set()
+
+    def export(self) -> dict[str, Any]:
+        """Run the job to the end (or to a requested stop); returns the stats dict."""
+        self.started_at = time.monotonic()
+        state = self.persistence.open(self.job_id, self.config.data, self.resume)
+        self.job_id = self.persistence.job_id
+        if state and state.get("finished"):
+            log.info("Job %s already finished; nothing to do", self.job_id)
+            return dict(state.get("stats", {}), already_finished=True)
+        try:
+            stats = self._run(state)
+        except OzzyError:
+            raise
+        finally:
+            self.reader.close()
+            self.writer.close()
+            for module in (
+                self.filter_before,
+                self.transform,
+                self.filter_after,
+                self.grouper,
+                self.formatter,
+            ):
+                module.close()
+        return stats
+
+    def _run(self, state: dict[str, Any] | None) -> dict[str, Any]:
+        reader, writer = self.reader, self.writer
+        if state:
+            log.info("Resuming job %s from %s", self.job_id, state["reader"])
+        reader.open(state["reader"] if state else None)
+        if state:
+            reader.read_items = state.get("read_items", 0)
+        writer.open(self.formatter, state["writer"] if state else None)
+        tracker = CommitTracker()
+        batch_number = state["batch"] if state else 0
+        limit_reached = writer.remaining_room() == 0
+        while not reader.is_finished() and not limit_reached:
+            if self.stop_requested.is_set():
+                log.warning(
+                    "Stop requested: job %s stops here; resume with %s", self.job_id, self.persistence.uri
+                )
+                return self.stats(finished=False)
+            tracker.before_batch(batch_number, reader, writer)
+            marks = [time.perf_counter()]
+            batch = reader.get_next_batch()
+            marks.append(time.perf_counter())
+            batch = self.filter_before.filter_batch(batch)
+            marks.append(time.perf_counter())
+            batch = self.transform.transform_batch(batch)
+            marks.append(time.perf_counter())
+            batch = self.filter_after.filter_batch(batch)
+            marks.append(time.perf_counter())
+            room = writer.remaining_room()
+            if room is not None and len(batch) >= room:
+                batch = batch[:room]
+                limit_reached = True
+            groups = self.grouper.group_batch(batch)
+            marks.append(time.perf_counter())
+            writer.write_batch(groups, batch_number)
+            marks.append(time.perf_counter())
+            batch_number += 1
+            self.persistence.commit(tracker.state(batch_number, reader, writer))
+            marks.append(time.perf_counter())
+            self._report_iteration(marks)
+        writer.flush()
+        writer.finish_writing()
+        stats = self.stats(finished=True)
+        final = tracker.state(batch_number, reader, writer)
+        final.update(finished=True, stats=stats)
+        self.persistence.commit(final)
+        self.stats_manager.safely("final_report", stats)
+        if self.progress:
+            self.progress(dict(stats, fraction=1.0, done=True))
+        return stats
+
+    def _report_iteration(self, marks: list[float]) -> None:
+        stages = ("read", "filtered", "transformed", "filtered_after", "grouped", "written", "persisted")
+        timings = {stage: marks[index + 1] - marks[index] for index, stage in enumerate(stages)}
+        counters = self.counters()
+        self.stats_manager.safely("iteration_report", timings, counters)
+        if self.progress:
+            self.progress(dict(counters, fraction=self.reader.progress(), done=False))
+
+    def counters(self) -> dict[str, Any]:
+        return {
+            "items_read": self.reader.read_items,
+            "items_filtered": self.filter_before.filtered_out + self.filter_after.filtered_out,
+            "items_accepted": self.writer.accepted,
+            "items_written": self.writer.items_written,
+            "files_written": self.writer.files_written,
+            "bytes_written": self.writer.bytes_written,
+            "elapsed_seconds": round(time.monotonic() - self.started_at, 3),
+        }
+
+    def stats(self, finished: bool) -> dict[str, Any]:
+        """The small summary the CLI prints and the operator returns as its XCom."""
+        return dict(self.counters(), job_id=self.job_id, resume_uri=self.persistence.uri, finished=finished)

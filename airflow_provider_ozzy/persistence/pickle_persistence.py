@@ -1,0 +1,117 @@
+"""Job state in a local file (the CLI default): ``<file_path>/<job id>``, replaced atomically."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+import time
+import uuid
+from typing import Any
+
+from airflow_provider_ozzy.errors import PersistenceError
+from airflow_provider_ozzy.persistence.base_persistence import BasePersistence
+
+_FORMAT = "ozzy-pickle-1"
+
+
+class PicklePersistence(BasePersistence):
+    """One pickle file per job holding the configuration and the last committed state."""
+
+    uri_scheme = "pickle"
+    supported_options = {
+        "file_path": {
+            "type": str,
+            "default": ".ozzy-state",
+            "env_fallback": "OZZY_STATE_DIR",
+            "help": "Folder of the job state files (created when missing).",
+        },
+    }
+
+    def open(self, job_id: str, configuration: dict[str, Any], resume: bool) -> dict[str, Any] | None:
+        self.job_id = job_id or uuid.uuid4().hex
+        self.configuration = configuration
+        os.makedirs(self.options["file_path"], exist_ok=True)
+        if os.path.exists(self.path):
+            if not resume:
+                raise PersistenceError(
+                    f"PicklePersistence: job '{self.job_id}' already has a state file {self.path}; "
+                    f"resume it with `ozzy resume {self.uri}` or remove the file"
+                )
+            return self.read(self.path).get("state")
+        if resume:
+            raise PersistenceError(f"PicklePersistence: nothing to resume: {self.path} does not exist")
+        self._write(None)
+        self.log.info("Created job with id: %s (resume with: ozzy resume %s)", self.job_id, self.uri)
+        return None
+
+    @property
+    def path(self) -> str:
+        return os.path.join(self.options["file_path"], self.job_id)
+
+    @property
+    def uri(self) -> str:
+        return f"pickle:{self.path}"
+
+    def commit(self, state: dict[str, Any]) -> None:
+        self._write(state)
+
+    def _write(self, state: dict[str, Any] | None) -> None:
+        record = {
+            "format": _FORMAT,
+            "persistence_state_id": self.job_id,
+            "configuration": self.configuration,
+            "state": state,
+            "committed_at": time.time(),
+        }
+        folder = self.options["file_path"]
+        handle, temporary = tempfile.mkstemp(prefix=f".{self.job_id}.", dir=folder)
+        try:
+            with os.fdopen(handle, "wb") as out:
+                pickle.dump(record, out, protocol=pickle.HIGHEST_PROTOCOL)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temporary, self.path)
+        except BaseException:
+            if os.path.exists(temporary):
+                os.remove(temporary)
+            raise
+        directory = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+
+    def delete(self) -> None:
+        if os.path.exists(self.path):
+            os.remove(self.path)
+
+    @staticmethod
+    def read(path: str) -> dict[str, Any]:
+        try:
+            with open(path, "rb") as handle:
+                record = pickle.load(handle)
+        except FileNotFoundError:
+            raise PersistenceError(f"PicklePersistence: no job state at {path}") from None
+        except (pickle.UnpicklingError, EOFError, AttributeError, ValueError) as error:
+            raise PersistenceError(
+                f"PicklePersistence: {path} is not an Ozzy job state file ({error})"
+            ) from None
+        if not isinstance(record, dict) or record.get("format") != _FORMAT:
+            raise PersistenceError(f"PicklePersistence: {path} is not an Ozzy job state file")
+        return record
+
+    def load_configuration(self, job_id: str) -> dict[str, Any]:
+        self.job_id = job_id
+        configuration = self.read(self.path).get("configuration")
+        if not isinstance(configuration, dict):
+            raise PersistenceError(f"PicklePersistence: {self.path} holds no configuration")
+        return configuration
+
+    @classmethod
+    def from_uri(cls, uri: str) -> tuple[BasePersistence, str]:
+        path = uri.split(":", 1)[1]
+        if path.startswith("//"):
+            path = path[2:]
+        folder, job_id = os.path.split(path)
+        return cls({"file_path": folder or "."}), job_id

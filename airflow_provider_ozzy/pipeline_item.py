@@ -1,0 +1,51 @@
+"""The base of every module: option resolution at construction, a logger, and a close hook."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from airflow_provider_ozzy.errors import ConfigurationError
+from airflow_provider_ozzy.options import Problem, merged_options, resolve_options
+
+
+class PipelineItem:
+    """A configurable module. Subclasses declare ``supported_options`` and override hooks.
+
+    Construction never touches the network (it runs at DAG parse time); services are reached
+    from ``open()`` or the first batch.
+    """
+
+    kind: ClassVar[str] = "module"
+    supported_options: ClassVar[dict[str, dict[str, Any]]] = {}
+
+    def __init__(self, options: Mapping[str, Any] | None = None) -> None:
+        values, problems = self.resolve(options)
+        if problems:
+            raise ConfigurationError(errors=[self.describe(problem) for problem in problems])
+        self.options: dict[str, Any] = values
+        self.log = logging.getLogger(f"airflow_provider_ozzy.{self.kind}")
+
+    @classmethod
+    def resolve(cls, options: Mapping[str, Any] | None) -> tuple[dict[str, Any], list[Problem]]:
+        """Resolve options and run the module's own checks; returns values and every problem."""
+        values, problems = resolve_options(merged_options(cls), options)
+        if not problems:
+            problems.extend(cls.check_values(values))
+        return values, problems
+
+    @classmethod
+    def check_values(cls, values: dict[str, Any]) -> list[Problem]:
+        """Checks across options, without network access. Return problems, never raise."""
+        return []
+
+    @classmethod
+    def describe(cls, problem: Problem) -> str:
+        return f"{cls.kind} {cls.__name__}: {problem.message}"
+
+    def read_option(self, name: str) -> Any:
+        return self.options[name]
+
+    def close(self) -> None:
+        """Release resources; safe to call more than once."""

@@ -1,0 +1,37 @@
+"""The reader contract: batches of dicts and a JSON-able position to resume from."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_provider_ozzy.pipeline_item import PipelineItem
+
+
+class BaseReader(PipelineItem):
+    """Reads items in batches. ``get_last_position()`` is where the next batch starts.
+
+    The position must be JSON-able and enough to restart reading at exactly that item.
+    """
+
+    kind = "reader"
+
+    def __init__(self, options: dict[str, Any] | None = None) -> None:
+        super().__init__(options)
+        self.finished = False
+        self.read_items = 0
+
+    def open(self, position: dict[str, Any] | None) -> None:
+        """Prepare to read from ``position`` (``None`` for the start). Network access may start here."""
+
+    def get_next_batch(self) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def is_finished(self) -> bool:
+        return self.finished
+
+    def get_last_position(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def progress(self) -> float | None:
+        """Fraction of the input read so far, or ``None`` when unknown."""
+        return None

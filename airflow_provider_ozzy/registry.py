@@ -1,0 +1,161 @@
+"""Module names to classes: short names, ``ozzy.*``, full package paths and legacy ``exporters.*``.
+
+The catalogue maps class names to module files without importing them, so resolving a name costs
+one import of the module actually used (the CLI stays fast and imports no Airflow code).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+PACKAGE = "airflow_provider_ozzy"
+
+# kind (package folder) -> class name -> module file inside that folder
+CATALOGUE: dict[str, dict[str, str]] = {
+    "readers": {
+        "RandomReader": "random_reader",
+        "FSReader": "fs_reader",
+    },
+    "writers": {
+        "ConsoleWriter": "console_writer",
+        "FSWriter": "fs_writer",
+    },
+    "filters": {
+        "NoFilter": "no_filter",
+    },
+    "transform": {
+        "NoTransform": "no_transform",
+    },
+    "groupers": {
+        "NoGrouper": "no_grouper",
+        "FileKeyGrouper": "file_key_grouper",
+    },
+    "persistence": {
+        "PicklePersistence": "pickle_persistence",
+    },
+    "stats_managers": {
+        "BasicStatsManager": "basic_stats_manager",
+        "LoggingStatsManager": "logging_stats_manager",
+    },
+    "export_formatter": {
+        "JsonExportFormatter": "json_export_formatter",
+        "CSVExportFormatter": "csv_export_formatter",
+        "XMLExportFormatter": "xml_export_formatter",
+    },
+    "decompressors": {
+        "AutoDecompressor": "stream_decompressors",
+        "ZLibDecompressor": "stream_decompressors",
+        "GzipDecompressor": "stream_decompressors",
+        "Bz2Decompressor": "stream_decompressors",
+        "ZipDecompressor": "stream_decompressors",
+        "ZstdDecompressor": "stream_decompressors",
+        "NoDecompressor": "stream_decompressors",
+    },
+    "deserializers": {
+        "JsonLinesDeserializer": "stream_deserializers",
+        "CSVDeserializer": "stream_deserializers",
+    },
+    "write_buffers": {
+        "WriteBuffer": "base",
+        "ReservoirSamplingWriteBuffer": "reservoir_sampling_buffer",
+    },
+    "notifications": {},
+    "bypasses": {},
+}
+
+# Config sections (and nested places) to the kind of module they hold.
+SECTION_KINDS: dict[str, str] = {
+    "reader": "readers",
+    "writer": "writers",
+    "filter": "filters",
+    "filter_before": "filters",
+    "filter_after": "filters",
+    "transform": "transform",
+    "grouper": "groupers",
+    "persistence": "persistence",
+    "stats_manager": "stats_managers",
+    "formatter": "export_formatter",
+    "notifications": "notifications",
+    "decompressor": "decompressors",
+    "deserializer": "deserializers",
+    "write_buffer": "write_buffers",
+}
+
+# Old class names that differ from Ozzy's.
+ALIASES: dict[str, str] = {
+    "JQTransform": "JqTransform",
+    "KeyFileGrouper": "FileKeyGrouper",
+    "AggregationStatsWriter": "AggregationWriter",
+    "ODOWriter": "OdoWriter",
+    "S3AzureBlobBypass": "S3ToAzureBlobBypass",
+    "S3AzureFileBypass": "S3ToAzureFileBypass",
+}
+
+_LEGACY_PREFIXES = ("exporters.", "ozzy.")
+
+
+class UnknownModuleError(LookupError):
+    """A module name that resolves to nothing; the message lists close names."""
+
+
+def kind_of(class_name: str) -> str | None:
+    for kind, classes in CATALOGUE.items():
+        if class_name in classes:
+            return kind
+    return None
+
+
+def _from_catalogue(class_name: str, kind: str | None) -> type | None:
+    class_name = ALIASES.get(class_name, class_name)
+    kinds = [kind] if kind else list(CATALOGUE)
+    for each in kinds:
+        module_file = CATALOGUE.get(each, {}).get(class_name)
+        if module_file:
+            module = importlib.import_module(f"{PACKAGE}.{each}.{module_file}")
+            return getattr(module, class_name)
+    return None
+
+
+def resolve(name: str, kind: str | None = None) -> type:
+    """Return the class a config ``name`` denotes, for a section of ``kind`` when given."""
+    if not isinstance(name, str) or not name.strip():
+        raise UnknownModuleError("module name must be a non-empty string")
+    name = name.strip()
+    if "." not in name or name.startswith(_LEGACY_PREFIXES):
+        found = _from_catalogue(name.rsplit(".", 1)[-1], kind)
+        if found is not None:
+            return found
+        if "." not in name or name.startswith("ozzy."):
+            raise UnknownModuleError(_unknown_message(name, kind))
+    module_path, _, class_name = name.rpartition(".")
+    try:
+        module = importlib.import_module(module_path)
+    except ImportError as error:
+        raise UnknownModuleError(f"cannot import module '{module_path}' for '{name}': {error}") from None
+    found_class: Any = getattr(module, class_name, None)
+    if not isinstance(found_class, type):
+        raise UnknownModuleError(f"'{module_path}' has no class '{class_name}'")
+    return found_class
+
+
+def _unknown_message(name: str, kind: str | None) -> str:
+    import difflib
+
+    class_name = name.rsplit(".", 1)[-1]
+    pool = list(CATALOGUE.get(kind, {})) if kind else [c for cs in CATALOGUE.values() for c in cs]
+    close = difflib.get_close_matches(class_name, pool, n=3)
+    hint = f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(sorted(pool))}"
+    where = f" {kind}" if kind else ""
+    return f"unknown{where} module '{name}'{hint}"
+
+
+def all_modules() -> list[tuple[str, str, type]]:
+    """Every catalogued module as (kind, class name, class), importing each."""
+    found = []
+    for kind, classes in CATALOGUE.items():
+        for class_name in classes:
+            cls = _from_catalogue(class_name, kind)
+            if cls is not None:
+                found.append((kind, class_name, cls))
+    return found

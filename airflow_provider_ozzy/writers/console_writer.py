@@ -1,0 +1,48 @@
+"""Prints formatted items to standard output, for trying a config out."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from airflow_provider_ozzy.groupers.base_grouper import GroupKey
+from airflow_provider_ozzy.writers.base_writer import BaseWriter
+
+
+class ConsoleWriter(BaseWriter):
+    """Writes each batch straight to stdout (no buffer files, no compression)."""
+
+    supported_options = {
+        "pretty_print": {
+            "type": bool,
+            "default": False,
+            "help": "Accepted for exporters configs; use the formatter's.",
+        },
+    }
+
+    def __init__(self, options: dict[str, Any] | None = None) -> None:
+        super().__init__(options)
+        self._started = False
+        self._count = 0
+
+    def write_batch(self, groups: dict[GroupKey, list[dict[str, Any]]], batch_number: int) -> None:
+        assert self.formatter is not None
+        out = sys.stdout.buffer
+        separator = self.formatter.item_separator
+        for items in groups.values():
+            self.accepted += len(items)
+            if not self._started:
+                out.write(self.formatter.header())
+                self._started = True
+            parts = self.formatter.format_items(items)
+            out.write((separator if self._count else b"") + separator.join(parts))
+            self._count += len(parts)
+            self.items_written += len(parts)
+        out.flush()
+
+    def flush(self) -> None:
+        assert self.formatter is not None
+        if self._started:
+            sys.stdout.buffer.write(self.formatter.footer())
+            sys.stdout.buffer.flush()
+            self._started = False
