@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh machine: builds .venv, lints, type-checks, runs pytest.
+# Servers the integration tests need are started by the test session itself (tests/servers/).
+# OZZY_STRESS=1 also runs the slow stress tests (20 random kill -9 points per writer, load tests).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup-venv.sh || exit 1
+
+status=0
+echo "== ruff"
+.venv/bin/ruff check airflow_provider_ozzy tests demo || status=1
+.venv/bin/ruff format --check airflow_provider_ozzy tests demo || status=1
+echo "== mypy"
+.venv/bin/mypy || status=1
+
+echo "== pytest"
+marker=(-m "not slow")
+[ "${OZZY_STRESS:-0}" = "1" ] && marker=()
+.venv/bin/python -m pytest -q -p no:cacheprovider "${marker[@]}" "$@"
+pytest_status=$?
+[ $pytest_status -ne 0 ] && status=$pytest_status
+exit $status
