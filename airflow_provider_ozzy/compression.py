@@ -11,6 +11,9 @@ import hashlib
 import os
 import zipfile
 import zlib
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, BinaryIO, Protocol
 
 import zstandard
@@ -49,16 +52,59 @@ def _codec(compression: str, level: int) -> _Codec:
     return _Identity()
 
 
+class BackgroundWriter:
+    """One thread that compresses and writes for every buffer file of a writer, in submission order.
+
+    zlib, bz2, zstd, md5 and file writes release the GIL, so compression runs on the second core
+    while the main thread parses and formats the next batch. At most ``max_pending`` chunks wait,
+    which bounds memory when compression is the slower side.
+    """
+
+    def __init__(self, max_pending: int = 4) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ozzy-compress")
+        self._pending: deque[Future[None]] = deque()
+        self._max_pending = max_pending
+
+    def submit(self, task: Callable[[], None]) -> Future[None]:
+        while self._pending and self._pending[0].done():
+            self._pending.popleft().result()
+        while len(self._pending) >= self._max_pending:
+            self._pending.popleft().result()
+        future = self._executor.submit(task)
+        self._pending.append(future)
+        return future
+
+    def drain(self) -> None:
+        """Wait for every submitted task; re-raises the first failure."""
+        while self._pending:
+            self._pending.popleft().result()
+
+    def shutdown(self) -> None:
+        try:
+            self.drain()
+        finally:
+            self._executor.shutdown(wait=True)
+
+
 class CompressedFile:
-    """A file that receives uncompressed bytes and stores them compressed, tracking size and md5."""
+    """A file that receives uncompressed bytes and stores them compressed, tracking size and md5.
+
+    With a ``BackgroundWriter`` the compression happens on its thread; ``close()`` waits for it.
+    """
 
     def __init__(
-        self, path: str, compression: str, level: int | None = None, member_name: str = "data"
+        self,
+        path: str,
+        compression: str,
+        level: int | None = None,
+        member_name: str = "data",
+        background: BackgroundWriter | None = None,
     ) -> None:
         if compression not in COMPRESSIONS:
             raise ValueError(f"unknown compression '{compression}'")
         self.path = path
         self.compression = compression
+        self._background = background
         level = DEFAULT_LEVELS[compression] if level is None else level
         self._md5 = hashlib.md5(usedforsecurity=False)
         self.size = 0
@@ -75,12 +121,24 @@ class CompressedFile:
             self._target = _HashingSink(self._raw, self)
 
     def write(self, data: bytes) -> None:
+        if self._background is None:
+            self._write(data)
+        else:
+            self._background.submit(lambda: self._write(data))
+
+    def _write(self, data: bytes) -> None:
         out = self._codec.compress(data)
         if out:
             self._target.write(out)
 
     def close(self) -> None:
         """Finish the compressed stream and fsync it, so a finished file is complete on disk."""
+        if self._background is None:
+            self._close()
+        else:
+            self._background.submit(self._close).result()
+
+    def _close(self) -> None:
         tail = self._codec.flush()
         if tail:
             self._target.write(tail)
@@ -92,6 +150,18 @@ class CompressedFile:
         self._raw.close()
 
     def discard(self) -> None:
+        """Drop an unfinished file (the export stops or fails)."""
+        if self._background is not None:
+            try:
+                self._background.drain()
+            except Exception:  # the failure was already reported by the write that raised it
+                pass
+        if self._zip is not None:
+            try:  # close the member and the archive, or ZipFile's finaliser raises about the open member
+                self._target.close()
+                self._zip.close()
+            except Exception:  # the file is removed below anyway
+                pass
         try:
             self._raw.close()
         finally:

@@ -127,13 +127,20 @@ def load_config(source: str | os.PathLike[str] | dict[str, Any] | ExportConfig) 
         return ExportConfig(copy.deepcopy(source))
     path = os.fspath(source)
     try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
+        with open(path, "rb") as handle:
+            raw = handle.read()
     except OSError as error:
         raise ConfigurationError(f"cannot read configuration file {path}: {error.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise ConfigurationError(f"{path}: configuration files must be UTF-8 ({error.reason})") from None
+        line = raw[: error.start].count(b"\n") + 1
+        raise ConfigurationError(
+            f"{path}:{line}: configuration files must be UTF-8 (byte 0x{raw[error.start]:02x}: {error.reason})"
+        ) from None
     data = _parse(text, path)
+    if data is None:
+        raise ConfigurationError(f"{path}: the configuration file is empty (it needs a reader and a writer)")
     if not isinstance(data, dict):
         raise ConfigurationError(
             f"{path}: a configuration must be a mapping of sections, got {type(data).__name__}"
@@ -154,7 +161,13 @@ def _parse(text: str, path: str) -> Any:
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         place = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else path
-        raise ConfigurationError(f"{place}: not valid YAML or JSON: {error.problem}") from None
+        context = error.context_mark
+        started = (
+            f" ({error.context} on line {context.line + 1})"
+            if error.context and context and mark and context.line != mark.line
+            else ""
+        )
+        raise ConfigurationError(f"{place}: not valid YAML or JSON: {error.problem}{started}") from None
     except yaml.YAMLError as error:
         raise ConfigurationError(f"{path}: not valid YAML or JSON: {error}") from None
 

@@ -194,6 +194,8 @@ def _json_schema_for(option_type: Any) -> dict[str, Any]:
     simple = {str: "string", int: "integer", float: "number", bool: "boolean", dict: "object", list: "array"}
     if option_type in simple:
         return {"type": simple[option_type]}
+    if option_type is type(None):
+        return {"type": "null"}
     if option_type == STR_LIST:
         return {"type": "array", "items": {"type": "string"}}
     if option_type == INT_LIST:

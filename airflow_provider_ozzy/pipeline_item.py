@@ -30,8 +30,10 @@ class PipelineItem:
     @classmethod
     def resolve(cls, options: Mapping[str, Any] | None) -> tuple[dict[str, Any], list[Problem]]:
         """Resolve options and run the module's own checks; returns values and every problem."""
-        values, problems = resolve_options(merged_options(cls), options)
-        if not problems:
+        declared = merged_options(cls)
+        values, problems = resolve_options(declared, options)
+        # Cross-option checks need every option; an unknown extra option must not hide them.
+        if all(name in values for name in declared):
             problems.extend(cls.check_values(values))
         return values, problems
 

@@ -132,6 +132,8 @@ def resolve(name: str, kind: str | None = None) -> type:
     try:
         module = importlib.import_module(module_path)
     except ImportError as error:
+        if name.startswith("exporters."):  # a legacy name Ozzy does not provide
+            raise UnknownModuleError(_unknown_message(name, kind)) from None
         raise UnknownModuleError(f"cannot import module '{module_path}' for '{name}': {error}") from None
     found_class: Any = getattr(module, class_name, None)
     if not isinstance(found_class, type):
@@ -147,6 +149,9 @@ def _unknown_message(name: str, kind: str | None) -> str:
     close = difflib.get_close_matches(class_name, pool, n=3)
     hint = f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(sorted(pool))}"
     where = f" {kind}" if kind else ""
+    other = kind_of(ALIASES.get(class_name, class_name))
+    if kind and other and other != kind:
+        hint = f": {class_name} is a {other} module, it cannot be used here (known {kind}: {', '.join(sorted(pool))})"
     return f"unknown{where} module '{name}'{hint}"
 
 

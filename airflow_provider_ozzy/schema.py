@@ -17,6 +17,7 @@ def module_names(kind: str, class_name: str) -> list[str]:
         f"ozzy.{kind}.{module_file}.{class_name}",
         f"{PACKAGE}.{kind}.{module_file}.{class_name}",
         f"exporters.{kind}.{module_file}.{class_name}",
+        f"exporters.{kind}.{class_name}",  # exporters' package re-exports, e.g. exporters.writers.FSWriter
     ]
     names += [old for old, new in ALIASES.items() if new == class_name]
     return names
@@ -51,7 +52,7 @@ def config_schema() -> dict[str, Any]:
     third_party = {
         "type": "object",
         "properties": {
-            "name": {"type": "string", "pattern": r"^(?!ozzy\.|exporters\.)[\w.]+\.\w+$"},
+            "name": {"type": "string", "pattern": rf"^(?!ozzy\.|exporters\.|{PACKAGE}\.)[\w.]+\.\w+$"},
             "options": {"type": "object"},
         },
         "required": ["name"],

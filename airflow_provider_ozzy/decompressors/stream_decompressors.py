@@ -28,7 +28,7 @@ except ImportError:  # pragma: no cover - isal is a core dependency
 
 _ZLIB_ERRORS: tuple[type[BaseException], ...] = (zlib.error, _fast_zlib.error)
 
-CHUNK_SIZE = 1 << 20
+CHUNK_SIZE = 1 << 18  # 256 KiB compressed: about 1 MiB of items parsed at a time
 
 
 class BaseDecompressor(PipelineItem):
@@ -92,9 +92,11 @@ class Bz2Decompressor(BaseDecompressor):
     def chunks(self, raw: BinaryIO, name: str) -> Iterator[bytes]:
         engine = bz2.BZ2Decompressor()
         started = False
+        fed = False  # the current stream's decompressor got data (a new one starts after each stream)
         while data := raw.read(CHUNK_SIZE):
             started = True
             while data:
+                fed = True
                 try:
                     out = engine.decompress(data)
                 except OSError as error:
@@ -104,20 +106,13 @@ class Bz2Decompressor(BaseDecompressor):
                 if engine.eof:
                     data = engine.unused_data
                     engine = bz2.BZ2Decompressor()
+                    fed = False
                 else:
                     data = b""
         if not started:
             raise ReaderError(f"{name}: empty file is not a valid bzip2 stream")
-        if not engine.eof and engine.needs_input and _bz2_started(engine):
+        if fed and not engine.eof:
             raise ReaderError(f"{name}: truncated bzip2 data")
-
-
-def _bz2_started(engine: bz2.BZ2Decompressor) -> bool:
-    try:
-        engine.decompress(b"")
-    except EOFError:
-        return False
-    return True
 
 
 class ZstdDecompressor(BaseDecompressor):

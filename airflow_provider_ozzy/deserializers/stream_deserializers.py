@@ -6,6 +6,7 @@ inside a partially read stream) and yields lists of dicts.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from collections.abc import Iterable, Iterator
@@ -14,6 +15,7 @@ from typing import Any
 import orjson
 
 from airflow_provider_ozzy.errors import ReaderError
+from airflow_provider_ozzy.options import Problem
 from airflow_provider_ozzy.pipeline_item import PipelineItem
 
 
@@ -107,57 +109,87 @@ def _describe_bad_line(line: bytes, error: Exception) -> str:
 
 
 class CSVDeserializer(BaseDeserializer):
-    """CSV with a header row; every value is a string, as in the file."""
+    """CSV with a header row; every value is a string, as in the file.
+
+    Quoting is strict: a quoted field that is never closed or text after a closing quote is an
+    error naming the line, instead of silently merging the rest of the file into one field.
+    """
 
     supported_options = {
         "delimiter": {"type": str, "default": ",", "help": "Field delimiter."},
         "encoding": {"type": str, "default": "utf-8", "help": "Text encoding of the input."},
     }
 
+    @classmethod
+    def check_values(cls, values: dict[str, Any]) -> list[Problem]:
+        problems = []
+        if len(values["delimiter"]) != 1:
+            problems.append(
+                Problem("delimiter", f"option 'delimiter' must be one character, got {values['delimiter']!r}")
+            )
+        try:
+            codecs.lookup(values["encoding"])
+        except LookupError:
+            problems.append(
+                Problem("encoding", f"option 'encoding': unknown encoding {values['encoding']!r}")
+            )
+        return problems
+
     def batches(self, chunks: Iterable[bytes], name: str, skip: int = 0) -> Iterator[list[dict[str, Any]]]:
-        text = io.TextIOWrapper(
-            io.BufferedReader(_ChunkStream(iter(chunks))), encoding=self.options["encoding"], newline=""
+        encoding = self.options["encoding"]
+        reader = csv.DictReader(
+            _decoded_lines(chunks, encoding, name), delimiter=self.options["delimiter"], strict=True
         )
-        reader = csv.DictReader(text, delimiter=self.options["delimiter"])
         batch: list[dict[str, Any]] = []
+        row_start = 1
         try:
             for row in reader:
                 if skip:
                     skip -= 1
-                    continue
-                if None in row:
+                elif None in row:
                     raise ReaderError(f"{name} line {reader.line_num}: more fields than the header has")
-                batch.append(row)
-                if len(batch) >= 5000:
-                    yield batch
-                    batch = []
-        except UnicodeDecodeError as error:
-            raise ReaderError(
-                f"{name} near line {reader.line_num + 1}: not valid {self.options['encoding']} ({error.reason})"
-            ) from None
+                else:
+                    batch.append(row)
+                    if len(batch) >= 5000:
+                        yield batch
+                        batch = []
+                row_start = reader.line_num + 1
         except csv.Error as error:
-            raise ReaderError(f"{name} line {reader.line_num}: bad CSV ({error})") from None
+            line = reader.reader.line_num  # DictReader.line_num is only updated after a good row
+            started = f"; the row starts on line {row_start}" if row_start < line else ""
+            raise ReaderError(f"{name} line {line}: bad CSV ({error}){started}") from None
         if batch:
             yield batch
 
 
-class _ChunkStream(io.RawIOBase):
-    """A readable raw stream over an iterator of byte chunks."""
+def _decoded_lines(chunks: Iterable[bytes], encoding: str, name: str) -> Iterator[str]:
+    """Text lines (ends kept, split as a file opened with ``newline=''``) of a byte stream.
 
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = chunks
-        self._current = b""
+    Decoding here, not in a read-ahead text wrapper, lets a decoding error name its real line.
+    """
+    decoder = codecs.getincrementaldecoder(encoding)()
+    carry = ""
+    lines_done = 0
+    for chunk in _with_end(chunks):
+        final = chunk is None
+        try:
+            text = decoder.decode(chunk or b"", final)
+        except UnicodeDecodeError as error:
+            before = bytes(error.object[: error.start]).decode(encoding, "replace")
+            parts = io.StringIO(carry + before, newline="").readlines()
+            line = lines_done + sum(1 for part in parts if part.endswith(("\n", "\r"))) + 1
+            raise ReaderError(
+                f"{name} line {line}: not valid {encoding} ({error.reason}); set the deserializer's "
+                "option 'encoding' to the file's encoding"
+            ) from None
+        lines = io.StringIO(carry + text, newline="").readlines()
+        carry = ""
+        if lines and not final and not lines[-1].endswith("\n"):
+            carry = lines.pop()  # an unfinished line, or a '\r' that may be followed by '\n'
+        lines_done += len(lines)
+        yield from lines
 
-    def readable(self) -> bool:
-        return True
 
-    def readinto(self, buffer: Any) -> int:
-        while not self._current:
-            try:
-                self._current = next(self._chunks)
-            except StopIteration:
-                return 0
-        size = min(len(buffer), len(self._current))
-        buffer[:size] = self._current[:size]
-        self._current = self._current[size:]
-        return size
+def _with_end(chunks: Iterable[bytes]) -> Iterator[bytes | None]:
+    yield from chunks
+    yield None

@@ -10,9 +10,10 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from airflow_provider_ozzy.compression import CompressedFile, suffix
+from airflow_provider_ozzy.compression import BackgroundWriter, CompressedFile, suffix
 from airflow_provider_ozzy.export_formatter.base_export_formatter import BaseExportFormatter
 from airflow_provider_ozzy.groupers.base_grouper import GroupKey
 from airflow_provider_ozzy.pipeline_item import PipelineItem
@@ -57,10 +58,15 @@ class WriteBuffer(PipelineItem):
         self._folder = ""
         self._sequence = 0
         self.settings: BufferSettings | None = None
+        self._background: BackgroundWriter | None = None
+        # names the data inside zip files: (group, files of the group opened before) -> name
+        self.member_namer: Callable[[GroupKey, int], str | None] | None = None
+        self._opened: dict[GroupKey, int] = {}
 
     def configure(self, settings: BufferSettings, folder: str | None = None) -> None:
         self.settings = settings
         self._folder = tempfile.mkdtemp(prefix="ozzy-buffers-", dir=folder)
+        self._background = BackgroundWriter()
 
     @property
     def _config(self) -> BufferSettings:
@@ -107,8 +113,19 @@ class WriteBuffer(PipelineItem):
         path = os.path.join(
             self._folder, f"buffer-{self._sequence}.{extension}{suffix(settings.compression)}"
         )
-        member = f"buffer-{self._sequence}.{extension}"
-        file = CompressedFile(path, settings.compression, settings.compression_level, member_name=member)
+        ordinal = self._opened.get(key, 0)
+        self._opened[key] = ordinal + 1
+        member = None
+        if settings.compression == "zip" and self.member_namer is not None:
+            member = self.member_namer(key, ordinal)
+        member = member or f"buffer-{self._sequence}.{extension}"
+        file = CompressedFile(
+            path,
+            settings.compression,
+            settings.compression_level,
+            member_name=member,
+            background=self._background,
+        )
         header = settings.formatter.header()
         if header:
             file.write(header)
@@ -136,5 +153,11 @@ class WriteBuffer(PipelineItem):
         for buffer in self._buffers.values():
             buffer.file.discard()
         self._buffers.clear()
+        if self._background is not None:
+            try:
+                self._background.shutdown()
+            except Exception:  # a failed write already raised where it happened
+                pass
+            self._background = None
         if self._folder:
             shutil.rmtree(self._folder, ignore_errors=True)

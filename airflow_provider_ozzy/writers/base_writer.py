@@ -126,6 +126,14 @@ class BaseWriter(PipelineItem):
         )
         if state:
             self.restore(state)
+        files_at_open = dict(self.file_counts)
+        self.buffer.member_namer = lambda group, ordinal: self.member_name(
+            group, files_at_open.get(group, 0) + ordinal
+        )
+
+    def member_name(self, group: GroupKey, number: int) -> str | None:
+        """Name of the data inside file ``number`` of ``group`` when it is a zip (``None``: generic)."""
+        return None
 
     def buffer_folder(self) -> str | None:
         """Where buffer files live (``None``: the system temporary folder)."""

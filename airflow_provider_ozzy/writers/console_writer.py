@@ -24,6 +24,7 @@ class ConsoleWriter(BaseWriter):
         super().__init__(options)
         self._started = False
         self._count = 0
+        self._last = b""  # the last bytes written, to end the output with a newline
 
     def write_batch(self, groups: dict[GroupKey, list[dict[str, Any]]], batch_number: int) -> None:
         assert self.formatter is not None
@@ -36,6 +37,7 @@ class ConsoleWriter(BaseWriter):
                 self._started = True
             parts = self.formatter.format_items(items)
             out.write((separator if self._count else b"") + separator.join(parts))
+            self._last = parts[-1] if parts else self._last
             self._count += len(parts)
             self.items_written += len(parts)
         out.flush()
@@ -43,6 +45,9 @@ class ConsoleWriter(BaseWriter):
     def flush(self) -> None:
         assert self.formatter is not None
         if self._started:
-            sys.stdout.buffer.write(self.formatter.footer())
+            footer = self.formatter.footer()
+            # end with a newline, so what is printed next (the CLI's stats line) starts on its own line
+            ends_line = (footer or self._last).endswith(b"\n")
+            sys.stdout.buffer.write(footer if ends_line else footer + b"\n")
             sys.stdout.buffer.flush()
             self._started = False

@@ -98,6 +98,15 @@ class FilebaseBaseWriter(BaseWriter):
             state["manifest"] = self.manifest
         return state
 
+    def write_batch(self, groups: dict[GroupKey, list[dict[str, Any]]], batch_number: int) -> None:
+        # Groups whose values name the same files (5 and "5", True and "true") must be one group,
+        # or the second would overwrite the files of the first: key groups by their path segments.
+        by_segments: dict[GroupKey, list[dict[str, Any]]] = {}
+        for key, items in groups.items():
+            segments = tuple(safe_segment(value) for value in key)
+            by_segments[segments] = by_segments[segments] + items if segments in by_segments else items
+        super().write_batch(by_segments, batch_number)
+
     def destination_name(self, group: GroupKey, number: int) -> str:
         """The deterministic name of file ``number`` of ``group``."""
         directory, prefix = posixpath.split(self.effective_filebase)
@@ -119,6 +128,11 @@ class FilebaseBaseWriter(BaseWriter):
         extension = self.formatter.file_extension if self.formatter else "txt"
         name = f"{name}.{extension}{suffix(self.options['compression'])}"
         return posixpath.join(directory, name) if directory else name
+
+    def member_name(self, group: GroupKey, number: int) -> str | None:
+        """As exporters: the file name without '.zip' (``items_0000.jl`` in ``items_0000.jl.zip``)."""
+        name = posixpath.basename(self.destination_name(group, number))
+        return name.removesuffix(suffix(self.options["compression"]))
 
     def write_file(self, finished: FinishedFile, number: int) -> str:
         name = self.destination_name(finished.group, number)

@@ -1,0 +1,81 @@
+"""Baseline loops measured in the same run as Ozzy: the *limit* (best libraries, one thread) and *plain*.
+
+Both do the same work as the FS->FS JSON lines gzip export: read gzip lines, parse every item,
+serialise it again and write gzip at the same level as Ozzy's default (6).
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import sys
+import zlib
+
+import orjson
+
+LEVEL = 6
+BATCH = 10000
+
+
+def limit_loop(source: str, target: str) -> int:
+    """orjson + zlib, batched writes: what a careful hand-written single-threaded loop does."""
+    count = 0
+    with gzip.open(source, "rb") as lines, open(target, "wb") as raw:
+        compressor = zlib.compressobj(LEVEL, zlib.DEFLATED, 31)
+        pending: list[bytes] = []
+        for line in lines:
+            pending.append(orjson.dumps(orjson.loads(line)))
+            count += 1
+            if len(pending) >= BATCH:
+                raw.write(compressor.compress(b"\n".join(pending) + b"\n"))
+                pending = []
+        if pending:
+            raw.write(compressor.compress(b"\n".join(pending) + b"\n"))
+        raw.write(compressor.flush())
+    return count
+
+
+def plain_loop(source: str, target: str) -> int:
+    """Standard library only: json and gzip, one write per item."""
+    count = 0
+    with gzip.open(source, "rt", encoding="utf-8") as lines, gzip.open(target, "wt", compresslevel=LEVEL, encoding="utf-8") as out:
+        for line in lines:
+            out.write(json.dumps(json.loads(line)) + "\n")
+            count += 1
+    return count
+
+
+def limit_csv_loop(source: str, target: str, fields: list[str]) -> int:
+    """The limit loop doing CSV formatting with the csv module (nested values as JSON text)."""
+    count = 0
+    with gzip.open(source, "rb") as lines, open(target, "wb") as raw:
+        compressor = zlib.compressobj(LEVEL, zlib.DEFLATED, 31)
+        text = io.StringIO()
+        writer = csv.writer(text, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
+        writer.writerow(fields)
+        for line in lines:
+            item = orjson.loads(line)
+            row = []
+            for field in fields:
+                value = item.get(field)
+                if isinstance(value, (dict, list)):
+                    value = orjson.dumps(value).decode()
+                elif isinstance(value, bool):
+                    value = "true" if value else "false"
+                row.append("" if value is None else value)
+            writer.writerow(row)
+            count += 1
+            if count % BATCH == 0:
+                raw.write(compressor.compress(text.getvalue().encode()))
+                text.seek(0)
+                text.truncate()
+        raw.write(compressor.compress(text.getvalue().encode()))
+        raw.write(compressor.flush())
+    return count
+
+
+if __name__ == "__main__":
+    loops = {"limit": limit_loop, "plain": plain_loop}
+    print(loops[sys.argv[1]](sys.argv[2], sys.argv[3]))
