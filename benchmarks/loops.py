@@ -40,7 +40,10 @@ def limit_loop(source: str, target: str) -> int:
 def plain_loop(source: str, target: str) -> int:
     """Standard library only: json and gzip, one write per item."""
     count = 0
-    with gzip.open(source, "rt", encoding="utf-8") as lines, gzip.open(target, "wt", compresslevel=LEVEL, encoding="utf-8") as out:
+    with (
+        gzip.open(source, "rt", encoding="utf-8") as lines,
+        gzip.open(target, "wt", compresslevel=LEVEL, encoding="utf-8") as out,
+    ):
         for line in lines:
             out.write(json.dumps(json.loads(line)) + "\n")
             count += 1

@@ -48,7 +48,9 @@ def timed(command: list[str], cwd: Path) -> tuple[float, int]:
     _, status, usage = os.wait4(child.pid, 0)
     elapsed = time.perf_counter() - started
     if status != 0:
-        raise SystemExit(f"benchmarks: {' '.join(command)} failed: {child.stderr.read().decode() if child.stderr else ''}")
+        raise SystemExit(
+            f"benchmarks: {' '.join(command)} failed: {child.stderr.read().decode() if child.stderr else ''}"
+        )
     return elapsed, usage.ru_maxrss
 
 
@@ -70,11 +72,18 @@ def cases(source: Path) -> dict[str, tuple[list[str], dict | None]]:
         "plain (json+gzip loop)": ([PYTHON, loops, "plain", str(source), "out.jl.gz"], None),
         "ozzy FS->FS jl gz": ([], ozzy_config(source, {"name": "JsonExportFormatter"})),
         "limit CSV loop": (
-            [PYTHON, "-c", f"import sys; sys.path.insert(0, {str(HERE)!r}); import loops; "
-             f"loops.limit_csv_loop({str(source)!r}, 'out.csv.gz', {CSV_FIELDS!r})"],
+            [
+                PYTHON,
+                "-c",
+                f"import sys; sys.path.insert(0, {str(HERE)!r}); import loops; "
+                f"loops.limit_csv_loop({str(source)!r}, 'out.csv.gz', {CSV_FIELDS!r})",
+            ],
             None,
         ),
-        "ozzy FS->FS csv gz": ([], ozzy_config(source, {"name": "CSVExportFormatter", "options": {"fields": CSV_FIELDS}})),
+        "ozzy FS->FS csv gz": (
+            [],
+            ozzy_config(source, {"name": "CSVExportFormatter", "options": {"fields": CSV_FIELDS}}),
+        ),
     }
 
 
@@ -100,16 +109,22 @@ def main() -> None:
     args = parser.parse_args()
     WORK.mkdir(exist_ok=True)
     source = make_input(args.n)
-    results = {name: run_case(command, config, args.repeat) for name, (command, config) in cases(source).items()}
+    results = {
+        name: run_case(command, config, args.repeat) for name, (command, config) in cases(source).items()
+    }
     limit = results["limit (orjson+zlib loop)"][0]
     limit_csv = results["limit CSV loop"][0]
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"load {os.getloadavg()[0]:.2f}; {args.n:,} items, median of {args.repeat}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"load {os.getloadavg()[0]:.2f}; {args.n:,} items, median of {args.repeat}"
+    )
     print("| case | median s | items/s | vs limit | peak RSS MiB |")
     print("|---|---|---|---|---|")
     for name, (seconds, peak) in results.items():
         baseline = limit_csv if "csv" in name.lower() else limit
-        print(f"| {name} | {seconds:.2f} | {args.n / seconds:,.0f} | {baseline / seconds:.2f}x | {peak / 1024:.0f} |")
+        print(
+            f"| {name} | {seconds:.2f} | {args.n / seconds:,.0f} | {baseline / seconds:.2f}x | {peak / 1024:.0f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -18,10 +18,14 @@ import zstandard
 OZZY = [sys.executable, "-m", "airflow_provider_ozzy.cli"]
 
 
-def run_ozzy(*args: str, cwd: str | os.PathLike[str], timeout: float = 120, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_ozzy(
+    *args: str, cwd: str | os.PathLike[str], timeout: float = 120, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run ``ozzy ARGS`` in a child process, as a user would."""
     full_env = dict(os.environ, **(env or {}))
-    return subprocess.run([*OZZY, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=full_env)
+    return subprocess.run(
+        [*OZZY, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=full_env
+    )
 
 
 def write_config(path: str | os.PathLike[str], config: dict[str, Any]) -> Path:
