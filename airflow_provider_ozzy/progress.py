@@ -35,12 +35,12 @@ class ProgressPrinter:
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty()
         self.interval = interval if interval is not None else (0.1 if self.tty else 10.0)
-        self._last = 0.0
+        self._last: float | None = None
 
     def __call__(self, update: dict[str, Any]) -> None:
         now = time.monotonic()
         done = update.get("done", False)
-        if not done and now - self._last < self.interval:
+        if not done and self._last is not None and now - self._last < self.interval:
             return
         self._last = now
         if self.tty:
