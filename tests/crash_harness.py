@@ -11,7 +11,9 @@ Interruption points (``Trigger``) are observed from outside the process:
   files whose mtime is after the attempt started; other writers pass their own ``count_written``);
 * ``commits``: the job state file was replaced at least N times by this attempt;
 * ``delay``: N seconds after the first commit of this attempt (so process start-up time, which
-  varies with the machine's load, does not matter).
+  varies with the machine's load, does not matter);
+* ``exists``: one of some destination files exists (cheap to poll, so the signal lands within about
+  a millisecond, e.g. inside the final flush).
 
 Every random choice comes from ``random.Random(seed)``; ``CrashReport.describe()`` names the seed and
 the interruption points, so a failure can be replayed.
@@ -57,17 +59,20 @@ class Trigger:
     """When to interrupt an attempt: ``kind`` is ``files``, ``commits`` or ``delay``."""
 
     kind: str
-    value: float
+    value: float = 0
     signal: int = signal.SIGKILL
+    paths: tuple[str, ...] = ()  # for ``exists``: destination files, relative to the output folder
 
     def __post_init__(self) -> None:
-        if self.kind not in ("files", "commits", "delay"):
+        if self.kind not in ("files", "commits", "delay", "exists"):
             raise ValueError(f"unknown trigger kind {self.kind!r}")
 
     def describe(self) -> str:
         name = signal.Signals(self.signal).name
         if self.kind == "delay":
             return f"{name} {self.value:.3f}s after the first commit"
+        if self.kind == "exists":
+            return f"{name} once any of {list(self.paths)} exists"
         return f"{name} after >= {int(self.value)} {self.kind}"
 
 
@@ -257,6 +262,8 @@ class CrashHarness:
                 reached = commits >= trigger.value
             elif trigger.kind == "files":
                 reached = self.count_written(started_ns) >= trigger.value
+            elif trigger.kind == "exists":
+                reached = any(os.path.exists(self.output / path) for path in trigger.paths)
             else:
                 reached = bool(first_commit) and now - first_commit >= trigger.value
             if reached:

@@ -7,7 +7,7 @@ commit, inside batches, and inside commits. The harness (``tests/crash_harness.p
 interruption points from outside the process with ``random.Random(seed)``; a failure prints the
 seed, the points and the logs.
 
-The default run kills at 15 seeded points across 12 jobs (three crash twice: the resume is killed
+The default run kills at 16 seeded points across 13 jobs (three crash twice: the resume is killed
 too), kills twice between the final flush and the final commit, and stops twice with SIGTERM/SIGINT.
 ``test_crash_stress_20_random_points`` (marked ``slow``; run with ``-m slow``) kills 20 more jobs.
 """
@@ -18,12 +18,14 @@ import collections
 import csv
 import hashlib
 import io
+import json
 import os
 import random
 import shutil
 import signal
 import uuid
 import xml.etree.ElementTree as ElementTree
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -135,6 +137,10 @@ class Scenario:
         return -(-(self.items_limit or TOTAL_ITEMS) // self.batch_size)
 
     def parse(self, path: Path) -> list[int]:
+        if self.compression == "zip":
+            with zipfile.ZipFile(path) as archive:  # one member, named as the file without ".zip"
+                members = archive.namelist()
+            assert members == [path.name.removesuffix(".zip")], f"{path}: zip members {members}"
         name = self.formatter["name"]
         if name == "JsonExportFormatter":
             return [item["id"] for item in read_json_lines(path)]
@@ -162,6 +168,8 @@ XML_ZSTD = Scenario("xml-zstd", formatter={"name": "XMLExportFormatter"}, compre
 # watermark back, while the other groups finish files every few batches
 RARE_GROUP = Scenario("rare-group", group_key="kind", items_per_file=35)
 CROSS_FS = Scenario("buffers-on-other-fs", group_key="country", buffers_elsewhere=True)
+GROUPED_ZIP = Scenario("grouped-zip", group_key="country", compression="zip")
+GROUPED_BZ2 = Scenario("grouped-bz2", group_key="country", compression="bz2")
 # batches of 1000: every group fills two files within one batch and opens a third
 BIG_BATCHES = Scenario("grouped-big-batches", group_key="country", batch_size=1000)
 # files end on formatted bytes (about 70 items), not on an item count
@@ -180,6 +188,8 @@ SCENARIOS = [
     GROUPED_MD5,
     BIG_BATCHES,
     SIZE_LIMITED,
+    GROUPED_ZIP,
+    GROUPED_BZ2,
 ]
 
 
@@ -229,6 +239,18 @@ def check_job(
     assert not problems, "destination is not exactly the input:\n  " + "\n  ".join(problems) + context
     state = harness.committed_state()
     assert state and state.get("finished"), "the job state is not marked finished" + context
+    stats = final_stats(report)
+    written = sum(len(ids) for ids in scenario.expected(items).values())
+    assert (stats["items_written"], stats["files_written"]) == (written, scenario.total_files(items)), (
+        f"the final stats count {stats['items_written']} items in {stats['files_written']} files, "
+        f"the destination holds {written} in {scenario.total_files(items)}" + context
+    )
+
+
+def final_stats(report: CrashReport) -> dict[str, Any]:
+    """The stats line ``ozzy`` prints on stdout when a run ends."""
+    lines = report.attempts[-1].log.read_text().splitlines()
+    return json.loads(next(line for line in reversed(lines) if line.startswith("{")))
 
 
 def md5_problems(output: Path) -> list[str]:
@@ -276,7 +298,7 @@ def run_crash_scenario(
     return report
 
 
-# (scenario, seed, interruptions): 15 interruption points in all, three of them on a resume
+# (scenario, seed, interruptions): 16 interruption points in all, three of them on a resume
 DEFAULT_POINTS = [
     (JSON_GZ, 1, 1),
     (JSON_GZ, 2, 2),
@@ -290,6 +312,7 @@ DEFAULT_POINTS = [
     (JSON_MD5, 10, 1),
     (BIG_BATCHES, 11, 1),
     (SIZE_LIMITED, 12, 1),
+    (GROUPED_ZIP, 13, 1),
 ]
 
 
@@ -355,9 +378,12 @@ def test_kill_9_during_the_final_flush_then_resume(
     a second resume of the finished job must change nothing.
     """
     input_dir, items = crash_input
-    expected = scenario.expected(items)
-    assert all(len(ids) % scenario.items_per_file for ids in expected.values())
-    trigger = Trigger("files", scenario.total_files(items) - len(expected) + 1)
+    layout = scenario.layout(items)
+    assert all(counts[-1] < scenario.items_per_file for counts in layout.values())
+    last_files = tuple(
+        sequence.replace("part_", f"part_{len(counts) - 1:04d}") for sequence, counts in layout.items()
+    )
+    trigger = Trigger("exists", paths=last_files)
     tries = []
     for placement in range(3):
         harness = CrashHarness(

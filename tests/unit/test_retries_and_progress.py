@@ -7,10 +7,10 @@ from typing import Any, BinaryIO
 
 import pytest
 
+import airflow_provider_ozzy.retries as retries_module
 from airflow_provider_ozzy.errors import ReaderError
 from airflow_provider_ozzy.progress import ProgressPrinter, describe
 from airflow_provider_ozzy.readers.base_stream_reader import Stream, StreamBasedReader
-import airflow_provider_ozzy.retries as retries_module
 from airflow_provider_ozzy.retries import call_with_retries, is_transient
 
 
