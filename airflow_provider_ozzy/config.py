@@ -11,6 +11,7 @@ import copy
 import difflib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -218,8 +219,12 @@ def validate(source: str | os.PathLike[str] | dict[str, Any] | ExportConfig) -> 
     return config
 
 
-def check(config: ExportConfig) -> list[str]:
-    """Every problem of ``config``, each naming its place."""
+def check(config: ExportConfig, skip_value: Callable[[Any], bool] | None = None) -> list[str]:
+    """Every problem of ``config``, each naming its place.
+
+    ``skip_value``: option values for which problems are not reported (the operator passes values
+    still holding Jinja templates, checked again once rendered).
+    """
     data = config.data
     errors: list[str] = []
     for key in data:
@@ -239,20 +244,27 @@ def check(config: ExportConfig) -> list[str]:
     classes: dict[str, type] = {}
     for section in MODULE_SECTIONS:
         if data.get(section) is not None:
-            found = _check_module(config, (section,), SECTION_KINDS[section], data[section], errors)
+            found = _check_module(
+                config, (section,), SECTION_KINDS[section], data[section], errors, skip_value
+            )
             if found is not None:
                 classes[section] = found
     exporter_options = data.get("exporter_options") or {}
     if not isinstance(exporter_options, dict):
         errors.append(f"{config.where('exporter_options')}exporter_options: must be a mapping")
     else:
-        _check_exporter_options(config, exporter_options, errors)
+        _check_exporter_options(config, exporter_options, errors, skip_value)
     _check_stream_sections(config, classes, errors)
     return errors
 
 
 def _check_module(
-    config: ExportConfig, path: tuple[Any, ...], kind: str, section: Any, errors: list[str]
+    config: ExportConfig,
+    path: tuple[Any, ...],
+    kind: str,
+    section: Any,
+    errors: list[str],
+    skip_value: Callable[[Any], bool] | None = None,
 ) -> type | None:
     label = " ".join(str(part) for part in path)
     where = config.where(*path)
@@ -289,12 +301,19 @@ def _check_module(
         return found
     _, problems = found.resolve(options)  # type: ignore[attr-defined]
     for problem in problems:
+        if skip_value is not None and problem.option and skip_value(options.get(problem.option)):
+            continue
         place = config.where(*path, "options", problem.option) if problem.option else where
         errors.append(f"{place}{label} ({found.__name__}): {problem.message}")
     return found
 
 
-def _check_exporter_options(config: ExportConfig, options: dict[str, Any], errors: list[str]) -> None:
+def _check_exporter_options(
+    config: ExportConfig,
+    options: dict[str, Any],
+    errors: list[str],
+    skip_value: Callable[[Any], bool] | None = None,
+) -> None:
     values, problems = resolve_options(EXPORTER_OPTIONS, options)
     for problem in problems:
         errors.append(
@@ -311,7 +330,14 @@ def _check_exporter_options(config: ExportConfig, options: dict[str, Any], error
             config, ("exporter_options", "formatter"), "export_formatter", options["formatter"], errors
         )
     for index, notifier in enumerate(options.get("notifications") or []):
-        _check_module(config, ("exporter_options", "notifications", index), "notifications", notifier, errors)
+        _check_module(
+            config,
+            ("exporter_options", "notifications", index),
+            "notifications",
+            notifier,
+            errors,
+            skip_value,
+        )
 
 
 def _check_stream_sections(config: ExportConfig, classes: dict[str, type], errors: list[str]) -> None:

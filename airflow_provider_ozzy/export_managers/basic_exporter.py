@@ -47,6 +47,7 @@ class BasicExporter:
         *,
         persistence: BasePersistence | None = None,
         resume: bool | None = None,
+        auto_resume: bool = False,
         job_id: str | None = None,
         progress: ProgressCallback | None = None,
     ) -> None:
@@ -70,12 +71,15 @@ class BasicExporter:
         self.formatter: BaseExportFormatter = build_module(self.options["formatter"], "export_formatter")
         self.persistence: BasePersistence = persistence or build_module(data["persistence"], "persistence")
         self.stats_manager: BasicStatsManager = build_module(data["stats_manager"], "stats_managers")
-        self.resume = self.options["resume"] if resume is None else resume
+        self.resume: bool | None = self.options["resume"] if resume is None else resume
+        if auto_resume:
+            self.resume = None  # resume when the persistence holds state for this job, else start
         state_id = self.options["persistence_state_id"]
         self.job_id = job_id or (str(state_id) if state_id is not None else "")
         self.progress = progress
         self.stop_requested = threading.Event()
         self.started_at = 0.0
+        self.read_at_start = 0
 
     @classmethod
     def from_file_configuration(cls, path: str, **kwargs: Any) -> BasicExporter:
@@ -125,6 +129,7 @@ class BasicExporter:
         reader.open(state["reader"] if state else None)
         if state:
             reader.read_items = state.get("read_items", 0)
+        self.read_at_start = reader.read_items
         writer.open(self.formatter, state["writer"] if state else None)
         tracker = CommitTracker()
         batch_number = state["batch"] if state else 0
@@ -163,7 +168,7 @@ class BasicExporter:
         final = tracker.state(batch_number, reader, writer)
         final.update(finished=True, stats=stats)
         self.persistence.commit(final)
-        self.stats_manager.safely("final_report", stats)
+        self.stats_manager.report_final(stats)
         if self.progress:
             self.progress(dict(stats, fraction=1.0, done=True))
         return stats
@@ -172,13 +177,14 @@ class BasicExporter:
         stages = ("read", "filtered", "transformed", "filtered_after", "grouped", "written", "persisted")
         timings = {stage: marks[index + 1] - marks[index] for index, stage in enumerate(stages)}
         counters = self.counters()
-        self.stats_manager.safely("iteration_report", timings, counters)
+        self.stats_manager.report_iteration(timings, counters)
         if self.progress:
             self.progress(dict(counters, fraction=self.reader.progress(), done=False))
 
     def counters(self) -> dict[str, Any]:
         return {
             "items_read": self.reader.read_items,
+            "items_read_this_run": self.reader.read_items - self.read_at_start,
             "items_filtered": self.filter_before.filtered_out + self.filter_after.filtered_out,
             "items_accepted": self.writer.accepted,
             "items_written": self.writer.items_written,

@@ -21,8 +21,11 @@ class BasePersistence(PipelineItem):
         self.job_id = ""
         self.configuration: dict[str, Any] = {}
 
-    def open(self, job_id: str, configuration: dict[str, Any], resume: bool) -> dict[str, Any] | None:
-        """Start or resume job ``job_id``; returns its committed state (``None`` for a fresh job)."""
+    def open(self, job_id: str, configuration: dict[str, Any], resume: bool | None) -> dict[str, Any] | None:
+        """Start or resume job ``job_id``; returns its committed state (``None`` for a fresh job).
+
+        ``resume``: True requires existing state, False requires none, None takes whichever is there.
+        """
         raise NotImplementedError
 
     def commit(self, state: dict[str, Any]) -> None:

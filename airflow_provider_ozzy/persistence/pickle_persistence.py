@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import tempfile
@@ -10,6 +11,7 @@ import uuid
 from typing import Any
 
 from airflow_provider_ozzy.errors import PersistenceError
+from airflow_provider_ozzy.path_safety import safe_segment
 from airflow_provider_ozzy.persistence.base_persistence import BasePersistence
 
 _FORMAT = "ozzy-pickle-1"
@@ -28,12 +30,13 @@ class PicklePersistence(BasePersistence):
         },
     }
 
-    def open(self, job_id: str, configuration: dict[str, Any], resume: bool) -> dict[str, Any] | None:
+    def open(self, job_id: str, configuration: dict[str, Any], resume: bool | None) -> dict[str, Any] | None:
         self.job_id = job_id or uuid.uuid4().hex
         self.configuration = configuration
         os.makedirs(self.options["file_path"], exist_ok=True)
+        self._remove_stale_temporaries()
         if os.path.exists(self.path):
-            if not resume:
+            if resume is False:
                 raise PersistenceError(
                     f"PicklePersistence: job '{self.job_id}' already has a state file {self.path}; "
                     f"resume it with `ozzy resume {self.uri}` or remove the file"
@@ -47,7 +50,15 @@ class PicklePersistence(BasePersistence):
 
     @property
     def path(self) -> str:
-        return os.path.join(self.options["file_path"], self.job_id)
+        return os.path.join(self.options["file_path"], safe_segment(self.job_id))
+
+    def _remove_stale_temporaries(self) -> None:
+        """State files half-written when a process was killed (``.<job>.<random>``)."""
+        prefix = f".{safe_segment(self.job_id)}."
+        for name in os.listdir(self.options["file_path"]):
+            if name.startswith(prefix):
+                with contextlib.suppress(OSError):
+                    os.remove(os.path.join(self.options["file_path"], name))
 
     @property
     def uri(self) -> str:
@@ -65,7 +76,7 @@ class PicklePersistence(BasePersistence):
             "committed_at": time.time(),
         }
         folder = self.options["file_path"]
-        handle, temporary = tempfile.mkstemp(prefix=f".{self.job_id}.", dir=folder)
+        handle, temporary = tempfile.mkstemp(prefix=f".{safe_segment(self.job_id)}.", dir=folder)
         try:
             with os.fdopen(handle, "wb") as out:
                 pickle.dump(record, out, protocol=pickle.HIGHEST_PROTOCOL)

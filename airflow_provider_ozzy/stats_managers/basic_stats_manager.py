@@ -13,6 +13,21 @@ class BasicStatsManager(PipelineItem):
 
     kind = "stats_manager"
 
+    def __init__(self, options: dict[str, Any] | None = None) -> None:
+        super().__init__(options)
+        self.metrics: Any = None  # AirflowMetrics inside the operator
+
+    def report_iteration(self, timings: dict[str, float], counters: dict[str, Any]) -> None:
+        """What the exporter calls after every batch: the module's report, then the metrics."""
+        self.safely("iteration_report", timings, counters)
+        if self.metrics is not None:
+            self.safely_call(self.metrics.batch, timings, counters)
+
+    def report_final(self, stats: dict[str, Any]) -> None:
+        self.safely("final_report", stats)
+        if self.metrics is not None:
+            self.safely_call(self.metrics.final, stats)
+
     def iteration_report(self, timings: dict[str, float], counters: dict[str, Any]) -> None:
         """Called after every batch with seconds spent per stage and running counters."""
 
@@ -20,7 +35,11 @@ class BasicStatsManager(PipelineItem):
         self.log.info("Export stats: %s", stats)
 
     def safely(self, method: str, *args: Any) -> None:
+        self.safely_call(getattr(self, method), *args)
+
+    @staticmethod
+    def safely_call(function: Any, *args: Any) -> None:
         try:
-            getattr(self, method)(*args)
+            function(*args)
         except Exception:  # stats must never break an export
-            logging.getLogger(__name__).warning("stats manager %s failed", method, exc_info=True)
+            logging.getLogger(__name__).warning("stats report %s failed", function, exc_info=True)

@@ -18,6 +18,32 @@ from airflow_provider_ozzy.export_formatter.base_export_formatter import BaseExp
 from airflow_provider_ozzy.groupers.base_grouper import GroupKey
 from airflow_provider_ozzy.pipeline_item import PipelineItem
 
+_FOLDER_PREFIX = "ozzy-buffers-"
+
+
+def _remove_abandoned_folders(parent: str) -> None:
+    """Buffer folders of processes that died (``kill -9``) are never cleaned by them: remove them."""
+    try:
+        names = os.listdir(parent)
+    except OSError:
+        return
+    for name in names:
+        if not name.startswith(_FOLDER_PREFIX):
+            continue
+        pid = name[len(_FOLDER_PREFIX) :].split("-", 1)[0]
+        if pid.isdigit() and not _process_alive(int(pid)):
+            shutil.rmtree(os.path.join(parent, name), ignore_errors=True)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
 
 class FinishedFile(NamedTuple):
     """A complete local file, ready to be put at its destination."""
@@ -65,7 +91,8 @@ class WriteBuffer(PipelineItem):
 
     def configure(self, settings: BufferSettings, folder: str | None = None) -> None:
         self.settings = settings
-        self._folder = tempfile.mkdtemp(prefix="ozzy-buffers-", dir=folder)
+        _remove_abandoned_folders(folder or tempfile.gettempdir())
+        self._folder = tempfile.mkdtemp(prefix=f"{_FOLDER_PREFIX}{os.getpid()}-", dir=folder)
         self._background = BackgroundWriter()
 
     @property

@@ -1,0 +1,235 @@
+"""``OzzyExportOperator``: one Ozzy export as an Airflow task, resumed by Airflow's retries.
+
+The config (or the section arguments) is validated when the DAG is parsed, without network access;
+connections are resolved only in ``execute()``. By default positions are committed to the task
+state store, so try N+1 continues where try N stopped.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from airflow.providers.common.compat.sdk import BaseOperator
+
+from airflow_provider_ozzy.config import ExportConfig, check, load_config
+from airflow_provider_ozzy.errors import ConfigurationError, OzzyError
+
+SECTION_ARGUMENTS = (
+    "reader",
+    "writer",
+    "filter_before",
+    "transform",
+    "filter_after",
+    "grouper",
+    "persistence",
+    "stats_manager",
+    "decompressor",
+    "deserializer",
+)
+PROGRESS_KEY = "progress"
+
+
+def _templated(value: Any) -> bool:
+    return isinstance(value, str) and ("{{" in value or "{%" in value)
+
+
+class OzzyExportOperator(BaseOperator):
+    """Runs an Ozzy export (exporters-style config) inside a task.
+
+    :param config: the job as a dict, or the path of a JSON/YAML file (relative to the DAG folder).
+    :param reader: reader section ``{"name": ..., "options": {...}}``; the other section arguments
+        (``writer``, ``filter_before``, ``transform``, ``filter_after``, ``grouper``, ``persistence``,
+        ``stats_manager``, ``decompressor``, ``deserializer``) work the same and override ``config``.
+    :param formatter: the ``exporter_options.formatter`` section.
+    :param notifications: the ``exporter_options.notifications`` sections.
+    :param exporter_options: global options, merged over ``config``'s.
+    :param progress_interval: seconds between progress log lines (and ``progress`` state updates).
+    """
+
+    template_fields: Sequence[str] = ("config", "sections", "exporter_options")
+    template_ext: Sequence[str] = (".json", ".yaml", ".yml")
+    ui_color = "#f2d3a4"
+
+    def __init__(
+        self,
+        *,
+        config: dict[str, Any] | str | None = None,
+        reader: dict[str, Any] | None = None,
+        writer: dict[str, Any] | None = None,
+        filter_before: dict[str, Any] | None = None,
+        transform: dict[str, Any] | None = None,
+        filter_after: dict[str, Any] | None = None,
+        grouper: dict[str, Any] | None = None,
+        persistence: dict[str, Any] | None = None,
+        stats_manager: dict[str, Any] | None = None,
+        decompressor: dict[str, Any] | None = None,
+        deserializer: dict[str, Any] | None = None,
+        formatter: dict[str, Any] | None = None,
+        notifications: list[dict[str, Any]] | None = None,
+        exporter_options: dict[str, Any] | None = None,
+        progress_interval: float = 30.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        given = {
+            "reader": reader,
+            "writer": writer,
+            "filter_before": filter_before,
+            "transform": transform,
+            "filter_after": filter_after,
+            "grouper": grouper,
+            "persistence": persistence,
+            "stats_manager": stats_manager,
+            "decompressor": decompressor,
+            "deserializer": deserializer,
+        }
+        self.config = config
+        self.sections = {name: value for name, value in given.items() if value is not None}
+        self.exporter_options = dict(exporter_options or {})
+        if formatter is not None:
+            self.exporter_options["formatter"] = formatter
+        if notifications is not None:
+            self.exporter_options["notifications"] = notifications
+        self.progress_interval = progress_interval
+        self._exporter: Any = None
+        self._check_at_parse_time()
+
+    # -- configuration ------------------------------------------------------------------------------
+    def _base_folder(self) -> str:
+        fileloc = getattr(getattr(self, "dag", None), "fileloc", None) if self.has_dag() else None
+        return os.path.dirname(fileloc) if fileloc else os.getcwd()
+
+    def _load_base(self, config: dict[str, Any] | str | None) -> ExportConfig:
+        if config is None:
+            return ExportConfig({})
+        if isinstance(config, dict):
+            return load_config(config)
+        if config.rstrip().endswith(tuple(self.template_ext)) and "\n" not in config:
+            path = config if os.path.isabs(config) else os.path.join(self._base_folder(), config)
+            return load_config(path)
+        # a rendered file (template_ext): the text of the config itself
+        import yaml
+
+        data = yaml.safe_load(config)
+        if not isinstance(data, dict):
+            raise ConfigurationError(f"{self.task_id}: config must be a mapping of sections")
+        return ExportConfig(data)
+
+    def assemble(self) -> ExportConfig:
+        """The job config: ``config`` with the section arguments and exporter options laid over it."""
+        base = self._load_base(self.config)
+        data = dict(base.data)
+        data.update(self.sections)
+        options = dict(data.get("exporter_options") or {})
+        options.update(self.exporter_options)
+        if options:
+            data["exporter_options"] = options
+        return ExportConfig(data, base.source, base.lines if data == base.data else {})
+
+    def _check_at_parse_time(self) -> None:
+        """Fail DAG parsing on a broken config, with ``ozzy validate``'s messages.
+
+        Values still holding Jinja templates are checked after rendering, in ``execute()``.
+        """
+        if _templated(self.config):
+            return
+        try:
+            config = self.assemble()
+        except ConfigurationError as error:
+            raise ConfigurationError(f"task {self.task_id}: {error}") from None
+        errors = check(config, skip_value=_templated)
+        if errors:
+            raise ConfigurationError(errors=[f"task {self.task_id}: {error}" for error in errors])
+
+    # -- running -----------------------------------------------------------------------------------
+    def job_id(self, context: Any, config: ExportConfig) -> str:
+        """``exporter_options.persistence_state_id``, else dag_id/task_id/run_id/map_index."""
+        state_id = (config.data.get("exporter_options") or {}).get("persistence_state_id")
+        if state_id is not None:
+            return str(state_id)
+        ti = context["ti"]
+        map_index = getattr(ti, "map_index", -1)
+        return f"{ti.dag_id}/{ti.task_id}/{context['run_id']}/{map_index if map_index is not None else -1}"
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        from airflow_provider_ozzy.export_managers.basic_exporter import BasicExporter
+        from airflow_provider_ozzy.persistence.airflow_persistence import AirflowPersistence
+        from airflow_provider_ozzy.stats_managers.airflow_metrics import AirflowMetrics
+
+        config = self.assemble()
+        persistence = None
+        if not config.data.get("persistence"):
+            persistence = AirflowPersistence(store=context["task_state_store"])
+        progress = _TaskProgress(self, context, self.progress_interval)
+        self._exporter = BasicExporter(
+            config,
+            persistence=persistence,
+            auto_resume=True,
+            job_id=self.job_id(context, config),
+            progress=progress,
+        )
+        ti = context["ti"]
+        self._exporter.stats_manager.metrics = AirflowMetrics({"dag_id": ti.dag_id, "task_id": ti.task_id})
+        try:
+            stats = self._exporter.export()
+        except OzzyError as error:
+            from airflow.providers.common.compat.sdk import AirflowException
+
+            raise AirflowException(f"Ozzy export failed: {error}") from error
+        if not stats.get("finished"):
+            from airflow.providers.common.compat.sdk import AirflowException
+
+            raise AirflowException(
+                "Ozzy export stopped on request after committing its position; a retry resumes it"
+            )
+        return _xcom_stats(stats)
+
+    def on_kill(self) -> None:
+        """Stop after the current batch; its position is committed, so a retry resumes from there."""
+        if self._exporter is not None:
+            self._exporter.request_stop()
+
+
+def _xcom_stats(stats: dict[str, Any]) -> dict[str, Any]:
+    keys = (
+        "items_read",
+        "items_read_this_run",
+        "items_filtered",
+        "items_written",
+        "files_written",
+        "bytes_written",
+        "elapsed_seconds",
+        "finished",
+        "already_finished",
+    )
+    return {key: stats[key] for key in keys if key in stats}
+
+
+class _TaskProgress:
+    """Progress of the export in the task log and under the ``progress`` key of the task state store."""
+
+    def __init__(self, operator: OzzyExportOperator, context: Any, interval: float) -> None:
+        self.operator = operator
+        self.store = context.get("task_state_store")
+        self.interval = interval
+        self._last: float | None = None
+
+    def __call__(self, update: dict[str, Any]) -> None:
+        from airflow_provider_ozzy.progress import describe
+
+        now = time.monotonic()
+        if not update.get("done") and self._last is not None and now - self._last < self.interval:
+            return
+        self._last = now
+        self.operator.log.info("Ozzy progress: %s", describe(update))
+        if self.store is not None:
+            snapshot = {
+                key: value for key, value in update.items() if isinstance(value, (int, float, bool, str))
+            }
+            try:
+                self.store.set(PROGRESS_KEY, snapshot)
+            except Exception:  # progress is informative; never fail the export for it
+                self.operator.log.warning("could not store progress", exc_info=True)
