@@ -63,3 +63,20 @@ class CommitTracker:
             "read_items": snapshot.read_items,
             "writer": writer.state(snapshot.routed, snapshot.accepted),
         }
+
+
+def continuation(finished: dict[str, Any]) -> dict[str, Any]:
+    """A new job that starts where a finished one ended (incremental exports across runs).
+
+    The reader continues from the final position; every group keeps its file count so names go
+    on (``items_0003`` after ``items_0002``) instead of overwriting the last run's files; counters
+    start again and the date in ``filebase`` is taken anew.
+    """
+    groups = [[key, files, 0] for key, files, _ in finished.get("writer", {}).get("groups", []) if files]
+    return {
+        "version": STATE_VERSION,
+        "batch": 0,
+        "reader": finished.get("reader"),
+        "read_items": 0,
+        "writer": {"accepted": 0, "groups": groups},
+    }
