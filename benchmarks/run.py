@@ -84,6 +84,16 @@ def cases(source: Path) -> dict[str, tuple[list[str], dict | None]]:
             [],
             ozzy_config(source, {"name": "CSVExportFormatter", "options": {"fields": CSV_FIELDS}}),
         ),
+        "limit XML loop": (
+            [
+                PYTHON,
+                "-c",
+                f"import sys; sys.path.insert(0, {str(HERE)!r}); import loops; "
+                f"loops.limit_xml_loop({str(source)!r}, 'out.xml.gz')",
+            ],
+            None,
+        ),
+        "ozzy FS->FS xml gz": ([], ozzy_config(source, {"name": "XMLExportFormatter"})),
     }
 
 
@@ -114,6 +124,7 @@ def main() -> None:
     }
     limit = results["limit (orjson+zlib loop)"][0]
     limit_csv = results["limit CSV loop"][0]
+    limit_xml = results["limit XML loop"][0]
     print(
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"load {os.getloadavg()[0]:.2f}; {args.n:,} items, median of {args.repeat}"
@@ -121,7 +132,7 @@ def main() -> None:
     print("| case | median s | items/s | vs limit | peak RSS MiB |")
     print("|---|---|---|---|---|")
     for name, (seconds, peak) in results.items():
-        baseline = limit_csv if "csv" in name.lower() else limit
+        baseline = limit_csv if "csv" in name.lower() else limit_xml if "xml" in name.lower() else limit
         print(
             f"| {name} | {seconds:.2f} | {args.n / seconds:,.0f} | {baseline / seconds:.2f}x | {peak / 1024:.0f} |"
         )

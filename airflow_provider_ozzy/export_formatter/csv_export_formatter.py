@@ -62,19 +62,30 @@ class CSVExportFormatter(BaseExportFormatter):
     def format_items(self, items: list[dict[str, Any]]) -> list[bytes]:
         out = io.StringIO()
         writer = self._writer(out)
-        rows = []
+        columns = list(zip(self.fields, self._paths, strict=True))
+        plain = _PLAIN_TYPES
+        ends = []
         for item in items:
-            writer.writerow(
-                [_cell(item, field, path) for field, path in zip(self.fields, self._paths, strict=True)]
-            )
-            rows.append(out.getvalue().encode("utf-8"))
-            out.seek(0)
-            out.truncate()
+            row = []
+            for field, path in columns:
+                value = item.get(field)
+                row.append(value if type(value) in plain else _cell(item, field, path, value))
+            writer.writerow(row)
+            ends.append(out.tell())
+        text = out.getvalue()
+        rows = []
+        start = 0
+        for end in ends:
+            rows.append(text[start:end].encode("utf-8"))
+            start = end
         return rows
 
 
-def _cell(item: dict[str, Any], field: str, path: list[str]) -> Any:
-    value = item.get(field)
+_PLAIN_TYPES = frozenset((str, int, float))
+
+
+def _cell(item: dict[str, Any], field: str, path: list[str], value: Any) -> Any:
+    """A cell for values that are not plain strings or numbers (the rare path)."""
     if value is None and len(path) > 1 and field not in item:
         value = item
         for part in path:
