@@ -16,4 +16,8 @@ def get_provider_info() -> dict:
         "name": "Ozzy",
         "description": "Resumable data exports: readers, filters, transforms, groupers, formatters, writers.",
         "versions": [__version__],
+        "notifications": [
+            "airflow_provider_ozzy.notifications.airflow_notifiers.WebhookNotifierCallback",
+            "airflow_provider_ozzy.notifications.airflow_notifiers.SESMailNotifierCallback",
+        ],
     }

@@ -7,11 +7,17 @@ after the watermark are already at the destination (``skip``) and how many files
 A resume re-reads from the watermark, drops each group's first ``skip`` items and continues the
 file numbers, so every item lands exactly once under a deterministic name. Files finished after
 the last commit are rewritten with the same content.
+
+Modules with state of their own (DupeFilter's seen keys) implement ``get_state()``; the tracker
+snapshots it with the reader position before every batch and commits the snapshot taken at the
+watermark under ``modules``, so a resume hands each module (``set_state``) its state as it was
+when the re-read items were first read.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,18 +35,31 @@ class _Snapshot:
     read_items: int
     accepted: int
     routed: dict[GroupKey, int]
+    modules: dict[str, Any] | None = None
 
 
 class CommitTracker:
-    """Keeps a snapshot per batch back to the watermark and builds the state to commit."""
+    """Keeps a snapshot per batch back to the watermark and builds the state to commit.
 
-    def __init__(self) -> None:
+    ``module_states`` returns the state of the stateful modules by section (see ``BasicExporter``).
+    """
+
+    def __init__(self, module_states: Callable[[], dict[str, Any]] | None = None) -> None:
         self._snapshots: deque[_Snapshot] = deque()
+        self._module_states = module_states
+
+    def _modules(self) -> dict[str, Any] | None:
+        return self._module_states() if self._module_states is not None else None
 
     def before_batch(self, batch: int, reader: BaseReader, writer: BaseWriter) -> None:
         self._snapshots.append(
             _Snapshot(
-                batch, reader.get_last_position(), reader.read_items, writer.accepted, dict(writer.routed)
+                batch,
+                reader.get_last_position(),
+                reader.read_items,
+                writer.accepted,
+                dict(writer.routed),
+                self._modules(),
             )
         )
 
@@ -52,17 +71,25 @@ class CommitTracker:
             self._snapshots.popleft()
         if watermark >= next_batch or not self._snapshots:
             snapshot = _Snapshot(
-                next_batch, reader.get_last_position(), reader.read_items, writer.accepted, writer.routed
+                next_batch,
+                reader.get_last_position(),
+                reader.read_items,
+                writer.accepted,
+                writer.routed,
+                self._modules(),
             )
         else:
             snapshot = self._snapshots[0]
-        return {
+        state = {
             "version": STATE_VERSION,
             "batch": snapshot.batch,
             "reader": snapshot.reader_position,
             "read_items": snapshot.read_items,
             "writer": writer.state(snapshot.routed, snapshot.accepted),
         }
+        if snapshot.modules is not None:
+            state["modules"] = snapshot.modules
+        return state
 
 
 def continuation(finished: dict[str, Any]) -> dict[str, Any]:

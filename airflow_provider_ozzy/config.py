@@ -81,6 +81,7 @@ def _base_classes() -> dict[str, type]:
     from airflow_provider_ozzy.export_formatter.base_export_formatter import BaseExportFormatter
     from airflow_provider_ozzy.filters.base_filter import BaseFilter
     from airflow_provider_ozzy.groupers.base_grouper import BaseGrouper
+    from airflow_provider_ozzy.notifications.base_notifier import BaseNotifier
     from airflow_provider_ozzy.persistence.base_persistence import BasePersistence
     from airflow_provider_ozzy.readers.base_reader import BaseReader
     from airflow_provider_ozzy.stats_managers.basic_stats_manager import BasicStatsManager
@@ -96,6 +97,7 @@ def _base_classes() -> dict[str, type]:
         "persistence": BasePersistence,
         "stats_managers": BasicStatsManager,
         "export_formatter": BaseExportFormatter,
+        "notifications": BaseNotifier,
         "decompressors": BaseDecompressor,
         "deserializers": BaseDeserializer,
     }

@@ -23,16 +23,31 @@ CATALOGUE: dict[str, dict[str, str]] = {
     },
     "filters": {
         "NoFilter": "no_filter",
+        "KeyValueFilter": "key_value_filters",
+        "KeyValueRegexFilter": "key_value_filters",
+        "PythonexpFilter": "pythonexp_filter",
+        "DupeFilter": "dupe_filter",
     },
     "transform": {
         "NoTransform": "no_transform",
+        "JqTransform": "jq_transform",
+        "PythonexpTransform": "pythonexp_transform",
+        "PythonmapTransform": "pythonmap",
+        "FlatsonTransform": "flatson_transform",
     },
     "groupers": {
         "NoGrouper": "no_grouper",
         "FileKeyGrouper": "file_key_grouper",
+        "PythonExpGrouper": "python_exp_grouper",
     },
     "persistence": {
         "PicklePersistence": "pickle_persistence",
+        "AlchemyPersistence": "alchemy_persistence",
+        "PostgresqlPersistence": "alchemy_persistence",
+        "MysqlPersistence": "alchemy_persistence",
+        "SqlitePersistence": "alchemy_persistence",
+        "AirflowPersistence": "airflow_persistence",
+        "XComPersistence": "xcom_persistence",
     },
     "stats_managers": {
         "BasicStatsManager": "basic_stats_manager",
@@ -60,7 +75,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "WriteBuffer": "base",
         "ReservoirSamplingWriteBuffer": "reservoir_sampling_buffer",
     },
-    "notifications": {},
+    "notifications": {
+        "WebhookNotifier": "webhook_notifier",
+        "SESMailNotifier": "ses_mail_notifier",
+    },
     "bypasses": {},
 }
 
@@ -85,6 +103,7 @@ SECTION_KINDS: dict[str, str] = {
 # Old class names that differ from Ozzy's.
 ALIASES: dict[str, str] = {
     "JQTransform": "JqTransform",
+    "PythonMapTransform": "PythonmapTransform",
     "KeyFileGrouper": "FileKeyGrouper",
     "AggregationStatsWriter": "AggregationWriter",
     "ODOWriter": "OdoWriter",

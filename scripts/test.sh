@@ -8,8 +8,8 @@ bash scripts/setup-venv.sh || exit 1
 
 status=0
 echo "== ruff"
-.venv/bin/ruff check airflow_provider_ozzy tests demo || status=1
-.venv/bin/ruff format --check airflow_provider_ozzy tests demo || status=1
+.venv/bin/ruff check airflow_provider_ozzy tests demo dags || status=1
+.venv/bin/ruff format --check airflow_provider_ozzy tests demo dags || status=1
 echo "== mypy"
 .venv/bin/mypy || status=1
 

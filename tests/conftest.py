@@ -9,3 +9,6 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
+
+# one session fixture per test server: http_server, moto_server, postgresql_server, mariadb_server
+pytest_plugins = ["tests.servers.http_server", "tests.servers.moto_server", "tests.servers.databases"]

@@ -3,7 +3,8 @@
 Used by the crash tests of every file-based writer. Nothing inside Ozzy is hooked or mocked: the
 harness starts ``ozzy run CONFIG`` as a child process, watches it from the outside until an
 interruption point is reached, sends a signal (``SIGKILL`` by default), then runs
-``ozzy resume pickle:<state file>`` (possibly interrupting that too) until a run exits 0.
+``ozzy resume pickle:<state file>`` (or the URI of another persistence, see ``JobStateAccess``),
+possibly interrupting that too, until a run exits 0.
 
 Interruption points (``Trigger``) are observed from outside the process:
 
@@ -145,11 +146,30 @@ class CrashReport:
 
 
 # -- the harness -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class JobStateAccess:
+    """Where the job's state lives when it is not the default pickle file (e.g. a database).
+
+    ``section`` is the config's persistence section, ``uri`` what ``ozzy resume`` takes;
+    ``job_exists()`` tells whether ``ozzy run`` already created the job (then the harness
+    resumes), ``committed_state()`` returns the last committed state (or ``None``), and
+    ``commit_token()`` a value that changes on every commit, read only for ``commits`` and
+    ``delay`` triggers.
+    """
+
+    section: dict[str, Any]
+    uri: str
+    job_exists: Callable[[], bool]
+    committed_state: Callable[[], dict[str, Any] | None]
+    commit_token: Callable[[], Any]
+
+
 class CrashHarness:
     """Runs one export job in ``workdir`` through crashes and resumes.
 
     ``config`` is a normal Ozzy config; the harness sets ``exporter_options.persistence_state_id``
-    and a ``PicklePersistence`` under ``workdir/state_dir`` so the state file is known. Relative paths
+    and a ``PicklePersistence`` under ``workdir/state_dir`` so the state file is known (``state``
+    replaces it with another persistence, e.g. a database). Relative paths
     in the config are relative to ``workdir`` (the child's working directory).
     """
 
@@ -164,6 +184,7 @@ class CrashHarness:
         env: dict[str, str] | None = None,
         timeout: float = 120.0,
         count_written: CountWritten | None = None,
+        state: JobStateAccess | None = None,
     ) -> None:
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -177,7 +198,11 @@ class CrashHarness:
         )
         config = json.loads(json.dumps(config))
         config.setdefault("exporter_options", {})["persistence_state_id"] = state_id
-        config["persistence"] = {"name": "PicklePersistence", "options": {"file_path": state_dir}}
+        self.state = state
+        if state is None:
+            config["persistence"] = {"name": "PicklePersistence", "options": {"file_path": state_dir}}
+        else:
+            config["persistence"] = state.section
         self.config = config
         self.config_path = self.workdir / "config.json"
         self.config_path.write_text(json.dumps(config, indent=2))
@@ -191,19 +216,30 @@ class CrashHarness:
 
     @property
     def uri(self) -> str:
+        if self.state is not None:
+            return self.state.uri
         return f"pickle:{self.state_dir}/{self.state_id}"
 
     def committed_state(self) -> dict[str, Any] | None:
         """The last committed state (what ``ozzy resume`` will start from), or ``None``."""
+        if self.state is not None:
+            return self.state.committed_state()
         try:
             with open(self.state_path, "rb") as handle:
                 return pickle.load(handle).get("state")
         except FileNotFoundError:
             return None
 
+    def job_exists(self) -> bool:
+        return self.state.job_exists() if self.state is not None else self.state_path.exists()
+
+    def commit_token(self) -> Any:
+        """A value that changes on every commit."""
+        return self.state.commit_token() if self.state is not None else _stat_key(self.state_path)
+
     def command(self) -> list[str]:
-        """``ozzy run`` while no state file exists, ``ozzy resume`` afterwards."""
-        if self.state_path.exists():
+        """``ozzy run`` while the job does not exist, ``ozzy resume`` afterwards."""
+        if self.job_exists():
             return [*OZZY, "resume", self.uri, "--quiet"]
         return [*OZZY, "run", str(self.config_path.name), "--quiet"]
 
@@ -247,13 +283,15 @@ class CrashHarness:
             return False, ""
         commits = 0
         first_commit = 0.0
-        last_stat: tuple[int, int, int] | None = _stat_key(self.state_path)
+        # polling a database for commits costs queries (and SQLite locks): only when the trigger needs it
+        watch_commits = self.state is None or trigger.kind in ("commits", "delay")
+        last_stat = self.commit_token() if watch_commits else None
         deadline = started + self.timeout
         while process.poll() is None:
             now = time.monotonic()
             if now > deadline:
                 raise TimeoutError(f"ozzy did not reach {trigger.describe()} within {self.timeout}s")
-            stat = _stat_key(self.state_path)
+            stat = self.commit_token() if watch_commits else None
             if stat is not None and stat != last_stat:
                 commits += 1
                 last_stat = stat

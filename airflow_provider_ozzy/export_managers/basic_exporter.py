@@ -10,15 +10,24 @@ import logging
 import os
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from typing import Any
 
 from airflow_provider_ozzy.commit_protocol import CommitTracker
 from airflow_provider_ozzy.config import EXPORTER_OPTIONS, ExportConfig, normalize, validate
-from airflow_provider_ozzy.errors import OzzyError
+from airflow_provider_ozzy.errors import PersistenceError
 from airflow_provider_ozzy.export_formatter.base_export_formatter import BaseExportFormatter
 from airflow_provider_ozzy.filters.base_filter import BaseFilter
 from airflow_provider_ozzy.groupers.base_grouper import BaseGrouper
+from airflow_provider_ozzy.notifications.base_notifier import (
+    COMPLETED,
+    FAILED,
+    STARTED,
+    JobEvent,
+    redact_configuration,
+)
+from airflow_provider_ozzy.notifications.notifiers_list import NotifiersList
 from airflow_provider_ozzy.options import resolve_options
 from airflow_provider_ozzy.persistence.base_persistence import BasePersistence
 from airflow_provider_ozzy.readers.base_reader import BaseReader
@@ -50,6 +59,7 @@ class BasicExporter:
         auto_resume: bool = False,
         job_id: str | None = None,
         progress: ProgressCallback | None = None,
+        job_info: dict[str, Any] | None = None,
     ) -> None:
         self.config = validate(config)
         data = normalize(self.config.data)
@@ -71,6 +81,8 @@ class BasicExporter:
         self.formatter: BaseExportFormatter = build_module(self.options["formatter"], "export_formatter")
         self.persistence: BasePersistence = persistence or build_module(data["persistence"], "persistence")
         self.stats_manager: BasicStatsManager = build_module(data["stats_manager"], "stats_managers")
+        self.notifiers = NotifiersList(self.options["notifications"])
+        self.job_info = dict(job_info or {})  # dag_id, task_id, run_id, try_number, map_index in Airflow
         self.resume: bool | None = self.options["resume"] if resume is None else resume
         if auto_resume:
             self.resume = None  # resume when the persistence holds state for this job, else start
@@ -100,27 +112,66 @@ class BasicExporter:
     def export(self) -> dict[str, Any]:
         """Run the job to the end (or to a requested stop); returns the stats dict."""
         self.started_at = time.monotonic()
-        state = self.persistence.open(self.job_id, self.config.data, self.resume)
+        try:
+            state = self.persistence.open(self.job_id, self.config.data, self.resume)
+        except BaseException as error:
+            self._notify_failure(error)
+            raise
         self.job_id = self.persistence.job_id
         if state and state.get("finished"):
             log.info("Job %s already finished; nothing to do", self.job_id)
             return dict(state.get("stats", {}), already_finished=True)
+        self._notify(STARTED)
         try:
-            stats = self._run(state)
-        except OzzyError:
+            try:
+                stats = self._run(state)
+            finally:
+                self.reader.close()
+                self.writer.close()
+                for module in (
+                    self.filter_before,
+                    self.transform,
+                    self.filter_after,
+                    self.grouper,
+                    self.formatter,
+                ):
+                    module.close()
+        except BaseException as error:
+            self._notify_failure(error)
             raise
-        finally:
-            self.reader.close()
-            self.writer.close()
-            for module in (
-                self.filter_before,
-                self.transform,
-                self.filter_after,
-                self.grouper,
-                self.formatter,
-            ):
-                module.close()
+        if stats.get("finished"):
+            self._notify(COMPLETED, stats)
+        else:
+            self._notify(FAILED, stats, message="stopped on request; its position is committed, resume it")
         return stats
+
+    def _notify(
+        self,
+        status: str,
+        stats: dict[str, Any] | None = None,
+        message: str | None = None,
+        stack_trace: str | None = None,
+    ) -> None:
+        """Tell the configured notifiers; a notification problem never fails the export."""
+        if not self.notifiers:
+            return
+        try:
+            event = JobEvent(
+                status,
+                job=dict(self.job_info, job_id=self.job_id),
+                stats=self.counters() if stats is None else stats,
+                message=message,
+                stack_trace=stack_trace,
+                configuration=redact_configuration(normalize(self.config.data)),
+            )
+        except Exception:
+            log.warning("Cannot build the %s notification of job %s", status, self.job_id, exc_info=True)
+            return
+        self.notifiers.notify(event)
+
+    def _notify_failure(self, error: BaseException) -> None:
+        message = str(error) or type(error).__name__
+        self._notify(FAILED, message=message, stack_trace="".join(traceback.format_exception(error)))
 
     def _run(self, state: dict[str, Any] | None) -> dict[str, Any]:
         reader, writer = self.reader, self.writer
@@ -131,7 +182,13 @@ class BasicExporter:
             reader.read_items = state.get("read_items", 0)
         self.read_at_start = reader.read_items
         writer.open(self.formatter, state["writer"] if state else None)
-        tracker = CommitTracker()
+        stateful = self._stateful_modules()
+        self._restore_module_states(stateful, state)
+        tracker = CommitTracker(
+            (lambda: {section: module.get_state() for section, module in stateful.items()})
+            if stateful
+            else None
+        )
         batch_number = state["batch"] if state else 0
         limit_reached = writer.remaining_room() == 0
         while not reader.is_finished() and not limit_reached:
@@ -168,10 +225,36 @@ class BasicExporter:
         final = tracker.state(batch_number, reader, writer)
         final.update(finished=True, stats=stats)
         self.persistence.commit(final)
+        for module in stateful.values():
+            module.discard_state()
         self.stats_manager.report_final(stats)
         if self.progress:
             self.progress(dict(stats, fraction=1.0, done=True))
         return stats
+
+    def _stateful_modules(self) -> dict[str, Any]:
+        """Modules whose decisions depend on the items before (``get_state``/``set_state``/``discard_state``).
+
+        Their state is committed with the reader position (see ``commit_protocol``): a resume hands
+        each one the state it had when the re-read items were first read, so it decides alike.
+        """
+        sections = {
+            "filter_before": self.filter_before,
+            "transform": self.transform,
+            "filter_after": self.filter_after,
+            "grouper": self.grouper,
+        }
+        return {section: module for section, module in sections.items() if hasattr(module, "get_state")}
+
+    def _restore_module_states(self, stateful: dict[str, Any], state: dict[str, Any] | None) -> None:
+        saved = (state or {}).get("modules", {})
+        for section, module in stateful.items():
+            if state and section not in saved:
+                raise PersistenceError(
+                    f"{section} {type(module).__name__}: the job state holds no state for this module, so "
+                    "the job cannot resume exactly (was the configuration changed?)"
+                )
+            module.set_state(saved[section] if state else None)
 
     def _report_iteration(self, marks: list[float]) -> None:
         stages = ("read", "filtered", "transformed", "filtered_after", "grouped", "written", "persisted")

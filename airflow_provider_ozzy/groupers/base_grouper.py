@@ -8,6 +8,28 @@ from airflow_provider_ozzy.pipeline_item import PipelineItem
 
 GroupKey = tuple[Any, ...]
 
+_PLAIN_TYPES = (str, int, float, bool)
+
+
+def group_value(value: Any) -> str:
+    """A group value as the text that names its files.
+
+    Text is kept; ``None`` (and a missing field) is ``unknown`` as in exporters; numbers and booleans
+    become their text (``true``); lists and objects their JSON text. Keys made of text cannot merge
+    by accident the way ``1``, ``1.0`` and ``True`` do as dict keys.
+    """
+    if type(value) is str:
+        return value
+    if value is None:
+        return "unknown"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, _PLAIN_TYPES):
+        return str(value)
+    import orjson
+
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str).decode()
+
 
 class BaseGrouper(PipelineItem):
     """Returns ``{group key: items}`` keeping the input order inside each group.

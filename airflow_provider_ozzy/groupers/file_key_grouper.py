@@ -1,21 +1,19 @@
-"""Groups items by the values of some keys (dotted names reach into nested objects)."""
+"""Groups items by the values of some keys (dotted names reach into nested objects).
+
+Missing or null values are ``unknown``, as in exporters; numbers, booleans, lists and objects name
+their group by their text (``group_value``), so ``1`` and ``true`` never share a group by accident.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_ozzy.groupers.base_grouper import BaseGrouper, GroupKey
+from airflow_provider_ozzy.fields import MISSING, field_getter
+from airflow_provider_ozzy.groupers.base_grouper import BaseGrouper, GroupKey, group_value
 
-_MISSING_VALUE = "unknown"
 
-
-def _scalar(value: Any) -> Any:
-    """Group values must be hashable and JSON-able: nested values become their text."""
-    if value is None:
-        return _MISSING_VALUE
-    if isinstance(value, (str, int, float, bool)):
-        return value
-    return str(value)
+def _text(value: Any) -> str:
+    return "unknown" if value is MISSING else group_value(value)
 
 
 class FileKeyGrouper(BaseGrouper):
@@ -30,21 +28,22 @@ class FileKeyGrouper(BaseGrouper):
 
     def __init__(self, options: dict[str, Any] | None = None) -> None:
         super().__init__(options)
-        self._paths = [key.split(".") for key in self.options["keys"]]
+        self._getters = [field_getter(key) for key in self.options["keys"]]
 
     def group_key(self, item: dict[str, Any]) -> GroupKey:
-        return tuple(
-            _scalar(self._lookup(item, key, path))
-            for key, path in zip(self.options["keys"], self._paths, strict=True)
-        )
+        return tuple(_text(getter(item)) for getter in self._getters)
 
-    @staticmethod
-    def _lookup(item: dict[str, Any], key: str, path: list[str]) -> Any:
-        if key in item or len(path) == 1:
-            return item.get(key)
-        value: Any = item
-        for part in path:
-            if not isinstance(value, dict):
-                return None
-            value = value.get(part)
-        return value
+    def group_batch(self, batch: list[dict[str, Any]]) -> dict[GroupKey, list[dict[str, Any]]]:
+        if len(self._getters) != 1:
+            return super().group_batch(batch)
+        getter = self._getters[0]
+        groups: dict[GroupKey, list[dict[str, Any]]] = {}
+        for item in batch:
+            value = getter(item)
+            key = (value if type(value) is str else _text(value),)
+            members = groups.get(key)
+            if members is None:
+                groups[key] = [item]
+            else:
+                members.append(item)
+        return groups

@@ -170,6 +170,7 @@ class OzzyExportOperator(BaseOperator):
             auto_resume=True,
             job_id=self.job_id(context, config),
             progress=progress,
+            job_info=_job_info(context),
         )
         ti = context["ti"]
         self._exporter.stats_manager.metrics = AirflowMetrics({"dag_id": ti.dag_id, "task_id": ti.task_id})
@@ -191,6 +192,19 @@ class OzzyExportOperator(BaseOperator):
         """Stop after the current batch; its position is committed, so a retry resumes from there."""
         if self._exporter is not None:
             self._exporter.request_stop()
+
+
+def _job_info(context: Any) -> dict[str, Any]:
+    """The task instance's identity, for notifications sent by the export."""
+    ti = context["ti"]
+    map_index = getattr(ti, "map_index", None)
+    return {
+        "dag_id": ti.dag_id,
+        "task_id": ti.task_id,
+        "run_id": context.get("run_id"),
+        "try_number": getattr(ti, "try_number", None),
+        "map_index": map_index if isinstance(map_index, int) and map_index >= 0 else None,
+    }
 
 
 def _xcom_stats(stats: dict[str, Any]) -> dict[str, Any]:

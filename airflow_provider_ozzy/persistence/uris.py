@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from airflow_provider_ozzy.errors import PersistenceError
@@ -9,15 +10,33 @@ from airflow_provider_ozzy.persistence.base_persistence import BasePersistence
 from airflow_provider_ozzy.persistence.pickle_persistence import PicklePersistence
 
 PERSISTENCE_CLASSES: list[type[BasePersistence]] = [PicklePersistence]
+# Database URIs (AlchemyPersistence): the class is imported only for its own scheme, since
+# importing SQLAlchemy alone takes about half a second.
+DATABASE_SCHEMES: dict[str, str] = {
+    "postgresql": "PostgresqlPersistence",
+    "mysql": "MysqlPersistence",
+    "sqlite": "SqlitePersistence",
+}
 
 
 def persistence_for_uri(uri: str) -> tuple[BasePersistence, str, dict[str, Any]]:
-    """(persistence, job id, configuration) for a URI such as ``pickle:state/job1``."""
+    """(persistence, job id, configuration) for a URI such as ``pickle:state/job1``.
+
+    Database URIs (``postgresql://``, ``mysql://``, ``sqlite://``): see ``AlchemyPersistence``.
+    """
     scheme = uri.split(":", 1)[0] if ":" in uri else ""
-    for cls in PERSISTENCE_CLASSES:
+    classes = list(PERSISTENCE_CLASSES)
+    if scheme in DATABASE_SCHEMES:
+        from airflow_provider_ozzy.registry import resolve
+
+        classes.append(resolve(DATABASE_SCHEMES[scheme], "persistence"))
+    for cls in classes:
         if cls.uri_scheme == scheme:
             persistence, job_id = cls.from_uri(uri)
             configuration = persistence.load_configuration(job_id)
             return persistence, job_id, configuration
-    known = ", ".join(f"{cls.uri_scheme}:" for cls in PERSISTENCE_CLASSES)
-    raise PersistenceError(f"unknown persistence URI '{uri}' (known schemes: {known})")
+    known = ", ".join(
+        [f"{cls.uri_scheme}:" for cls in PERSISTENCE_CLASSES] + [f"{s}:" for s in DATABASE_SCHEMES]
+    )
+    shown = re.sub(r"(//[^/@]*?):[^/@]*@", r"\1:***@", uri)  # never print a password
+    raise PersistenceError(f"unknown persistence URI '{shown}' (known schemes: {known})")

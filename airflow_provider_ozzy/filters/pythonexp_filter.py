@@ -1,0 +1,69 @@
+"""Keep items for which a Python expression is truthy, run in Ozzy's sandbox.
+
+The expression sees ``item`` (the record, a dict), the modules ``datetime``, ``re``, ``math``,
+``json``, ``itertools`` and ``calendar``, modules named in ``imports`` (alias -> module, from the
+allow-list of ``python_sandbox``) and safe builtins. It is checked and compiled once, then run as
+one list comprehension per batch. An escape attempt is a configuration error; an expression that
+fails on an item (``KeyError`` for a missing key, say) stops the export with an error naming the
+expression and the item, as in exporters (use ``item.get('key')`` for optional fields).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_provider_ozzy.filters.base_filter import BaseFilter
+from airflow_provider_ozzy.options import Problem
+from airflow_provider_ozzy.python_sandbox import (
+    FILTER,
+    ExpressionError,
+    ExpressionFailure,
+    compile_expressions,
+    expression_problem,
+)
+
+
+class PythonexpFilter(BaseFilter):
+    """``python_expression``: keep the items for which it is truthy."""
+
+    supported_options = {
+        "python_expression": {
+            "type": str,
+            "help": "Keep items for which this is truthy: item['country'] == 'ES'.",
+        },
+        "imports": {
+            "type": dict,
+            "default": {},
+            "help": 'Extra modules by alias, from the sandbox allow-list: {"hashlib": "hashlib"}.',
+        },
+    }
+
+    def __init__(self, options: dict[str, Any] | None = None) -> None:
+        super().__init__(options)
+        self._expression = compile_expressions(
+            [self.options["python_expression"]], FILTER, self.options["imports"]
+        )
+
+    @classmethod
+    def check_values(cls, values: dict[str, Any]) -> list[Problem]:
+        problems = super().check_values(values)
+        problem = expression_problem([values["python_expression"]], FILTER, values["imports"])
+        if problem:
+            option = "imports" if problem.startswith(("import ", "module ")) else "python_expression"
+            problems.append(Problem(option, f"option '{option}': {problem}"))
+        return problems
+
+    def filter_batch(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        try:
+            kept = self._expression.run(batch)
+        except ExpressionFailure as failure:
+            raise ExpressionError(
+                f"{self.kind} {type(self).__name__}: {failure.describe('python_expression', self.total)}"
+            ) from failure.cause
+        self.total += len(batch)
+        self.filtered_out += len(batch) - len(kept)
+        return kept
+
+    def filter(self, item: dict[str, Any]) -> bool:
+        """One item, outside the export loop (counts nothing)."""
+        return bool(self._expression.run([item]))

@@ -1,0 +1,207 @@
+"""A moto server (S3, SES and the rest of AWS) on a free 127.0.0.1 port: fixture ``moto_server``.
+
+Started once per session with the venv's ``moto_server``, stopped at the end. The sender
+``SENDER`` is verified for SES at start.
+
+Reading sent mails back: moto 5.2.5 has no SES inspection endpoint, and ``/moto-api/data.json``
+answers 500 once any multipart upload happened in the process. So ``recording_mails()`` turns on
+moto's request recorder (``/moto-api/recorder/*``) around a test and ``recorded_mails()`` parses the
+``SendEmail`` / ``SendRawEmail`` requests it captured, keeping those from a verified sender (moto
+rejects the others); ``sent_count()`` (``get_send_quota``) tells how many mails moto accepted.
+"""
+
+from __future__ import annotations
+
+import base64
+import email
+import email.policy
+import email.utils
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+import pytest
+import requests
+
+SENDER = "ozzy@example.com"
+REGION = "us-east-1"
+ACCESS_KEY = "testing"
+SECRET_KEY = "testing"
+
+
+@dataclass
+class SentMail:
+    source: str
+    to: list[str]
+    subject: str
+    body: str
+
+
+class MotoServer:
+    def __init__(self, workdir: str) -> None:
+        self.workdir = Path(workdir)
+        self.port = 0
+        self._process: subprocess.Popen[bytes] | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------------
+    def start(self, attempts: int = 3) -> None:
+        binary = Path(sys.executable).parent / "moto_server"
+        env = dict(os.environ, MOTO_RECORDER_FILEPATH=str(self.workdir / "recording.jsonl"))
+        env.pop("MOTO_ENABLE_RECORDING", None)
+        for _ in range(attempts):
+            self.port = _free_port()
+            log = open(self.workdir / f"moto-{self.port}.log", "wb")  # noqa: SIM115 (owned by the process)
+            self._process = subprocess.Popen(
+                [str(binary), "-H", "127.0.0.1", "-p", str(self.port)],
+                cwd=self.workdir,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+            log.close()
+            if self._wait_until_accepting(timeout=30):
+                self.client("ses").verify_email_identity(EmailAddress=SENDER)
+                return
+            self.stop()
+        raise RuntimeError(f"moto_server did not start; see {self.workdir}")
+
+    def _wait_until_accepting(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process is not None and self._process.poll() is not None:
+                return False  # exited: the port was taken in between, try another
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return True
+            except OSError:
+                time.sleep(0.1)
+        return False
+
+    def stop(self) -> None:
+        if self._process is None:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._process = None
+
+    # -- clients and connections -------------------------------------------------------------------
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def client(self, service: str) -> Any:
+        import boto3
+
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint_url,
+            region_name=REGION,
+            aws_access_key_id=ACCESS_KEY,
+            aws_secret_access_key=SECRET_KEY,
+        )
+
+    def connection(self) -> dict[str, Any]:
+        """An Airflow ``aws`` connection to this server, for ``AIRFLOW_CONN_<ID>`` as JSON."""
+        return {
+            "conn_type": "aws",
+            "login": ACCESS_KEY,
+            "password": SECRET_KEY,
+            "extra": {"endpoint_url": self.endpoint_url, "region_name": REGION},
+        }
+
+    def connection_json(self) -> str:
+        return json.dumps(self.connection())
+
+    # -- SES inspection ----------------------------------------------------------------------------
+    def sent_count(self) -> int:
+        """Recipients of the mails moto accepted so far (moto counts one per recipient; whole session)."""
+        return int(self.client("ses").get_send_quota()["SentLast24Hours"])
+
+    @contextmanager
+    def recording_mails(self) -> Iterator[None]:
+        """Record the requests made to moto inside the block (and only those)."""
+        requests.post(f"{self.endpoint_url}/moto-api/recorder/reset-recording", timeout=10).raise_for_status()
+        requests.post(f"{self.endpoint_url}/moto-api/recorder/start-recording", timeout=10).raise_for_status()
+        try:
+            yield
+        finally:
+            requests.post(f"{self.endpoint_url}/moto-api/recorder/stop-recording", timeout=10)
+
+    def recorded_mails(self) -> list[SentMail]:
+        """Mails sent from a verified address while recording, oldest first."""
+        answer = requests.get(f"{self.endpoint_url}/moto-api/recorder/download-recording", timeout=10)
+        answer.raise_for_status()
+        verified = set(self.client("ses").list_verified_email_addresses()["VerifiedEmailAddresses"])
+        mails = []
+        for line in answer.text.splitlines():
+            if line.strip():
+                mail = _mail_of(json.loads(line))
+                if mail is not None and _address(mail.source) in verified:
+                    mails.append(mail)
+        return mails
+
+
+def _mail_of(entry: dict[str, Any]) -> SentMail | None:
+    body = entry.get("body") or ""
+    raw = base64.b64decode(body) if entry.get("body_encoded") else body.encode()
+    if entry.get("method") != "POST" or b"Action=Send" not in raw:
+        return None
+    form = {key: values[0] for key, values in parse_qs(raw.decode("utf-8"), keep_blank_values=True).items()}
+    action = form.get("Action")
+    if action == "SendEmail":
+        to = _members(form, "Destination.ToAddresses.member.")
+        text = form.get("Message.Body.Text.Data") or form.get("Message.Body.Html.Data", "")
+        return SentMail(form.get("Source", ""), to, form.get("Message.Subject.Data", ""), text)
+    if action == "SendRawEmail":
+        message = email.message_from_bytes(
+            base64.b64decode(form["RawMessage.Data"]), policy=email.policy.default
+        )
+        part = message.get_body(preferencelist=("plain", "html"))
+        to = _members(form, "Destinations.member.")
+        return SentMail(
+            form.get("Source", ""),
+            to,
+            str(message.get("Subject", "")),
+            part.get_content() if part is not None else "",  # type: ignore[attr-defined]
+        )
+    return None
+
+
+def _members(form: dict[str, str], prefix: str) -> list[str]:
+    found = [(int(key[len(prefix) :]), value) for key, value in form.items() if key.startswith(prefix)]
+    return [value for _, value in sorted(found)]
+
+
+def _address(source: str) -> str:
+    return email.utils.parseaddr(source)[1]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[MotoServer]:
+    with tempfile.TemporaryDirectory(prefix="ozzy-moto-") as workdir:
+        server = MotoServer(workdir)
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
