@@ -9,6 +9,7 @@ value printed.
 from __future__ import annotations
 
 import copy
+import difflib
 import os
 from collections.abc import Mapping
 from typing import Any, NamedTuple
@@ -133,8 +134,10 @@ def resolve_options(
     problems: list[Problem] = []
     for name in given:
         if name not in declared:
+            close = difflib.get_close_matches(str(name), list(declared), n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ""
             supported = ", ".join(sorted(declared)) or "none"
-            problems.append(Problem(name, f"unknown option '{name}' (supported options: {supported})"))
+            problems.append(Problem(name, f"unknown option '{name}' ({hint}supported options: {supported})"))
     for name, spec in declared.items():
         option_type = spec.get("type", object)
         env_name = spec.get("env_fallback")
@@ -161,13 +164,17 @@ def resolve_options(
             problems.append(
                 Problem(
                     name,
-                    f"option '{name}' must be a {type_name(option_type)}, "
+                    f"option '{name}' must be {_article(type_name(option_type))}, "
                     f"got {_value_kind(raw)}{shown} from {source}",
                 )
             )
             continue
         values[name] = coerced
     return values, problems
+
+
+def _article(noun: str) -> str:
+    return f"{'an' if noun[:1] in 'aeiou' else 'a'} {noun}"
 
 
 def _short_repr(value: Any) -> str:

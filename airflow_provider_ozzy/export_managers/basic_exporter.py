@@ -120,6 +120,7 @@ class BasicExporter:
         self.job_id = self.persistence.job_id
         if state and state.get("finished"):
             log.info("Job %s already finished; nothing to do", self.job_id)
+            self.persistence.close()
             return dict(state.get("stats", {}), already_finished=True)
         self._notify(STARTED)
         try:
@@ -134,6 +135,7 @@ class BasicExporter:
                     self.filter_after,
                     self.grouper,
                     self.formatter,
+                    self.persistence,
                 ):
                     module.close()
         except BaseException as error:

@@ -41,7 +41,7 @@ BAD_YAML_ERRORS = [
     (18, "unknown section 'extra_section'"),
     (5, "reader (FSReader): unknown option 'bogus'"),
     (8, "writer (FSWriter): missing mandatory option 'filebase'"),
-    (9, "writer (FSWriter): option 'items_per_buffer_write' must be a integer, got string 'ten'"),
+    (9, "writer (FSWriter): option 'items_per_buffer_write' must be an integer, got string 'ten'"),
     (11, "grouper: unknown groupers module 'NoSuchGrouper'"),
     (
         13,

@@ -126,7 +126,7 @@ def test_missing_mandatory_options_are_all_reported(monkeypatch):
 def test_unknown_options_are_rejected_with_the_supported_list():
     _, problems = Base.resolve({"name": "x", "sise": 3, "colour": "red"})
     assert [problem.option for problem in problems] == ["sise", "colour"]
-    assert problems[0].message == "unknown option 'sise' (supported options: name, shared, size)"
+    assert problems[0].message == "unknown option 'sise' (did you mean 'size'? supported options: name, shared, size)"
 
 
 def test_construction_raises_every_problem_at_once(monkeypatch):
@@ -140,7 +140,7 @@ def test_construction_raises_every_problem_at_once(monkeypatch):
     assert text.startswith("invalid configuration: 5 errors")
     for fragment in (
         "'bogus'",
-        "'size' must be a integer",
+        "'size' must be an integer",
         "'tags' must be a list of strings",
         "'name'",
         "'secret_key'",
@@ -219,19 +219,21 @@ def test_coerce_accepts(value, option_type, expected):
 def test_coerce_rejects(value, option_type):
     _, problems = resolve_options({"opt": {"type": option_type, "default": "unused"}}, {"opt": value})
     assert len(problems) == 1 and problems[0].option == "opt"
-    assert problems[0].message.startswith(f"option 'opt' must be a {type_name(option_type)}, got ")
+    expected = type_name(option_type)
+    article = "an" if expected[0] in "aeiou" else "a"
+    assert problems[0].message.startswith(f"option 'opt' must be {article} {expected}, got ")
     assert problems[0].message.endswith(" from value")
 
 
 def test_type_error_message_names_type_and_value():
     _, problems = resolve_options({"count": {"type": int, "default": 1}}, {"count": "ten"})
-    assert problems == [Problem("count", "option 'count' must be a integer, got string 'ten' from value")]
+    assert problems == [Problem("count", "option 'count' must be an integer, got string 'ten' from value")]
     _, problems = resolve_options({"keys": {"type": STR_LIST}}, {"keys": ["a", 2]})
     assert problems == [
         Problem("keys", "option 'keys' must be a list of strings, got list ['a', 2] from value")
     ]
     _, problems = resolve_options({"level": {"type": (int, type(None)), "default": None}}, {"level": "x"})
-    assert problems[0].message == "option 'level' must be a integer or null, got string 'x' from value"
+    assert problems[0].message == "option 'level' must be an integer or null, got string 'x' from value"
 
 
 def test_long_values_are_shortened_in_messages():
@@ -254,7 +256,7 @@ def test_explicit_null_allowed_only_when_the_default_is_null():
     assert values["maybe"] is None and problems == []
     _, problems = resolve_options(declared, {"never": None})
     assert [problem.option for problem in problems] == ["never"]
-    assert problems[0].message.startswith("option 'never' must be a integer, got null")
+    assert problems[0].message.startswith("option 'never' must be an integer, got null")
 
 
 # -- environment fallbacks ---------------------------------------------------------------------------------
@@ -315,7 +317,7 @@ def test_env_value_of_the_wrong_type_names_the_variable(clean_env):
     assert problems == [
         Problem(
             "number",
-            "option 'number' must be a integer, got string 'lots' from environment variable OZZY_T_NUMBER",
+            "option 'number' must be an integer, got string 'lots' from environment variable OZZY_T_NUMBER",
         )
     ]
 
