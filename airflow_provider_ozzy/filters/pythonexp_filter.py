@@ -12,18 +12,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow_provider_ozzy.expression_module import IMPORTS_OPTION, ExpressionModule
 from airflow_provider_ozzy.filters.base_filter import BaseFilter
 from airflow_provider_ozzy.options import Problem
-from airflow_provider_ozzy.python_sandbox import (
-    FILTER,
-    ExpressionError,
-    ExpressionFailure,
-    compile_expressions,
-    expression_problem,
-)
+from airflow_provider_ozzy.python_sandbox import FILTER
 
 
-class PythonexpFilter(BaseFilter):
+class PythonexpFilter(ExpressionModule, BaseFilter):
     """``python_expression``: keep the items for which it is truthy."""
 
     supported_options = {
@@ -31,35 +26,22 @@ class PythonexpFilter(BaseFilter):
             "type": str,
             "help": "Keep items for which this is truthy: item['country'] == 'ES'.",
         },
-        "imports": {
-            "type": dict,
-            "default": {},
-            "help": 'Extra modules by alias, from the sandbox allow-list: {"hashlib": "hashlib"}.',
-        },
+        "imports": IMPORTS_OPTION,
     }
+
+    expression_option = "python_expression"
+    expression_mode = FILTER
 
     def __init__(self, options: dict[str, Any] | None = None) -> None:
         super().__init__(options)
-        self._expression = compile_expressions(
-            [self.options["python_expression"]], FILTER, self.options["imports"]
-        )
+        self._expression = self.compile()
 
     @classmethod
     def check_values(cls, values: dict[str, Any]) -> list[Problem]:
-        problems = super().check_values(values)
-        problem = expression_problem([values["python_expression"]], FILTER, values["imports"])
-        if problem:
-            option = "imports" if problem.startswith(("import ", "module ")) else "python_expression"
-            problems.append(Problem(option, f"option '{option}': {problem}"))
-        return problems
+        return super().check_values(values) + cls.expression_problems(values)
 
     def filter_batch(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        try:
-            kept = self._expression.run(batch)
-        except ExpressionFailure as failure:
-            raise ExpressionError(
-                f"{self.kind} {type(self).__name__}: {failure.describe('python_expression', self.total)}"
-            ) from failure.cause
+        kept = self.run_expressions(self._expression, batch, self.total)
         self.total += len(batch)
         self.filtered_out += len(batch) - len(kept)
         return kept

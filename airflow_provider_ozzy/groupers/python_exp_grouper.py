@@ -11,19 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow_provider_ozzy.expression_module import IMPORTS_OPTION, ExpressionModule
 from airflow_provider_ozzy.groupers.base_grouper import BaseGrouper, GroupKey, group_value
 from airflow_provider_ozzy.options import STR_LIST, Problem
-from airflow_provider_ozzy.python_sandbox import (
-    MAP,
-    VALUES,
-    ExpressionError,
-    ExpressionFailure,
-    compile_expressions,
-    expression_problem,
-)
+from airflow_provider_ozzy.python_sandbox import MAP, VALUES
 
 
-class PythonExpGrouper(BaseGrouper):
+class PythonExpGrouper(ExpressionModule, BaseGrouper):
     """``python_expressions``: e.g. ``["item['country'].lower()", "item['price'] > 100"]``."""
 
     supported_options = {
@@ -31,41 +25,29 @@ class PythonExpGrouper(BaseGrouper):
             "type": STR_LIST,
             "help": "One expression per group level, e.g. item['country'].lower().",
         },
-        "imports": {
-            "type": dict,
-            "default": {},
-            "help": 'Extra modules by alias, from the sandbox allow-list: {"hashlib": "hashlib"}.',
-        },
+        "imports": IMPORTS_OPTION,
     }
+
+    expression_option = "python_expressions"
+    expression_mode = VALUES
 
     def __init__(self, options: dict[str, Any] | None = None) -> None:
         super().__init__(options)
-        expressions = self.options["python_expressions"]
-        self._single = len(expressions) == 1
-        # one expression gives bare values, not 1-tuples: no tuple to build and unpack per item
-        mode = MAP if self._single else VALUES
-        self._expressions = compile_expressions(expressions, mode, self.options["imports"])
+        self._single = len(self.options["python_expressions"]) == 1
+        self._expressions = self.compile()
         self.items_in = 0
 
     @classmethod
+    def _mode(cls, expressions: list[str]) -> str:
+        # one expression gives bare values, not 1-tuples: no tuple to build and unpack per item
+        return MAP if len(expressions) == 1 else VALUES
+
+    @classmethod
     def check_values(cls, values: dict[str, Any]) -> list[Problem]:
-        problems = super().check_values(values)
-        if not values["python_expressions"]:
-            problems.append(Problem("python_expressions", "option 'python_expressions' must not be empty"))
-            return problems
-        problem = expression_problem(values["python_expressions"], VALUES, values["imports"])
-        if problem:
-            option = "imports" if problem.startswith("import ") else "python_expressions"
-            problems.append(Problem(option, f"option '{option}': {problem}"))
-        return problems
+        return super().check_values(values) + cls.expression_problems(values)
 
     def group_batch(self, batch: list[dict[str, Any]]) -> dict[GroupKey, list[dict[str, Any]]]:
-        try:
-            keys = self._expressions.run(batch)
-        except ExpressionFailure as failure:
-            raise ExpressionError(
-                f"{self.kind} {type(self).__name__}: {failure.describe('python_expressions', self.items_in)}"
-            ) from failure.cause
+        keys = self.run_expressions(self._expressions, batch, self.items_in)
         self.items_in += len(batch)
         groups: dict[GroupKey, list[dict[str, Any]]] = {}
         single = self._single

@@ -9,18 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow_provider_ozzy.expression_module import IMPORTS_OPTION, ExpressionModule
 from airflow_provider_ozzy.options import STR_LIST, Problem
-from airflow_provider_ozzy.python_sandbox import (
-    APPLY,
-    ExpressionError,
-    ExpressionFailure,
-    compile_expressions,
-    expression_problem,
-)
+from airflow_provider_ozzy.python_sandbox import APPLY
 from airflow_provider_ozzy.transform.base_transform import BaseTransform
 
 
-class PythonexpTransform(BaseTransform):
+class PythonexpTransform(ExpressionModule, BaseTransform):
     """``python_expressions``: e.g. ``["item.update({'total': item['price'] * item['qty']})"]``."""
 
     supported_options = {
@@ -28,38 +23,22 @@ class PythonexpTransform(BaseTransform):
             "type": STR_LIST,
             "help": "Expressions run on every item in order, e.g. item.update({'n': len(item['tags'])}).",
         },
-        "imports": {
-            "type": dict,
-            "default": {},
-            "help": 'Extra modules by alias, from the sandbox allow-list: {"hashlib": "hashlib"}.',
-        },
+        "imports": IMPORTS_OPTION,
     }
+
+    expression_option = "python_expressions"
+    expression_mode = APPLY
 
     def __init__(self, options: dict[str, Any] | None = None) -> None:
         super().__init__(options)
-        self._expressions = compile_expressions(
-            self.options["python_expressions"], APPLY, self.options["imports"]
-        )
+        self._expressions = self.compile()
         self.items_in = 0
 
     @classmethod
     def check_values(cls, values: dict[str, Any]) -> list[Problem]:
-        problems = super().check_values(values)
-        if not values["python_expressions"]:
-            problems.append(Problem("python_expressions", "option 'python_expressions' must not be empty"))
-            return problems
-        problem = expression_problem(values["python_expressions"], APPLY, values["imports"])
-        if problem:
-            option = "imports" if problem.startswith("import ") else "python_expressions"
-            problems.append(Problem(option, f"option '{option}': {problem}"))
-        return problems
+        return super().check_values(values) + cls.expression_problems(values)
 
     def transform_batch(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        try:
-            items = self._expressions.run(batch)
-        except ExpressionFailure as failure:
-            raise ExpressionError(
-                f"{self.kind} {type(self).__name__}: {failure.describe('python_expressions', self.items_in)}"
-            ) from failure.cause
+        items = self.run_expressions(self._expressions, batch, self.items_in)
         self.items_in += len(batch)
         return items

@@ -11,50 +11,34 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_ozzy.errors import OzzyError
+from airflow_provider_ozzy.expression_module import IMPORTS_OPTION, ExpressionModule
 from airflow_provider_ozzy.options import Problem
-from airflow_provider_ozzy.python_sandbox import (
-    MAP,
-    ExpressionError,
-    ExpressionFailure,
-    compile_expressions,
-    expression_problem,
-)
+from airflow_provider_ozzy.python_sandbox import MAP
 from airflow_provider_ozzy.transform.base_transform import BaseTransform
 
 
-class PythonmapTransform(BaseTransform):
+class PythonmapTransform(ExpressionModule, BaseTransform):
     """``map``: an expression giving the new item, e.g. ``{'id': item['id'], 'n': len(item['tags'])}``."""
 
     supported_options = {
         "map": {"type": str, "help": "Expression giving each new item (a dict)."},
-        "imports": {
-            "type": dict,
-            "default": {},
-            "help": 'Extra modules by alias, from the sandbox allow-list: {"hashlib": "hashlib"}.',
-        },
+        "imports": IMPORTS_OPTION,
     }
+
+    expression_option = "map"
+    expression_mode = MAP
 
     def __init__(self, options: dict[str, Any] | None = None) -> None:
         super().__init__(options)
-        self._expression = compile_expressions([self.options["map"]], MAP, self.options["imports"])
+        self._expression = self.compile()
         self.items_in = 0
 
     @classmethod
     def check_values(cls, values: dict[str, Any]) -> list[Problem]:
-        problems = super().check_values(values)
-        problem = expression_problem([values["map"]], MAP, values["imports"])
-        if problem:
-            option = "imports" if problem.startswith("import ") else "map"
-            problems.append(Problem(option, f"option '{option}': {problem}"))
-        return problems
+        return super().check_values(values) + cls.expression_problems(values)
 
     def transform_batch(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        try:
-            items = self._expression.run(batch)
-        except ExpressionFailure as failure:
-            raise ExpressionError(
-                f"{self.kind} {type(self).__name__}: {failure.describe('map', self.items_in)}"
-            ) from failure.cause
+        items = self.run_expressions(self._expression, batch, self.items_in)
         for position, item in enumerate(items):
             if not isinstance(item, dict):
                 raise OzzyError(
