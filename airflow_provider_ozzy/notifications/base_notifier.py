@@ -26,19 +26,6 @@ REDACTED = "***"
 _SECRET_NAME = re.compile(
     r"passw|passphrase|secret|token|api_?key|access_key|private_key|credential", re.IGNORECASE
 )
-_MODULE_SECTIONS = (
-    "reader",
-    "writer",
-    "filter",
-    "filter_before",
-    "filter_after",
-    "transform",
-    "grouper",
-    "persistence",
-    "stats_manager",
-    "decompressor",
-    "deserializer",
-)
 
 
 def _now() -> str:
@@ -92,7 +79,9 @@ def redact_configuration(data: dict[str, Any]) -> dict[str, Any]:
     says it holds a password, token or key (modules Ozzy cannot load are covered by that rule).
     """
     redacted = dict(data)
-    for section in _MODULE_SECTIONS:
+    from airflow_provider_ozzy.config import MODULE_SECTIONS
+
+    for section in MODULE_SECTIONS:
         if isinstance(data.get(section), dict):
             redacted[section] = _redact_section(data[section], section)
     exporter_options = data.get("exporter_options")
