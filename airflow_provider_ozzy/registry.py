@@ -16,10 +16,23 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "readers": {
         "RandomReader": "random_reader",
         "FSReader": "fs_reader",
+        "S3Reader": "s3_reader",
+        "GStorageReader": "gstorage_reader",
+        "AzureBlobReader": "azure_blob_reader",
+        "SFTPReader": "sftp_reader",
     },
     "writers": {
         "ConsoleWriter": "console_writer",
         "FSWriter": "fs_writer",
+        "S3Writer": "s3_writer",
+        "GStorageWriter": "gstorage_writer",
+        "AzureBlobWriter": "azure_blob_writer",
+        "AzureFileWriter": "azure_file_writer",
+        "SFTPWriter": "sftp_writer",
+        "FTPWriter": "ftp_writer",
+        "MailWriter": "mail_writer",
+        "CloudsearchWriter": "cloudsearch_writer",
+        "GDriveWriter": "gdrive_writer",
     },
     "filters": {
         "NoFilter": "no_filter",
@@ -79,7 +92,12 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "WebhookNotifier": "webhook_notifier",
         "SESMailNotifier": "ses_mail_notifier",
     },
-    "bypasses": {},
+    "bypasses": {
+        "S3Bypass": "s3_bypass",
+        "S3ToAzureBlobBypass": "s3_to_azure_blob_bypass",
+        "S3ToAzureFileBypass": "s3_to_azure_file_bypass",
+        "StreamBypass": "stream_bypass",
+    },
 }
 
 # Config sections (and nested places) to the kind of module they hold.
@@ -107,6 +125,7 @@ ALIASES: dict[str, str] = {
     "KeyFileGrouper": "FileKeyGrouper",
     "AggregationStatsWriter": "AggregationWriter",
     "ODOWriter": "OdoWriter",
+    "CloudSearchWriter": "CloudsearchWriter",
     "S3AzureBlobBypass": "S3ToAzureBlobBypass",
     "S3AzureFileBypass": "S3ToAzureFileBypass",
 }
@@ -165,7 +184,7 @@ def _unknown_message(name: str, kind: str | None) -> str:
 
     class_name = name.rsplit(".", 1)[-1]
     pool = list(CATALOGUE.get(kind, {})) if kind else [c for cs in CATALOGUE.values() for c in cs]
-    close = difflib.get_close_matches(class_name, pool, n=3)
+    close = difflib.get_close_matches(class_name, pool, n=1)
     hint = f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(sorted(pool))}"
     where = f" {kind}" if kind else ""
     other = kind_of(ALIASES.get(class_name, class_name))
