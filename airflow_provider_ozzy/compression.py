@@ -126,6 +126,17 @@ class CompressedFile:
         else:
             self._background.submit(lambda: self._write(data))
 
+    def write_pieces(self, pieces: list[bytes]) -> None:
+        """Write ``pieces`` one after the other, as one task of the background thread."""
+        if self._background is None:
+            self._write_pieces(pieces)
+        else:
+            self._background.submit(lambda: self._write_pieces(pieces))
+
+    def _write_pieces(self, pieces: list[bytes]) -> None:
+        for piece in pieces:  # deflate output does not depend on how its input is cut
+            self._write(piece)
+
     def _write(self, data: bytes) -> None:
         out = self._codec.compress(data)
         if out:

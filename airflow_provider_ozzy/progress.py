@@ -18,6 +18,10 @@ def _duration(seconds: float) -> str:
 def describe(update: dict[str, Any]) -> str:
     """``12,345 items read, 12,000 written, 4,321 items/s, 45%, ETA 0:00:12``."""
     elapsed = max(update.get("elapsed_seconds", 0.0), 1e-9)
+    if "objects_total" in update:  # a bypass moves objects, not items
+        text = f"{update.get('files_written', 0):,} of {update['objects_total']:,} objects copied"
+        text += f", {update.get('bytes_written', 0):,} bytes"
+        return text + (f", {update['fraction']:.0%}" if update.get("fraction") else "")
     read = update.get("items_read", 0)
     rate = read / elapsed
     text = f"{read:,} items read, {update.get('items_written', 0):,} written, {rate:,.0f} items/s"

@@ -1,9 +1,24 @@
 """Benchmarks: Ozzy against baseline loops measured in the same run (ratios, not absolute times).
 
-    .venv/bin/python benchmarks/run.py [--n 200000] [--repeat 3]
+    .venv/bin/python benchmarks/run.py [--n 200000] [--repeat 3] [parts...] [--big]
 
-Each case runs as its own process (interpreter start included for every case), ``--repeat`` times;
-the table shows the median wall time, items/s, the ratio to the limit loop and the peak RSS.
+Parts (all of them when none is named):
+
+``--throughput``  FS->FS exports (JSON lines, CSV, XML, gzip; with a JqTransform and a
+                  PythonexpFilter) against the limit loop (orjson + zlib, one thread, same
+                  formatting) and the plain loop (json + gzip).
+``--memory``      peak RSS and items/s of the JSON lines export on 1M items; ``--big`` adds 10M
+                  (generated once into benchmarks/work/, about 700 MB and 5 minutes).
+``--operator``    the same config through ``OzzyExportOperator`` with ``dag.test()`` against
+                  ``ozzy run``, at two sizes: the difference must not grow with the items.
+``--processing``  per-item cost of filters and transforms against plain Python
+                  (``bench_processing.py``).
+``--profile``     cProfile of the JSON lines export (``profile_run.py``): where the time goes.
+
+Every case runs as its own process (interpreter start included), ``--repeat`` times; tables show
+the median wall time, items/s, ratios to the baselines, CPU seconds (user + system, all threads)
+and peak RSS. Input comes from ``shared/bench/gen_items.py`` (10 fields, nested), cached in
+``benchmarks/work/`` (gitignored).
 """
 
 from __future__ import annotations
@@ -18,16 +33,31 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any, NamedTuple
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 WORK = HERE / "work"
 PYTHON = sys.executable
 CSV_FIELDS = ["id", "user_id", "score", "price", "name", "country", "active", "tags", "address", "ts"]
+# the exporters 0.6.18 benchmark configs (shared/reference/exporters-inventory.md §5.4)
+JQ_FILTER = "{id, name, country, score, tags, city: .address.city}"
+PYEXP = "item['score'] > 0.5 and item['country'] in ['US', 'ES', 'DE', 'FR']"
+PARTS = ("throughput", "memory", "operator", "processing", "profile")
 
 
+class Result(NamedTuple):
+    seconds: float  # median wall
+    cpu: float  # median user + system
+    peak_kib: int  # max RSS over the repeats
+
+
+# -- inputs and processes ---------------------------------------------------------------------------
 def gen_items_script() -> Path:
-    candidates = [os.environ.get("OZZY_GEN_ITEMS", ""), ROOT.parent / "shared" / "bench" / "gen_items.py"]
+    candidates = [
+        os.environ.get("OZZY_GEN_ITEMS", ""),
+        str(ROOT.parent / "shared" / "bench" / "gen_items.py"),
+    ]
     for candidate in candidates:
         if candidate and Path(candidate).is_file():
             return Path(candidate)
@@ -35,107 +65,367 @@ def gen_items_script() -> Path:
 
 
 def make_input(n: int) -> Path:
+    """``benchmarks/work/items-N.jl.gz``, generated (streamed by gen_items.py) on first use."""
     target = WORK / f"items-{n}.jl.gz"
     if not target.exists():
-        subprocess.run([PYTHON, str(gen_items_script()), "--out", str(target), "--n", str(n)], check=True)
+        partial = target.with_name(target.name + ".partial")
+        print(f"# generating {n:,} items into {target} ...", flush=True)
+        subprocess.run([PYTHON, str(gen_items_script()), "--out", str(partial), "--n", str(n)], check=True)
+        partial.rename(target)
     return target
 
 
-def timed(command: list[str], cwd: Path) -> tuple[float, int]:
-    """Wall seconds and peak RSS (KiB) of one child process."""
-    started = time.perf_counter()
-    child = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(child.pid, 0)
-    elapsed = time.perf_counter() - started
+def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of every measured process: bytecode cached in benchmarks/work/pycache.
+
+    With PYTHONDONTWRITEBYTECODE (set on the development machines) every start compiles each
+    imported module from source again: 0.1 s for ``ozzy run``, several seconds for Airflow. Real
+    installations have their bytecode cached, so the children use a cache of their own (nothing
+    is written into the virtualenv or the source tree).
+    """
+    env = dict(os.environ, PYTHONPYCACHEPREFIX=str(WORK / "pycache"))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env.update(extra or {})
+    return env
+
+
+def run_child(
+    command: list[str], cwd: Path, env: dict[str, str] | None = None
+) -> tuple[float, float, int, str]:
+    """Wall seconds, CPU seconds (user + system), peak RSS (KiB) and stdout of one child process."""
+    stdout_path = cwd / "stdout.txt"
+    with open(stdout_path, "wb") as stdout, open(cwd / "stderr.txt", "wb") as stderr:
+        started = time.perf_counter()
+        child = subprocess.Popen(command, cwd=cwd, stdout=stdout, stderr=stderr, env=env or child_env())
+        _, status, usage = os.wait4(child.pid, 0)
+        elapsed = time.perf_counter() - started
     if status != 0:
-        raise SystemExit(
-            f"benchmarks: {' '.join(command)} failed: {child.stderr.read().decode() if child.stderr else ''}"
-        )
-    return elapsed, usage.ru_maxrss
+        tail = (cwd / "stderr.txt").read_text(errors="replace")[-3000:]
+        raise SystemExit(f"benchmarks: {' '.join(command)} failed (status {status}):\n{tail}")
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, stdout_path.read_text()
 
 
-def ozzy_config(source: Path, formatter: dict, extra: dict | None = None) -> dict:
+def fresh_folder(name: str = "case") -> Path:
+    folder = WORK / name
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder
+
+
+def ozzy_config(
+    source: Path, formatter: dict[str, Any], folder: Path | None = None, **sections: Any
+) -> dict[str, Any]:
+    """The FS->FS job of the exporters benchmark; paths relative to the case folder unless ``folder``."""
+    base = f"{folder}/" if folder else ""
     config = {
         "reader": {"name": "FSReader", "options": {"input": str(source)}},
-        "writer": {"name": "FSWriter", "options": {"filebase": "out/items_", "compression": "gz"}},
-        "persistence": {"name": "PicklePersistence", "options": {"file_path": "state"}},
+        "writer": {"name": "FSWriter", "options": {"filebase": f"{base}out/items_", "compression": "gz"}},
+        "persistence": {"name": "PicklePersistence", "options": {"file_path": f"{base}state"}},
         "exporter_options": {"formatter": formatter},
     }
-    config.update(extra or {})
+    config.update(sections)
     return config
 
 
-def cases(source: Path) -> dict[str, tuple[list[str], dict | None]]:
+def ozzy_command(folder: Path, config: dict[str, Any]) -> list[str]:
+    (folder / "config.json").write_text(json.dumps(config))
+    return [PYTHON, "-m", "airflow_provider_ozzy.cli", "run", "config.json", "--quiet"]
+
+
+def check_stats(stdout: str, name: str) -> dict[str, Any]:
+    """The stats line of ``ozzy run``; the export must have gone through the item pipeline."""
+    stats: dict[str, Any] = json.loads(stdout.strip().splitlines()[-1])
+    if not stats.get("finished") or "bypass" in stats:
+        raise SystemExit(f"benchmarks: {name}: unexpected stats {stats}")
+    return stats
+
+
+def repeat_case(build: Any, repeat: int, name: str) -> Result:
+    """Run ``build(folder) -> command`` ``repeat`` times in a fresh folder each time."""
+    walls, cpus, peaks = [], [], []
+    for _ in range(repeat):
+        folder = fresh_folder()
+        command, is_ozzy = build(folder)
+        wall, cpu, peak, stdout = run_child(command, folder)
+        if is_ozzy:
+            check_stats(stdout, name)
+        walls.append(wall)
+        cpus.append(cpu)
+        peaks.append(peak)
+    return Result(statistics.median(walls), statistics.median(cpus), max(peaks))
+
+
+def warm_up(operator: bool = False) -> None:
+    """One small export (and one through the operator) so that the bytecode cache is filled."""
+    source = make_input(1000)
+    folder = fresh_folder()
+    run_child(ozzy_command(folder, ozzy_config(source, {"name": "JsonExportFormatter"})), folder)
+    if operator:
+        folder = fresh_folder()
+        (folder / "job.json").write_text(
+            json.dumps(ozzy_config(source, {"name": "JsonExportFormatter"}, folder))
+        )
+        run_child([PYTHON, str(HERE / "operator_run.py"), "job.json", "result.json"], folder, airflow_env())
+
+
+# -- machine ------------------------------------------------------------------------------------------
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f} {five:.2f} {fifteen:.2f}"
+
+
+# -- parts --------------------------------------------------------------------------------------------
+def throughput(n: int, repeat: int) -> None:
+    source = make_input(n)
     loops = str(HERE / "loops.py")
-    return {
-        "limit (orjson+zlib loop)": ([PYTHON, loops, "limit", str(source), "out.jl.gz"], None),
-        "plain (json+gzip loop)": ([PYTHON, loops, "plain", str(source), "out.jl.gz"], None),
-        "ozzy FS->FS jl gz": ([], ozzy_config(source, {"name": "JsonExportFormatter"})),
-        "limit CSV loop": (
-            [
-                PYTHON,
-                "-c",
-                f"import sys; sys.path.insert(0, {str(HERE)!r}); import loops; "
-                f"loops.limit_csv_loop({str(source)!r}, 'out.csv.gz', {CSV_FIELDS!r})",
-            ],
-            None,
+
+    def loop(call: str) -> Any:
+        code = f"import sys; sys.path.insert(0, {str(HERE)!r}); import loops; loops.{call}"
+        return lambda folder: ([PYTHON, "-c", code], False)
+
+    def ozzy(formatter: dict[str, Any], **sections: Any) -> Any:
+        return lambda folder: (ozzy_command(folder, ozzy_config(source, formatter, **sections)), True)
+
+    jl = {"name": "JsonExportFormatter"}
+    cases: dict[str, tuple[Any, str]] = {  # name: (build, baseline)
+        "limit loop (orjson + zlib, 1 thread)": (
+            lambda folder: ([PYTHON, loops, "limit", str(source), "out.jl.gz"], False),
+            "limit",
+        ),
+        "plain loop (json + gzip)": (
+            lambda folder: ([PYTHON, loops, "plain", str(source), "out.jl.gz"], False),
+            "limit",
+        ),
+        "ozzy FS->FS jl gz": (ozzy(jl), "limit"),
+        "limit CSV loop (csv module)": (
+            loop(f"limit_csv_loop({str(source)!r}, 'out.csv.gz', {CSV_FIELDS!r})"),
+            "limit CSV",
         ),
         "ozzy FS->FS csv gz": (
-            [],
-            ozzy_config(source, {"name": "CSVExportFormatter", "options": {"fields": CSV_FIELDS}}),
+            ozzy({"name": "CSVExportFormatter", "options": {"fields": CSV_FIELDS}}),
+            "limit CSV",
         ),
-        "limit XML loop": (
-            [
-                PYTHON,
-                "-c",
-                f"import sys; sys.path.insert(0, {str(HERE)!r}); import loops; "
-                f"loops.limit_xml_loop({str(source)!r}, 'out.xml.gz')",
-            ],
-            None,
+        "limit XML loop (typed XML by hand)": (
+            loop(f"limit_xml_loop({str(source)!r}, 'out.xml.gz')"),
+            "limit XML",
         ),
-        "ozzy FS->FS xml gz": ([], ozzy_config(source, {"name": "XMLExportFormatter"})),
+        "ozzy FS->FS xml gz": (ozzy({"name": "XMLExportFormatter"}), "limit XML"),
+        "ozzy jl gz + JqTransform (exporters' jq config)": (
+            ozzy(jl, transform={"name": "JqTransform", "options": {"jq_filter": JQ_FILTER}}),
+            "limit",
+        ),
+        "ozzy jl gz + PythonexpFilter (keeps 10 %)": (
+            ozzy(jl, filter_before={"name": "PythonexpFilter", "options": {"python_expression": PYEXP}}),
+            "limit",
+        ),
     }
+    results = {}
+    for name, (build, _) in cases.items():
+        results[name] = repeat_case(build, repeat, name)
+        print(f"#   {name}: {results[name].seconds:.2f} s", flush=True)
+    baselines = {
+        "limit": results["limit loop (orjson + zlib, 1 thread)"].seconds,
+        "limit CSV": results["limit CSV loop (csv module)"].seconds,
+        "limit XML": results["limit XML loop (typed XML by hand)"].seconds,
+    }
+    plain = results["plain loop (json + gzip)"].seconds
+    print(f"\n## Throughput: {n:,} items, median of {repeat} (load at the end {load()})\n")
+    print("| case | median s | items/s | vs limit (same format) | vs plain loop | CPU s | peak RSS MiB |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for name, result in results.items():
+        baseline_name = cases[name][1]
+        baseline = baselines[baseline_name]
+        label = "" if baseline_name == "limit" else f" ({baseline_name.split()[1]})"
+        print(
+            f"| {name} | {result.seconds:.2f} | {n / result.seconds:,.0f} | "
+            f"{baseline / result.seconds:.2f}x{label} | {plain / result.seconds:.2f}x | "
+            f"{result.cpu:.2f} | {result.peak_kib / 1024:.0f} |"
+        )
+    print(
+        "\nexporters 0.6.18 (Python 2.7, shared/reference/exporters-inventory.md §5.5): 23,500 items/s "
+        "plain, 18,900 with the jq transform, 16,340 with the pythonexp filter, 33 MiB."
+    )
 
 
-def run_case(command: list[str], config: dict | None, repeat: int) -> tuple[float, int]:
-    times, peaks = [], []
-    for _ in range(repeat):
-        folder = WORK / "case"
+def memory(sizes: list[int]) -> None:
+    rows = []
+    for n in sizes:
+        source = make_input(n)
+        folder = fresh_folder()
+        command = ozzy_command(folder, ozzy_config(source, {"name": "JsonExportFormatter"}))
+        wall, cpu, peak, stdout = run_child(command, folder)
+        stats = check_stats(stdout, f"memory {n}")
+        if stats["items_written"] != n:
+            raise SystemExit(f"benchmarks: memory {n}: wrote {stats['items_written']} items")
+        rows.append((n, wall, cpu, peak))
+        print(f"#   {n:,} items: {wall:.1f} s, {peak / 1024:.0f} MiB", flush=True)
         shutil.rmtree(folder, ignore_errors=True)
-        folder.mkdir(parents=True)
-        if config is not None:
-            (folder / "config.json").write_text(json.dumps(config))
-            command = [PYTHON, "-m", "airflow_provider_ozzy.cli", "run", "config.json", "--quiet"]
-        seconds, peak = timed(command, folder)
-        times.append(seconds)
-        peaks.append(peak)
-    return statistics.median(times), max(peaks)
+    print(f"\n## Memory: FS->FS jl gz, one run per size (load at the end {load()})\n")
+    print("| items | wall s | items/s | CPU s | peak RSS MiB | RSS vs smallest |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    for n, wall, cpu, peak in rows:
+        print(
+            f"| {n:,} | {wall:.1f} | {n / wall:,.0f} | {cpu:.1f} | {peak / 1024:.1f} | "
+            f"{peak / rows[0][3]:.3f} |"
+        )
+
+
+def airflow_env() -> dict[str, str]:
+    """A throw-away AIRFLOW_HOME under benchmarks/work, migrated once (SQLite)."""
+    home = WORK / "airflow-home"
+    env = child_env(
+        {
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(HERE / "dags"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+            "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+        }
+    )
+    env["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"] = json.dumps(
+        [
+            {
+                "name": "dags-folder",
+                "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+                "kwargs": {},
+            }
+        ]
+    )
+    marker = home / ".ozzy-migrated"
+    if not marker.exists():
+        home.mkdir(parents=True, exist_ok=True)
+        print("# airflow db migrate (once) ...", flush=True)
+        airflow = Path(PYTHON).parent / "airflow"
+        done = subprocess.run([str(airflow), "db", "migrate"], env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise SystemExit(f"benchmarks: airflow db migrate failed:\n{done.stderr[-3000:]}")
+        marker.touch()
+    return env
+
+
+def operator(sizes: list[int], repeat: int) -> None:
+    """Whole processes, and the export inside them (``elapsed_seconds`` of the stats / the XCom)."""
+    env = airflow_env()
+    jl = {"name": "JsonExportFormatter"}
+    variants = {  # key: (label, keep the config's PicklePersistence)
+        "cli": ("`ozzy run`", True),
+        "operator": ("operator, same config", True),
+        "state": ("operator, task state store (its default)", False),
+    }
+    rows = []
+    for n in sizes:
+        source = make_input(n)
+        walls: dict[str, list[float]] = {key: [] for key in variants}
+        exports: dict[str, list[float]] = {key: [] for key in variants}
+        for _ in range(repeat):
+            for key, (_, pickle) in variants.items():
+                folder = fresh_folder()
+                config = ozzy_config(source, jl, folder)
+                if not pickle:
+                    del config["persistence"]
+                if key == "cli":
+                    wall, _, _, stdout = run_child(ozzy_command(folder, config), folder)
+                    stats = check_stats(stdout, f"ozzy run {n}")
+                else:
+                    (folder / "job.json").write_text(json.dumps(config))
+                    command = [PYTHON, str(HERE / "operator_run.py"), "job.json", "result.json"]
+                    wall, _, _, _ = run_child(command, folder, env)
+                    stats = json.loads((folder / "result.json").read_text())["stats"]
+                if stats.get("items_written") != n:
+                    raise SystemExit(f"benchmarks: operator part, {key} {n}: {stats}")
+                walls[key].append(wall)
+                exports[key].append(stats["elapsed_seconds"])
+        wall_medians = {key: statistics.median(values) for key, values in walls.items()}
+        export_medians = {key: statistics.median(values) for key, values in exports.items()}
+        rows.append((n, wall_medians, export_medians))
+        print(f"#   {n:,} items: processes {wall_medians}, exports {export_medians}", flush=True)
+    print(f"\n## Operator overhead: median of {repeat} (load at the end {load()})\n")
+    print(
+        "Process: the whole child process (interpreter, imports, Airflow's dag.test() with its metadata "
+        "database); export: the export's own `elapsed_seconds`.\n"
+    )
+    print(
+        "| items | variant | process s | export s | process - `ozzy run` s | export - `ozzy run` export s |"
+    )
+    print("|---:|---|---:|---:|---:|---:|")
+    for n, process, export in rows:
+        for key, (label, _) in variants.items():
+            extra = "" if key == "cli" else f"{process[key] - process['cli']:+.2f}"
+            extra_export = "" if key == "cli" else f"{export[key] - export['cli']:+.2f}"
+            print(f"| {n:,} | {label} | {process[key]:.2f} | {export[key]:.2f} | {extra} | {extra_export} |")
+    if len(rows) >= 2:
+        (n1, wall1, _), (n2, wall2, _) = rows[0], rows[-1]
+        print()
+        for key in ("operator", "state"):
+            slope = ((wall2[key] - wall2["cli"]) - (wall1[key] - wall1["cli"])) / (n2 - n1) * 1e6
+            print(
+                f"- {variants[key][0]}: the difference changes by {slope:+.2f} µs per item between "
+                f"{n1:,} and {n2:,} items (ozzy run: {wall2['cli'] / n2 * 1e6:.1f} µs per item)"
+            )
+
+
+def processing(n: int) -> None:
+    print(f"\n## Processing modules: per-item cost against plain Python ({n:,} items)\n", flush=True)
+    subprocess.run(
+        [PYTHON, str(HERE / "bench_processing.py"), "--n", str(n), "--repeat", "3"],
+        check=True,
+        env=child_env(),
+    )
+
+
+def profile(n: int) -> None:
+    source = make_input(n)
+    folder = fresh_folder()
+    (folder / "config.json").write_text(json.dumps(ozzy_config(source, {"name": "JsonExportFormatter"})))
+    print(f"\n## Profile: ozzy FS->FS jl gz, {n:,} items (cProfile, main thread)\n", flush=True)
+    subprocess.run(
+        [PYTHON, str(HERE / "profile_run.py"), "config.json", "--dump", "profile.out"],
+        cwd=folder,
+        check=True,
+        stderr=subprocess.DEVNULL,
+        env=child_env(),
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--n", type=int, default=200000)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=200_000, help="items for throughput, processing, profile")
     parser.add_argument("--repeat", type=int, default=3)
+    for part in PARTS:
+        parser.add_argument(f"--{part}", action="store_true", help=f"run the {part} part")
+    parser.add_argument("--big", action="store_true", help="memory: add the 10M-item run")
+    parser.add_argument("--operator-sizes", default="200000,1000000", help="item counts of the operator part")
     args = parser.parse_args()
+    chosen = [part for part in PARTS if getattr(args, part)] or list(PARTS)
     WORK.mkdir(exist_ok=True)
-    source = make_input(args.n)
-    results = {
-        name: run_case(command, config, args.repeat) for name, (command, config) in cases(source).items()
-    }
-    limit = results["limit (orjson+zlib loop)"][0]
-    limit_csv = results["limit CSV loop"][0]
-    limit_xml = results["limit XML loop"][0]
     print(
-        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"load {os.getloadavg()[0]:.2f}; {args.n:,} items, median of {args.repeat}"
+        f"# machine: {cpu_model()}, {os.cpu_count()} cores; Python {platform.python_version()}; "
+        f"load at start {load()}; parts: {', '.join(chosen)}",
+        flush=True,
     )
-    print("| case | median s | items/s | vs limit | peak RSS MiB |")
-    print("|---|---|---|---|---|")
-    for name, (seconds, peak) in results.items():
-        baseline = limit_csv if "csv" in name.lower() else limit_xml if "xml" in name.lower() else limit
-        print(
-            f"| {name} | {seconds:.2f} | {args.n / seconds:,.0f} | {baseline / seconds:.2f}x | {peak / 1024:.0f} |"
-        )
+    started = time.perf_counter()
+    warm_up(operator="operator" in chosen)
+    if "throughput" in chosen:
+        throughput(args.n, args.repeat)
+    if "memory" in chosen:
+        memory([1_000_000, 10_000_000] if args.big else [1_000_000])
+    if "operator" in chosen:
+        operator([int(size) for size in args.operator_sizes.split(",")], args.repeat)
+    if "processing" in chosen:
+        processing(args.n)
+    if "profile" in chosen:
+        profile(args.n)
+    print(f"\n# done in {time.perf_counter() - started:.0f} s; load at the end {load()}")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-venv.sh || exit 1
+bash scripts/setup-servers.sh || exit 1  # Azurite (npm) into .servers/
 
 status=0
 echo "== ruff"

@@ -10,5 +10,21 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-# one session fixture per test server: http_server, moto_server, postgresql_server, mariadb_server
-pytest_plugins = ["tests.servers.http_server", "tests.servers.moto_server", "tests.servers.databases"]
+# one session fixture per test server: http_server, moto_server (+ fault_proxy in front of any), postgresql_server, mariadb_server,
+# statsd_server, sftp_server, ftp_server, smtp_server, cloudsearch_server, gdrive_server,
+# gcs_server, azure_files_server, azurite_server (+ azurite_url_copy in front of it)
+pytest_plugins = [
+    "tests.servers.http_server",
+    "tests.servers.moto_server",
+    "tests.servers.fault_proxy",
+    "tests.servers.databases",
+    "tests.servers.statsd_server",
+    "tests.servers.sftp_server",
+    "tests.servers.ftp_server",
+    "tests.servers.smtp_server",
+    "tests.servers.cloudsearch_server",
+    "tests.servers.gdrive_server",
+    "tests.servers.gcs_server",
+    "tests.servers.azure_files_server",
+    "tests.servers.azurite_server",
+]

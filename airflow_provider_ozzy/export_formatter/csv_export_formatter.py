@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
+import operator
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -46,6 +49,13 @@ class CSVExportFormatter(BaseExportFormatter):
         super().__init__(options)
         self.fields: list[str] = self.options["fields"] or sorted(self.options["schema"]["properties"])
         self._paths = [field.split(".") for field in self.fields]
+        self._columns = list(zip(self.fields, self._paths, strict=True))
+        delimiter = self.options["delimiter"]
+        # format_joined writes rows with str.format: numbers unquoted, so the delimiter must not
+        # be a character of a number (the csv module would quote such a number)
+        self._template_ok = not (delimiter.isalnum() or delimiter in '+-."\r\n')
+        self._joint = delimiter.replace("{", "{{").replace("}", "}}")
+        self._getter = operator.itemgetter(*self.fields) if len(self.fields) > 1 else None
 
     def _writer(self, out: io.StringIO) -> Any:
         return csv.writer(
@@ -62,7 +72,7 @@ class CSVExportFormatter(BaseExportFormatter):
     def format_items(self, items: list[dict[str, Any]]) -> list[bytes]:
         out = io.StringIO()
         writer = self._writer(out)
-        columns = list(zip(self.fields, self._paths, strict=True))
+        columns = self._columns
         plain = _PLAIN_TYPES
         ends = []
         for item in items:
@@ -80,16 +90,95 @@ class CSVExportFormatter(BaseExportFormatter):
             start = end
         return rows
 
+    def format_joined(self, items: list[dict[str, Any]]) -> bytes:
+        """The rows of ``format_items``, joined; built column by column, one ``str.format`` per row.
+
+        Falls back to ``format_items`` for values the csv module formats in ways not reproduced
+        here (types other than str, int, float, bool, None, dict and list; subclasses).
+        """
+        getter = self._getter
+        if not (self._template_ok and getter is not None and items):
+            return b"".join(self.format_items(items))
+        rows = []
+        for item in items:
+            try:
+                rows.append(getter(item))
+            except KeyError:  # a missing field, or a dotted path into nested objects
+                rows.append(tuple(_lookup(item, field, path) for field, path in self._columns))
+        columns: list[Any] = list(zip(*rows, strict=True))
+        pieces = []
+        for index, column in enumerate(columns):
+            texts = _column_texts(column)
+            if texts is None:
+                return b"".join(self.format_items(items))
+            columns[index], piece = texts
+            pieces.append(piece)
+        template = self._joint.join(pieces) + "\n"
+        return "".join(itertools.starmap(template.format, zip(*columns, strict=True))).encode("utf-8")
+
 
 _PLAIN_TYPES = frozenset((str, int, float))
+_NUMBER_TYPES = frozenset((int, float))
+_STR_TYPES = frozenset((str,))
+_JSON_TYPES = frozenset((dict, list))
+
+
+def _column_texts(column: tuple[Any, ...]) -> tuple[Sequence[Any], str] | None:
+    """The values of one column as ``str.format`` arguments, and the template piece for them.
+
+    As the csv module writes with ``QUOTE_NONNUMERIC``: numbers bare (``str()``), text quoted with
+    quotes doubled. ``None`` for values that need the csv module.
+    """
+    kinds = set(map(type, column))
+    if kinds <= _NUMBER_TYPES:
+        return column, "{}"
+    texts: Sequence[Any]
+    if kinds <= _STR_TYPES:
+        texts = column
+    elif kinds == {bool}:
+        return ["true" if value else "false" for value in column], '"{}"'
+    elif kinds <= _JSON_TYPES:
+        dumps = orjson.dumps
+        return [data.decode("utf-8").replace('"', '""') for data in map(dumps, column)], '"{}"'
+    else:
+        texts = [_convert(value) for value in column]
+        kinds = set(map(type, texts))
+        if not kinds <= _STR_TYPES:  # text and numbers mixed: each cell as it will be written
+            if not kinds <= _PLAIN_TYPES:
+                return None
+            return [
+                f'"{text.replace(chr(34), chr(34) * 2)}"' if type(text) is str else str(text)
+                for text in texts
+            ], "{}"
+    if '"' in "".join(texts):
+        texts = [text.replace('"', '""') for text in texts]
+    return texts, '"{}"'
 
 
 def _cell(item: dict[str, Any], field: str, path: list[str], value: Any) -> Any:
-    """A cell for values that are not plain strings or numbers (the rare path)."""
+    """A cell for values that are not plain strings or numbers (``item.get(field)`` is ``value``)."""
     if value is None and len(path) > 1 and field not in item:
-        value = item
-        for part in path:
-            value = value.get(part) if isinstance(value, dict) else None
+        value = _walk(item, path)
+    return _convert(value)
+
+
+def _lookup(item: dict[str, Any], field: str, path: list[str]) -> Any:
+    """``item[field]``, else the dotted ``path`` into nested objects, else ``None``."""
+    value = item.get(field)
+    if value is None and len(path) > 1 and field not in item:
+        value = _walk(item, path)
+    return value
+
+
+def _walk(item: dict[str, Any], path: list[str]) -> Any:
+    value: Any = item
+    for part in path:
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def _convert(value: Any) -> Any:
+    """A cell's value as the csv module gets it: text for None, booleans, objects and lists."""
     if value is None:
         return ""
     if isinstance(value, bool):

@@ -14,11 +14,18 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from airflow_provider_ozzy.commit_protocol import CommitTracker
+from airflow_provider_ozzy.bypasses.base_bypass import (
+    BaseBypass,
+    BypassContext,
+    BypassNotApplicable,
+    choose_bypass,
+)
+from airflow_provider_ozzy.commit_protocol import STATE_VERSION, CommitTracker
 from airflow_provider_ozzy.config import EXPORTER_OPTIONS, ExportConfig, normalize, validate
 from airflow_provider_ozzy.errors import PersistenceError
 from airflow_provider_ozzy.export_formatter.base_export_formatter import BaseExportFormatter
 from airflow_provider_ozzy.filters.base_filter import BaseFilter
+from airflow_provider_ozzy.gc_tuning import fewer_collections
 from airflow_provider_ozzy.groupers.base_grouper import BaseGrouper
 from airflow_provider_ozzy.notifications.base_notifier import (
     COMPLETED,
@@ -125,7 +132,8 @@ class BasicExporter:
         self._notify(STARTED)
         try:
             try:
-                stats = self._run(state)
+                with fewer_collections():  # batches of parsed items: see gc_tuning
+                    stats = self._run_or_bypass(state)
             finally:
                 self.reader.close()
                 self.writer.close()
@@ -175,6 +183,61 @@ class BasicExporter:
         message = str(error) or type(error).__name__
         self._notify(FAILED, message=message, stack_trace="".join(traceback.format_exception(error)))
 
+    def _run_or_bypass(self, state: dict[str, Any] | None) -> dict[str, Any]:
+        """Run a bypass when one can move whole objects without changing the output, else the pipeline."""
+        config = normalize(self.config.data)
+        bypass_class = choose_bypass(config, self.options["prevent_bypass"], state)
+        if bypass_class is not None:
+            try:
+                return self._run_bypass(bypass_class, config, state)
+            except BypassNotApplicable as reason:
+                log.info("%s not used, the item pipeline runs: %s", bypass_class.__name__, reason)
+        return self._run(state)
+
+    def _run_bypass(
+        self, bypass_class: type[BaseBypass], config: dict[str, Any], state: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        name = bypass_class.__name__
+
+        def commit(bypass_state: Any) -> None:
+            self.persistence.commit(
+                {"version": STATE_VERSION, "bypass": {"name": name, "state": bypass_state}}
+            )
+
+        saved = (state or {}).get("bypass") or {}
+        bypass = bypass_class(
+            BypassContext(
+                config,
+                self.reader,
+                self.writer,
+                self.formatter,
+                saved.get("state"),
+                commit,
+                self.stop_requested,
+                self.progress,
+            )
+        )
+        try:
+            counters = bypass.execute()
+        finally:
+            bypass.close()
+        stats = dict(
+            counters,
+            bypass=name,
+            elapsed_seconds=round(time.monotonic() - self.started_at, 3),
+            job_id=self.job_id,
+            resume_uri=self.persistence.uri,
+            finished=bypass.finished,
+        )
+        if bypass.finished:
+            self.persistence.commit(
+                {"version": STATE_VERSION, "bypass": {"name": name}, "finished": True, "stats": stats}
+            )
+            self.stats_manager.report_final(stats)
+            if self.progress:
+                self.progress(dict(stats, fraction=1.0, done=True))
+        return stats
+
     def _run(self, state: dict[str, Any] | None) -> dict[str, Any]:
         reader, writer = self.reader, self.writer
         if state:
@@ -184,6 +247,7 @@ class BasicExporter:
             reader.read_items = state.get("read_items", 0)
         self.read_at_start = reader.read_items
         writer.open(self.formatter, state["writer"] if state else None)
+        self.stats_manager.report_start(self.counters())  # a resumed job's counters start where it stopped
         stateful = self._stateful_modules()
         self._restore_module_states(stateful, state)
         tracker = CommitTracker(

@@ -14,6 +14,7 @@ import os
 import re
 from typing import Any
 
+from airflow_provider_ozzy.aws_clients import DEFAULT_REGION, as_retryable, aws_client, error_text
 from airflow_provider_ozzy.notifications.base_notifier import (
     COMPLETED,
     RETRYING,
@@ -25,7 +26,6 @@ from airflow_provider_ozzy.options import Problem
 from airflow_provider_ozzy.retries import retrying
 
 MAIL_ADDRESS = re.compile(r"[^\r\n]+@[^\r\n]+")
-DEFAULT_REGION = "us-east-1"  # boto's connect_ses default, which exporters relied on
 ATTEMPTS = 5
 # Writer options the start mail shows, as exporters did (``emails`` is MailWriter's option).
 _WRITER_DETAILS = (
@@ -117,7 +117,7 @@ class SESMailNotifier(BaseNotifier):
                 "SESMailNotifier: %s mail to %d receiver(s) not sent: %s",
                 event.status,
                 len(receivers),
-                _error_text(error),
+                error_text(error),
             )
         else:
             self.log.info("SESMailNotifier: %s mail sent to %d receiver(s)", event.status, len(receivers))
@@ -135,20 +135,12 @@ class SESMailNotifier(BaseNotifier):
         return subject, _failed_body(event)
 
     def _client(self) -> Any:
-        region = self.options["region_name"]
-        conn_id = self.options["aws_conn_id"]
-        access_key, secret_key = self.options["access_key"], self.options["secret_key"]
-        if conn_id or not (access_key and secret_key):
-            from airflow.providers.amazon.aws.hooks.ses import SesHook
-
-            return SesHook(aws_conn_id=conn_id or "aws_default", region_name=region).conn
-        import boto3
-
-        return boto3.client(
+        return aws_client(
             "ses",
-            aws_access_key_id=access_key,
-            aws_secret_access_key=secret_key,
-            region_name=region or DEFAULT_REGION,
+            aws_conn_id=self.options["aws_conn_id"],
+            access_key=self.options["access_key"],
+            secret_key=self.options["secret_key"],
+            region_name=self.options["region_name"],
         )
 
     def _send(self, receivers: list[str], subject: str, body: str) -> None:
@@ -162,7 +154,7 @@ class SESMailNotifier(BaseNotifier):
                 },
             )
         except Exception as error:
-            raise _as_retryable(error) from None
+            raise as_retryable(error) from None
 
 
 def _started_body(event: JobEvent) -> str:
@@ -211,28 +203,3 @@ def _job_lines(event: JobEvent) -> list[str]:
     if event.job.get("job_id"):
         lines.append(f"Job id: {event.job['job_id']}")
     return ["", *lines] if lines else []
-
-
-def _as_retryable(error: Exception) -> Exception:
-    """botocore errors as the exceptions ``retries.is_transient`` recognises."""
-    from botocore.exceptions import ClientError
-    from botocore.exceptions import ConnectionError as BotoConnectionError
-
-    if isinstance(error, BotoConnectionError):
-        return ConnectionError(_error_text(error))
-    if isinstance(error, ClientError):
-        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        code = error.response.get("Error", {}).get("Code", "")
-        if (isinstance(status, int) and status >= 500) or code in ("Throttling", "ThrottlingException"):
-            return _TransientSESError(_error_text(error), 503 if code.startswith("Throttl") else status)
-    return error
-
-
-class _TransientSESError(Exception):
-    def __init__(self, message: str, status_code: int | None) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-
-
-def _error_text(error: BaseException) -> str:
-    return f"{type(error).__name__}: {error}"

@@ -1,8 +1,14 @@
-"""Airflow metrics (StatsD/OpenTelemetry through ``Stats``) for a running export, tagged with dag and task."""
+"""Airflow metrics (StatsD/OpenTelemetry through ``Stats``) for a running export, tagged with dag and task.
+
+Counters are increments: each try sends only the work it did. A try that resumes a job starts from
+the counters the job had committed (``start``), so the sums over all tries are the job's totals.
+"""
 
 from __future__ import annotations
 
 from typing import Any
+
+COUNTERS = ("items_read", "items_written", "files_written", "bytes_written")
 
 
 class AirflowMetrics:
@@ -15,8 +21,12 @@ class AirflowMetrics:
         self.tags = tags
         self._sent: dict[str, int] = {}
 
+    def start(self, counters: dict[str, Any]) -> None:
+        """The job's counters before this run (non-zero when it resumes): not this run's work."""
+        self._sent = {name: int(counters.get(name, 0)) for name in COUNTERS}
+
     def batch(self, timings: dict[str, float], counters: dict[str, Any]) -> None:
-        for name in ("items_read", "items_written", "files_written", "bytes_written"):
+        for name in COUNTERS:
             value = int(counters.get(name, 0))
             delta = value - self._sent.get(name, 0)
             if delta:
@@ -27,7 +37,7 @@ class AirflowMetrics:
 
     def final(self, stats: dict[str, Any]) -> None:
         self.batch({}, stats)
-        for name in ("items_read", "items_written", "files_written", "bytes_written"):
+        for name in COUNTERS:
             self.stats.gauge(f"ozzy.export.{name}", stats.get(name, 0), tags=self.tags)
         self.stats.timing(
             "ozzy.export.duration", float(stats.get("elapsed_seconds", 0)) * 1000.0, tags=self.tags

@@ -17,6 +17,11 @@ class BasicStatsManager(PipelineItem):
         super().__init__(options)
         self.metrics: Any = None  # AirflowMetrics inside the operator
 
+    def report_start(self, counters: dict[str, Any]) -> None:
+        """What the exporter calls once the reader and writer are open: the counters before this run."""
+        if self.metrics is not None:
+            self.safely_call(self.metrics.start, counters)
+
     def report_iteration(self, timings: dict[str, float], counters: dict[str, Any]) -> None:
         """What the exporter calls after every batch: the module's report, then the metrics."""
         self.safely("iteration_report", timings, counters)

@@ -55,6 +55,12 @@ class FinishedFile(NamedTuple):
     md5: str
 
 
+# Items formatted at a time. orjson returns every item in a bytes object of 4 KiB, whatever its
+# length: a whole batch of formatted items would hold 40 MB (and touch a fresh page per item);
+# joined a slice at a time, formatted data is compact and the same few megabytes are reused.
+FORMAT_SLICE = 1000
+
+
 class BufferSettings(NamedTuple):
     formatter: BaseExportFormatter
     compression: str
@@ -103,35 +109,70 @@ class WriteBuffer(PipelineItem):
     def append(self, key: GroupKey, items: list[dict[str, Any]], batch_number: int) -> list[FinishedFile]:
         """Format and buffer ``items`` for group ``key``; returns the files this filled."""
         settings = self._config
-        parts = settings.formatter.format_items(items)
-        separator = settings.formatter.item_separator
+        formatter = settings.formatter
+        separator = formatter.item_separator
         finished = []
-        start = 0
-        while start < len(parts):
-            buffer = self._buffers.get(key) or self._open(key, batch_number)
-            end = self._fitting(buffer, parts, start, len(separator))
-            data = separator.join(parts[start:end])
-            if buffer.count:
-                data = separator + data
-            buffer.file.write(data)
-            buffer.count += end - start
-            buffer.size += len(data)
-            start = end
-            if buffer.count >= settings.items_per_file or buffer.size >= settings.bytes_per_file:
-                finished.append(self._finish(key))
+        buffer: _OpenBuffer | None = None
+        pieces: list[bytes] = []  # joined data for ``buffer``, handed to its file in one task
+        for first in range(0, len(items), FORMAT_SLICE):
+            some = items if len(items) <= FORMAT_SLICE else items[first : first + FORMAT_SLICE]
+            if buffer is None:
+                buffer = self._buffers.get(key) or self._open(key, batch_number)
+            if buffer.count + len(some) <= settings.items_per_file:
+                # the usual case: the whole slice goes into this file, unless it passes the byte limit
+                data = formatter.format_joined(some)
+                size = len(data) + (len(separator) if buffer.count else 0)
+                if size < settings.bytes_per_file - buffer.size:
+                    if buffer.count and separator:
+                        pieces.append(separator)
+                    pieces.append(data)
+                    buffer.count += len(some)
+                    buffer.size += size
+                    if buffer.count >= settings.items_per_file:
+                        buffer.file.write_pieces(pieces)
+                        pieces = []
+                        finished.append(self._finish(key))
+                        buffer = None
+                    continue
+            parts = formatter.format_items(some)  # the slice ends a file: item by item
+            start = 0
+            while start < len(parts):
+                if buffer is None:
+                    buffer = self._buffers.get(key) or self._open(key, batch_number)
+                end, size = self._fitting(buffer, parts, start, len(separator))
+                if buffer.count and separator:
+                    pieces.append(separator)
+                pieces.append(separator.join(parts if start == 0 and end == len(parts) else parts[start:end]))
+                buffer.count += end - start
+                buffer.size += size
+                start = end
+                if buffer.count >= settings.items_per_file or buffer.size >= settings.bytes_per_file:
+                    buffer.file.write_pieces(pieces)
+                    pieces = []
+                    finished.append(self._finish(key))
+                    buffer = None
+        if pieces:
+            assert buffer is not None
+            buffer.file.write_pieces(pieces)
         return finished
 
-    def _fitting(self, buffer: _OpenBuffer, parts: list[bytes], start: int, separator: int) -> int:
-        """End index of the parts that go into ``buffer`` before it is full."""
+    def _fitting(
+        self, buffer: _OpenBuffer, parts: list[bytes], start: int, separator: int
+    ) -> tuple[int, int]:
+        """End index of the parts that go into ``buffer`` before it is full, and their bytes with separators."""
         settings = self._config
         end = min(len(parts), start + settings.items_per_file - buffer.count)
         room = settings.bytes_per_file - buffer.size
+        lengths = map(len, parts if start == 0 and end == len(parts) else parts[start:end])
+        total = sum(lengths) + separator * (end - start - (0 if buffer.count else 1))
+        if total < room:  # the usual case: all of them, without a Python loop per item
+            return end, total
         total = 0
         for index in range(start, end):
             total += len(parts[index]) + (separator if (index > start or buffer.count) else 0)
             if total >= room:
-                return index + 1
-        return end
+                return index + 1, total
+        return end, total
 
     def _open(self, key: GroupKey, batch_number: int) -> _OpenBuffer:
         settings = self._config

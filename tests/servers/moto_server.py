@@ -3,6 +3,11 @@
 Started once per session with the venv's ``moto_server``, stopped at the end. The sender
 ``SENDER`` is verified for SES at start.
 
+S3: ``create_bucket()`` makes a bucket with a fresh name; ``connection(endpoint_url=...)`` points an
+Airflow connection at another endpoint (a ``fault_proxy`` in front of this server);
+``enforcing_auth()`` makes moto check credentials inside the block (moto accepts any key
+otherwise), so refused credentials can be tested against the real server.
+
 Reading sent mails back: moto 5.2.5 has no SES inspection endpoint, and ``/moto-api/data.json``
 answers 500 once any multipart upload happened in the process. So ``recording_mails()`` turns on
 moto's request recorder (``/moto-api/recorder/*``) around a test and ``recorded_mails()`` parses the
@@ -45,6 +50,7 @@ class SentMail:
     to: list[str]
     subject: str
     body: str
+    raw: bytes = b""  # the whole MIME message of a SendRawEmail (attachments included)
 
 
 class MotoServer:
@@ -52,6 +58,7 @@ class MotoServer:
         self.workdir = Path(workdir)
         self.port = 0
         self._process: subprocess.Popen[bytes] | None = None
+        self._buckets = 0
 
     # -- lifecycle -----------------------------------------------------------------------------------
     def start(self, attempts: int = 3) -> None:
@@ -114,17 +121,36 @@ class MotoServer:
             aws_secret_access_key=SECRET_KEY,
         )
 
-    def connection(self) -> dict[str, Any]:
-        """An Airflow ``aws`` connection to this server, for ``AIRFLOW_CONN_<ID>`` as JSON."""
+    def connection(self, endpoint_url: str | None = None) -> dict[str, Any]:
+        """An Airflow ``aws`` connection to this server (or ``endpoint_url``), for ``AIRFLOW_CONN_<ID>``."""
         return {
             "conn_type": "aws",
             "login": ACCESS_KEY,
             "password": SECRET_KEY,
-            "extra": {"endpoint_url": self.endpoint_url, "region_name": REGION},
+            "extra": {"endpoint_url": endpoint_url or self.endpoint_url, "region_name": REGION},
         }
 
-    def connection_json(self) -> str:
-        return json.dumps(self.connection())
+    def connection_json(self, endpoint_url: str | None = None) -> str:
+        return json.dumps(self.connection(endpoint_url))
+
+    # -- S3 ------------------------------------------------------------------------------------------------
+    def create_bucket(self, prefix: str = "ozzy") -> str:
+        """A new empty bucket with a unique name."""
+        self._buckets += 1
+        name = f"{prefix}-{self._buckets}-{os.getpid()}"
+        self.client("s3").create_bucket(Bucket=name)
+        return name
+
+    @contextmanager
+    def enforcing_auth(self) -> Iterator[None]:
+        """Inside the block moto refuses requests signed with keys it does not know (all of ours)."""
+        requests.post(f"{self.endpoint_url}/moto-api/reset-auth", data=b"0", timeout=10).raise_for_status()
+        try:
+            yield
+        finally:
+            requests.post(
+                f"{self.endpoint_url}/moto-api/reset-auth", data=b"inf", timeout=10
+            ).raise_for_status()
 
     # -- SES inspection ----------------------------------------------------------------------------
     def sent_count(self) -> int:
@@ -177,6 +203,7 @@ def _mail_of(entry: dict[str, Any]) -> SentMail | None:
             to,
             str(message.get("Subject", "")),
             part.get_content() if part is not None else "",  # type: ignore[attr-defined]
+            base64.b64decode(form["RawMessage.Data"]),
         )
     return None
 

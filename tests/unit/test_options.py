@@ -126,7 +126,10 @@ def test_missing_mandatory_options_are_all_reported(monkeypatch):
 def test_unknown_options_are_rejected_with_the_supported_list():
     _, problems = Base.resolve({"name": "x", "sise": 3, "colour": "red"})
     assert [problem.option for problem in problems] == ["sise", "colour"]
-    assert problems[0].message == "unknown option 'sise' (did you mean 'size'? supported options: name, shared, size)"
+    assert (
+        problems[0].message
+        == "unknown option 'sise' (did you mean 'size'? supported options: name, shared, size)"
+    )
 
 
 def test_construction_raises_every_problem_at_once(monkeypatch):

@@ -1,0 +1,424 @@
+"""Azure Blob and Azure Files access shared by the Azure readers, writers and bypasses.
+
+Credentials come from an Airflow connection through the Azure provider's hooks: ``WasbHook``
+(``wasb_conn_id``) gives a ``BlobServiceClient``, ``AzureFileShareHook`` (``azure_fileshare_conn_id``)
+a ``ShareServiceClient``; both are resolved on first use, never at validation. The hook for Azure
+Files is bound to one path, so Ozzy takes its service client once and derives every share,
+directory and file client from it. exporters' ``account_name``/``account_key`` options (and their
+``EXPORTERS_AZUREWRITER_*`` variables) still work and then the SDK client is built directly
+(``account_url`` overrides the public endpoint, e.g. for a sovereign cloud or an emulator).
+
+Retries follow Ozzy's single policy (``retries.py``): every SDK call is made with
+``retry_total=0`` (the SDK's documented per-operation switch) and retried here on transient errors
+(5xx, 429, refused or dropped connections). Permanent errors become ``ReaderError``/``WriterError``
+naming the module, the container or share, the object and the connection, never a secret.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+import re
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+from airflow_provider_ozzy.errors import OzzyError
+from airflow_provider_ozzy.options import Problem
+from airflow_provider_ozzy.retries import call_with_retries
+
+T = TypeVar("T")
+log = logging.getLogger("airflow_provider_ozzy.azure")
+
+NAME_ENV = "EXPORTERS_AZUREWRITER_NAME"
+KEY_ENV = "EXPORTERS_AZUREWRITER_KEY"
+# the SDK's own retries are off: Ozzy's policy retries each operation once for all
+NO_SDK_RETRIES: dict[str, Any] = {"retry_total": 0}
+_CONTAINER_NAME = re.compile(r"^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+
+
+def azure_options(service: str, legacy_env: bool) -> dict[str, dict[str, Any]]:
+    """Credential options of a module using ``service`` ('blob' or 'file').
+
+    :param legacy_env: whether exporters' ``EXPORTERS_AZUREWRITER_*`` variables fill the account
+        options (the old writers read them).
+    """
+    conn_option, default = _CONNECTIONS[service]
+    options: dict[str, dict[str, Any]] = {
+        conn_option: {
+            "type": (str, type(None)),
+            "default": None,
+            "help": f"Airflow connection of the storage account. Default: {default} when no account key is given.",
+        },
+        "account_name": {"type": (str, type(None)), "default": None, "help": "Legacy: storage account name."},
+        "account_key": {
+            "type": (str, type(None)),
+            "default": None,
+            "secret": True,
+            "help": f"Legacy: storage account key (prefer {conn_option}).",
+        },
+        "account_url": {
+            "type": (str, type(None)),
+            "default": None,
+            "help": f"With account_name/account_key: the {service} service URL "
+            f"(default https://<account_name>.{service}.core.windows.net).",
+        },
+    }
+    if legacy_env:
+        options["account_name"]["env_fallback"] = NAME_ENV
+        options["account_key"]["env_fallback"] = KEY_ENV
+    return options
+
+
+_CONNECTIONS = {
+    "blob": ("wasb_conn_id", "wasb_default"),
+    "file": ("azure_fileshare_conn_id", "azure_fileshare_default"),
+}
+
+
+def azure_problems(values: dict[str, Any], place_option: str) -> list[Problem]:
+    """Checks of the account options and of the container or share name in ``place_option``."""
+    problems = []
+    name = values[place_option]
+    if not (_CONTAINER_NAME.match(name) or name in ("$root", "$web")):
+        problems.append(
+            Problem(
+                place_option,
+                f"option '{place_option}' must be 3-63 lowercase letters, digits and single hyphens, "
+                f"starting and ending with a letter or digit, got {name!r}",
+            )
+        )
+    if bool(values["account_name"]) != bool(values["account_key"]):
+        problems.append(
+            Problem("account_name", "give both account_name and account_key, or neither (use a connection)")
+        )
+    return problems
+
+
+class AzureConnection:
+    """What Blob and Files access share: identity, retries, error messages.
+
+    :param options: the module's resolved options (see ``azure_options``).
+    :param module: the module's name for messages (``AzureBlobWriter``).
+    :param error_class: what permanent failures raise (``ReaderError`` or ``WriterError``).
+    :param place: the container or share, named in messages.
+    """
+
+    service = "blob"
+
+    def __init__(
+        self, options: dict[str, Any], module: str, error_class: type[OzzyError], place: str
+    ) -> None:
+        # the SDK logs every request and response at INFO; WasbHook quiets it the same way
+        logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(logging.WARNING)
+        self.options = options
+        self.module = module
+        self.error_class = error_class
+        self.place = place
+        self.conn_option, self.default_conn_id = _CONNECTIONS[self.service]
+
+    @property
+    def uses_keys(self) -> bool:
+        return bool(self.options["account_key"]) and not self.options[self.conn_option]
+
+    @property
+    def conn_id(self) -> str:
+        return self.options[self.conn_option] or self.default_conn_id
+
+    def describe(self) -> str:
+        """Where the credentials come from, for messages (never the secret)."""
+        if self.uses_keys:
+            return f"account '{self.options['account_name']}' (option account_key)"
+        return f"connection '{self.conn_id}'"
+
+    def account_url(self) -> str:
+        return (
+            self.options["account_url"]
+            or f"https://{self.options['account_name']}.{self.service}.core.windows.net"
+        )
+
+    def legacy_credential(self) -> dict[str, str]:
+        return {"account_name": self.options["account_name"], "account_key": self.options["account_key"]}
+
+    def check_connection_exists(self, hook_class: Any) -> None:
+        try:
+            hook_class.get_connection(self.conn_id)
+        except Exception as error:
+            if type(error).__name__ in ("AirflowNotFoundException", "ConnectionNotFoundError"):
+                raise self.error_class(
+                    f"{self.module}: Airflow connection '{self.conn_id}' (option '{self.conn_option}') is not "
+                    f"defined; {self.place} cannot be reached"
+                ) from None
+            raise
+
+    # -- operations -----------------------------------------------------------------------------------
+    def run(self, operation: Callable[[], T], name: str | None = None, attempts: int | None = None) -> T:
+        """``operation()`` (SDK calls made with ``NO_SDK_RETRIES``) under Ozzy's retry policy."""
+
+        def attempt() -> T:
+            try:
+                return operation()
+            except OzzyError:
+                raise
+            except Exception as error:
+                raise self.translate(error, name) from None
+
+        return call_with_retries(attempt, attempts)
+
+    # -- errors ---------------------------------------------------------------------------------------
+    def where(self, name: str | None) -> str:
+        return f"{self.place}, {name}" if name else self.place
+
+    def translate(self, error: BaseException, name: str | None = None, stream: bool = False) -> BaseException:
+        """A transient error as one ``retries.is_transient`` knows, or a permanent Ozzy error.
+
+        ``stream``: for errors while reading an object, which the stream reader prefixes with
+        the module's name itself.
+        """
+        if isinstance(error, OzzyError):
+            return error
+        translated = self._translate(error, name)
+        if stream and isinstance(translated, OzzyError):
+            return type(translated)(str(translated).removeprefix(f"{self.module}: "))
+        return translated
+
+    def _translate(self, error: BaseException, name: str | None) -> BaseException:
+        from azure.core.exceptions import (
+            ClientAuthenticationError,
+            DecodeError,
+            HttpResponseError,
+            IncompleteReadError,
+            ResourceModifiedError,
+            ServiceRequestError,
+            ServiceResponseError,
+        )
+
+        where = self.where(name)
+        if isinstance(error, (ServiceRequestError, ServiceResponseError, IncompleteReadError, DecodeError)):
+            return ConnectionError(f"{self.module}: {where}: {type(error).__name__}: {_first_line(error)}")
+        if not isinstance(error, HttpResponseError):
+            if isinstance(error, (ValueError, TypeError)) and "credential" in str(error).lower():
+                return self.error_class(
+                    f"{self.module}: unusable credentials for {where} with {self.describe()}"
+                )
+            return error
+        status = error.status_code or 0
+        raw_code = getattr(error, "error_code", None) or ""
+        code = str(getattr(raw_code, "value", raw_code))  # the SDK gives enum members or plain text
+        if status >= 500 or status in (408, 429):
+            return error  # HttpResponseError.status_code: retries.is_transient retries it
+        if isinstance(error, ClientAuthenticationError) or status in (401, 403):
+            return self.error_class(
+                f"{self.module}: access to {where} refused ({code or status}) with {self.describe()}; "
+                "check the account key or token and its permissions"
+            )
+        if code in ("ContainerNotFound", "ShareNotFound"):
+            return self.error_class(f"{self.module}: {self.place} does not exist with {self.describe()}")
+        if code == "ParentNotFound":
+            return self.error_class(f"{self.module}: {where}: its directory does not exist")
+        if status == 404:
+            return self.error_class(f"{self.module}: {where} does not exist")
+        if isinstance(error, ResourceModifiedError) or status == 412:
+            return self.error_class(f"{self.module}: {where} changed since it was listed")
+        return self.error_class(f"{self.module}: {where}: {code or status}: {_first_line(error)}")
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(getattr(error, "message", None) or error)
+    return text.strip().splitlines()[0][:300] if text.strip() else type(error).__name__
+
+
+class BlobConnection(AzureConnection):
+    """A container of a blob service, reached through ``WasbHook`` or legacy account keys."""
+
+    service = "blob"
+
+    def __init__(self, options: dict[str, Any], module: str, error_class: type[OzzyError]) -> None:
+        self.container = options["container"]
+        super().__init__(options, module, error_class, f"container '{self.container}'")
+
+    @functools.cached_property
+    def service_client(self) -> Any:
+        if self.uses_keys:
+            from azure.storage.blob import BlobServiceClient
+
+            return BlobServiceClient(account_url=self.account_url(), credential=self.legacy_credential())
+        from airflow.providers.microsoft.azure.hooks.wasb import WasbHook
+
+        self.check_connection_exists(WasbHook)
+        try:
+            return WasbHook(wasb_conn_id=self.conn_id).get_conn()
+        except Exception as error:
+            raise self.translate(error) from None
+
+    @property
+    def container_client(self) -> Any:
+        return self.service_client.get_container_client(self.container)
+
+    def blob_client(self, name: str) -> Any:
+        return self.service_client.get_blob_client(self.container, name)
+
+    def list_prefix(self, prefix: str) -> list[tuple[str, int | None, Any]]:
+        """(name, size, etag) of every blob under ``prefix``, in name order."""
+
+        def listing() -> list[tuple[str, int | None, Any]]:
+            blobs = self.container_client.list_blobs(name_starts_with=prefix or None, **NO_SDK_RETRIES)
+            return [(blob.name, blob.size, blob.etag) for blob in blobs]
+
+        return self.run(listing)
+
+    def open_blob(self, name: str, etag: str | None = None) -> ChunkStream:
+        """A stream of blob ``name`` through ``download_blob().chunks()`` (4 MiB requests after the
+        first); ``etag`` makes it fail if the blob was replaced since it was listed."""
+
+        def opening() -> ChunkStream:
+            kwargs: dict[str, Any] = dict(NO_SDK_RETRIES, max_concurrency=1)
+            if etag:
+                from azure.core import MatchConditions
+
+                kwargs.update(etag=etag, match_condition=MatchConditions.IfNotModified)
+            downloader = self.blob_client(name).download_blob(**kwargs)
+            return ChunkStream(downloader.chunks(), lambda error: self.translate(error, name, stream=True))
+
+        return self.run(opening, name)
+
+    def read_small_blob(self, name: str, limit: int = 1024 * 1024) -> bytes:
+        """The content of a small blob (a pointer file), refusing more than ``limit`` bytes."""
+
+        def read() -> bytes:
+            downloader = self.blob_client(name).download_blob(**NO_SDK_RETRIES)
+            if downloader.size > limit:
+                raise self.error_class(
+                    f"{self.module}: {self.where(name)} is over {limit} bytes; it is not a pointer file"
+                )
+            data: bytes = downloader.readall()
+            return data
+
+        return self.run(read, name)
+
+    def properties(self, name: str) -> tuple[int, str | None] | None:
+        """(size, hex MD5) of blob ``name`` (MD5 computed by reading it when the blob has none), or
+        ``None`` when it does not exist."""
+        from azure.core.exceptions import ResourceNotFoundError
+
+        def fetch() -> tuple[int, str | None] | None:
+            try:
+                found = self.blob_client(name).get_blob_properties(**NO_SDK_RETRIES)
+            except ResourceNotFoundError as error:
+                if getattr(error, "error_code", "") == "ContainerNotFound":
+                    raise
+                return None
+            stored = found.content_settings.content_md5
+            if stored:
+                return int(found.size), bytes(stored).hex()
+            downloader = self.blob_client(name).download_blob(max_concurrency=1, **NO_SDK_RETRIES)
+            return int(found.size), _md5_of(downloader.chunks())
+
+        return self.run(fetch, name)
+
+
+class FileShareConnection(AzureConnection):
+    """A file share, reached through ``AzureFileShareHook`` or legacy account keys."""
+
+    service = "file"
+
+    def __init__(self, options: dict[str, Any], module: str, error_class: type[OzzyError]) -> None:
+        self.share = options["share"]
+        super().__init__(options, module, error_class, f"share '{self.share}'")
+
+    @functools.cached_property
+    def service_client(self) -> Any:
+        if self.uses_keys:
+            from azure.storage.fileshare import ShareServiceClient
+
+            return ShareServiceClient(account_url=self.account_url(), credential=self.legacy_credential())
+        from airflow.providers.microsoft.azure.hooks.fileshare import AzureFileShareHook
+
+        self.check_connection_exists(AzureFileShareHook)
+        try:
+            # the hook is bound to one path: take its service client once and derive the rest from it
+            return AzureFileShareHook(
+                share_name=self.share, azure_fileshare_conn_id=self.conn_id
+            ).share_service_client
+        except Exception as error:
+            raise self.translate(error) from None
+
+    @property
+    def share_client(self) -> Any:
+        return self.service_client.get_share_client(self.share)
+
+    def file_client(self, path: str) -> Any:
+        return self.share_client.get_file_client(path)
+
+    def properties(self, path: str) -> tuple[int, str] | None:
+        """(size, hex MD5 of the content read back) of file ``path``, or ``None`` when it does not exist.
+
+        Azure Files computes no MD5 (the stored one is whatever the uploader claimed), so the
+        content is read and hashed.
+        """
+        from azure.core.exceptions import ResourceNotFoundError
+
+        def fetch() -> tuple[int, str] | None:
+            client = self.file_client(path)
+            try:
+                size = int(client.get_file_properties(**NO_SDK_RETRIES).size)
+            except ResourceNotFoundError as error:
+                if getattr(error, "error_code", "") == "ShareNotFound":
+                    raise
+                return None
+            return size, _md5_of(client.download_file(max_concurrency=1, **NO_SDK_RETRIES).chunks())
+
+        return self.run(fetch, path)
+
+
+def _md5_of(chunks: Iterator[bytes]) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    for chunk in chunks:
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+class ChunkStream:
+    """A binary stream over an iterator of byte chunks (``download_blob().chunks()``).
+
+    Failures read as Ozzy errors; transient ones make the stream reader reopen the object.
+    """
+
+    def __init__(self, chunks: Iterator[bytes], translate: Callable[[BaseException], BaseException]) -> None:
+        self._chunks = chunks
+        self._translate = translate
+        self._chunk = b""
+        self._offset = 0  # bytes of ``_chunk`` already read
+        self._done = False
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            return b"".join(iter(lambda: self.read(1 << 20), b""))
+        parts = []
+        while size > 0:
+            if self._offset >= len(self._chunk):
+                if self._done or not self._fill():
+                    break
+            part = self._chunk[self._offset : self._offset + size]
+            self._offset += len(part)
+            size -= len(part)
+            parts.append(part)
+        return b"".join(parts)
+
+    def _fill(self) -> bool:
+        try:
+            self._chunk = next(self._chunks)
+        except StopIteration:
+            self._done = True
+            return False
+        except Exception as error:
+            raise self._translate(error) from None
+        self._offset = 0
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        self._chunks = iter(())
+        self._done = True

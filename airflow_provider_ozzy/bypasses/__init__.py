@@ -1,0 +1,1 @@
+"""Bypasses: whole objects moved instead of items (see ``base_bypass``)."""

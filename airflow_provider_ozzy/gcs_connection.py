@@ -1,0 +1,399 @@
+"""Google Cloud Storage access shared by GStorageReader, GStorageWriter and the stream bypass.
+
+Credentials come from an Airflow connection (``gcp_conn_id``) through the Google provider's
+``GCSHook``, resolved on first use, never at validation. exporters' ``credentials`` option (a
+service account JSON object, or a ``package:path`` resource holding one, also read from
+``EXPORTERS_GSTORAGE_CREDS_RESOURCE``) still works: it makes service account credentials for a
+plain ``storage.Client``, and no Airflow module is imported.
+
+Retries follow Ozzy's single policy (``retries.py``): the client's own retries are turned off
+(``retry=None`` on every call), and each operation is retried here on transient errors (5xx, 429,
+dropped connections). Permanent errors become ``ReaderError``/``WriterError`` naming the module,
+the bucket, the object and the connection, never a secret.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import importlib.resources
+import json
+import logging
+from collections.abc import Callable
+from typing import Any, BinaryIO, TypeVar
+
+from airflow_provider_ozzy.errors import OzzyError
+from airflow_provider_ozzy.options import Problem
+from airflow_provider_ozzy.retries import call_with_retries
+
+T = TypeVar("T")
+log = logging.getLogger("airflow_provider_ozzy.gcs")
+
+DEFAULT_CONN_ID = "google_cloud_default"
+CREDENTIALS_ENV = "EXPORTERS_GSTORAGE_CREDS_RESOURCE"
+# requests of 8 MiB: uploads and reads keep at most this much of an object in memory
+CHUNK_SIZE = 8 * 1024 * 1024
+TIMEOUT = 120
+
+GCS_OPTIONS: dict[str, dict[str, Any]] = {
+    "bucket": {"type": str, "help": "Bucket (``name`` or ``gs://name``)."},
+    "gcp_conn_id": {
+        "type": (str, type(None)),
+        "default": None,
+        "help": f"Airflow Google Cloud connection. Default: {DEFAULT_CONN_ID} when no 'credentials' are given.",
+    },
+    "project": {
+        "type": (str, type(None)),
+        "default": None,
+        "help": "Legacy: project of the 'credentials' (default: the one in the credentials).",
+    },
+    "credentials": {
+        "type": (dict, str, type(None)),
+        "default": None,
+        "env_fallback": CREDENTIALS_ENV,
+        "secret": True,
+        "help": "Legacy: service account JSON (an object, JSON text, or a 'package:path' resource holding it); "
+        "prefer gcp_conn_id.",
+    },
+}
+
+
+def bucket_name(value: str) -> str:
+    """``gs://name/`` or ``name`` -> ``name``."""
+    return value.removeprefix("gs://").rstrip("/")
+
+
+def gcs_problems(values: dict[str, Any]) -> list[Problem]:
+    bucket = bucket_name(values["bucket"])
+    if not bucket:
+        return [Problem("bucket", "option 'bucket' must name a bucket")]
+    if "/" in bucket:
+        return [
+            Problem(
+                "bucket",
+                f"option 'bucket' must be a bucket name or gs://name, got {values['bucket']!r} "
+                "(put the path in 'prefix' or 'filebase')",
+            )
+        ]
+    return []
+
+
+def md5_hex(md5_base64: str | None) -> str | None:
+    """GCS and Azure give base64 digests; Ozzy writes hex ones."""
+    return base64.b64decode(md5_base64).hex() if md5_base64 else None
+
+
+class TransientStorageError(OzzyError):
+    """A server error worth retrying; ``status_code`` makes ``retries.is_transient`` see it."""
+
+    def __init__(self, message: str, status_code: int) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class GCSConnection:
+    """A ``storage.Client`` built from a module's options, and operations with retries and clear errors.
+
+    :param options: the module's resolved options (see ``GCS_OPTIONS``).
+    :param module: the module's name for messages (``GStorageWriter``).
+    :param error_class: what permanent failures raise (``ReaderError`` or ``WriterError``).
+    """
+
+    def __init__(self, options: dict[str, Any], module: str, error_class: type[OzzyError]) -> None:
+        self.options = options
+        self.module = module
+        self.error_class = error_class
+        self.bucket_name = bucket_name(options["bucket"])
+
+    # -- identity -------------------------------------------------------------------------------------
+    @property
+    def uses_credentials(self) -> bool:
+        return bool(self.options["credentials"]) and not self.options["gcp_conn_id"]
+
+    @property
+    def conn_id(self) -> str:
+        return self.options["gcp_conn_id"] or DEFAULT_CONN_ID
+
+    def describe(self) -> str:
+        """Where the credentials come from, for messages (never the secret)."""
+        if self.uses_credentials:
+            return "explicit credentials (option 'credentials')"
+        return f"connection '{self.conn_id}'"
+
+    # -- client ---------------------------------------------------------------------------------------
+    @functools.cached_property
+    def client(self) -> Any:
+        if self.uses_credentials:
+            return self._client_from_credentials()
+        from airflow.providers.google.cloud.hooks.gcs import GCSHook
+
+        try:
+            GCSHook.get_connection(self.conn_id)
+        except Exception as error:
+            if type(error).__name__ in ("AirflowNotFoundException", "ConnectionNotFoundError"):
+                raise self.error_class(
+                    f"{self.module}: Airflow connection '{self.conn_id}' (option 'gcp_conn_id') is not "
+                    f"defined; bucket '{self.bucket_name}' cannot be reached"
+                ) from None
+            raise
+        try:
+            return GCSHook(gcp_conn_id=self.conn_id).get_conn()
+        except Exception as error:
+            translated = self.translate(error)
+            if isinstance(translated, OzzyError):
+                raise translated from None
+            raise self.error_class(
+                f"{self.module}: connection '{self.conn_id}' gives no usable Google Cloud client for bucket "
+                f"'{self.bucket_name}' ({type(error).__name__}: {_message_of(error)})"
+            ) from None
+
+    def _client_from_credentials(self) -> Any:
+        # legacy configs: no hook is involved, so Airflow is not imported (the CLI stays fast)
+        from google.cloud import storage
+        from google.oauth2 import service_account
+
+        info = self._credentials_info()
+        try:
+            credentials = service_account.Credentials.from_service_account_info(info)
+        except Exception as error:
+            raise self.error_class(
+                f"{self.module}: option 'credentials' does not hold usable service account credentials "
+                f"({type(error).__name__}); bucket '{self.bucket_name}' cannot be reached"
+            ) from None
+        return storage.Client(
+            project=self.options["project"] or info.get("project_id"), credentials=credentials
+        )
+
+    def _credentials_info(self) -> dict[str, Any]:
+        value = self.options["credentials"]
+        if isinstance(value, dict):
+            return value
+        text = value.strip()
+        if not text.startswith("{"):
+            package, _, path = text.partition(":")
+            try:
+                text = importlib.resources.files(package).joinpath(path).read_text(encoding="utf-8")
+            except (ImportError, OSError, ValueError) as error:
+                raise self.error_class(
+                    f"{self.module}: option 'credentials' names resource {text!r} ('package:path'), which "
+                    f"cannot be read ({type(error).__name__})"
+                ) from None
+        try:
+            info = json.loads(text)
+        except ValueError:
+            raise self.error_class(f"{self.module}: option 'credentials' is not a JSON object") from None
+        if not isinstance(info, dict):
+            raise self.error_class(f"{self.module}: option 'credentials' is not a JSON object")
+        return info
+
+    @property
+    def bucket(self) -> Any:
+        return self.client.bucket(self.bucket_name)
+
+    def blob(self, name: str, generation: int | None = None) -> Any:
+        blob = self.bucket.blob(name, generation=generation)
+        blob.chunk_size = CHUNK_SIZE
+        return blob
+
+    # -- operations -----------------------------------------------------------------------------------
+    def run(self, operation: Callable[[], T], name: str | None = None, attempts: int | None = None) -> T:
+        """``operation()`` (client calls made with ``retry=None``) under Ozzy's retry policy."""
+
+        def attempt() -> T:
+            try:
+                return operation()
+            except OzzyError:
+                raise
+            except Exception as error:
+                raise self.translate(error, name) from None
+
+        return call_with_retries(attempt, attempts)
+
+    def list_prefix(self, prefix: str) -> list[tuple[str, int | None, Any]]:
+        """(name, size, generation) of every object under ``prefix``, in name order."""
+
+        def listing() -> list[tuple[str, int | None, Any]]:
+            blobs = self.client.list_blobs(
+                self.bucket_name, prefix=prefix or None, retry=None, timeout=TIMEOUT
+            )
+            return [(blob.name, blob.size, blob.generation) for blob in blobs]
+
+        return self.run(listing)
+
+    def open_object(self, name: str, generation: int | None = None) -> ObjectStream:
+        """A stream of object ``name`` from its start, read ``CHUNK_SIZE`` bytes per request.
+
+        ``generation`` (from the listing) is the version read: a replaced object fails instead of
+        giving other data than a resumed read expects.
+        """
+
+        def opening() -> ObjectStream:
+            from google.api_core.exceptions import NotFound
+
+            reader: BinaryIO = self.blob(name, generation=generation).open(
+                "rb", retry=None, chunk_size=CHUNK_SIZE, timeout=TIMEOUT
+            )
+            try:
+                # the first request: a missing or replaced object fails here, with a clear message
+                head = reader.read(1)
+            except NotFound:
+                if generation is None or self.properties(name) is None:
+                    raise
+                raise self.error_class(
+                    f"{self.module}: gs://{self.bucket_name}/{name} was replaced since it was listed"
+                ) from None
+            return ObjectStream(reader, head, lambda error: self.translate(error, name, stream=True))
+
+        return self.run(opening, name)
+
+    def read_small_object(self, name: str, limit: int = 1024 * 1024) -> bytes:
+        """The content of a small object (a pointer file), refusing more than ``limit`` bytes."""
+
+        def read() -> bytes:
+            blob = self.bucket.get_blob(name, retry=None, timeout=TIMEOUT)
+            if blob is None:
+                raise self.error_class(f"{self.module}: gs://{self.bucket_name}/{name} does not exist")
+            if blob.size is not None and blob.size > limit:
+                raise self.error_class(
+                    f"{self.module}: gs://{self.bucket_name}/{name} is over {limit} bytes; it is not a pointer file"
+                )
+            data: bytes = blob.download_as_bytes(retry=None, timeout=TIMEOUT)
+            return data
+
+        return self.run(read, name)
+
+    def properties(self, name: str) -> tuple[int, str | None] | None:
+        """(size, hex md5) of object ``name``, or ``None`` when it does not exist."""
+
+        def fetch() -> tuple[int, str | None] | None:
+            blob = self.bucket.get_blob(name, retry=None, timeout=TIMEOUT)
+            if blob is None:
+                return None
+            return int(blob.size or 0), md5_hex(blob.md5_hash)
+
+        return self.run(fetch, name)
+
+    # -- errors ---------------------------------------------------------------------------------------
+    def translate(self, error: BaseException, name: str | None = None, stream: bool = False) -> BaseException:
+        """A transient error as one ``retries.is_transient`` knows, or a permanent Ozzy error.
+
+        ``stream``: for errors while reading an object, which the stream reader prefixes with
+        the module's name itself.
+        """
+        if isinstance(error, OzzyError):
+            return error
+        translated = self._translate(error, name)
+        if stream and isinstance(translated, OzzyError):
+            text = str(translated).removeprefix(f"{self.module}: ")
+            return type(translated)(text) if not isinstance(translated, TransientStorageError) else translated
+        return translated
+
+    def _translate(self, error: BaseException, name: str | None) -> BaseException:
+        place = f"gs://{self.bucket_name}/{name}" if name else f"bucket '{self.bucket_name}'"
+        if _is_connection_failure(error):
+            return ConnectionError(f"{self.module}: {place}: {type(error).__name__}: {error}")
+        if _is_credentials_failure(error):
+            return self.error_class(
+                f"{self.module}: no usable Google Cloud credentials for {place} with {self.describe()} "
+                f"({type(error).__name__})"
+            )
+        status = _status_of(error)
+        if status is None:
+            return error
+        if status >= 500 or status in (408, 429):
+            return TransientStorageError(f"{self.module}: {place}: HTTP {status}", status)
+        if status in (401, 403):
+            return self.error_class(
+                f"{self.module}: access to {place} refused (HTTP {status}) with {self.describe()}; "
+                "check the credentials and the bucket's permissions"
+            )
+        if status == 404:
+            if name and self._bucket_exists() is not False:
+                return self.error_class(f"{self.module}: {place} does not exist")
+            return self.error_class(
+                f"{self.module}: bucket '{self.bucket_name}' does not exist (or is not visible) with {self.describe()}"
+            )
+        if status == 412:
+            return self.error_class(f"{self.module}: {place} changed since it was listed")
+        return self.error_class(f"{self.module}: {place}: HTTP {status}: {_message_of(error)}")
+
+    def _bucket_exists(self) -> bool | None:
+        try:
+            return bool(self.bucket.exists(retry=None, timeout=TIMEOUT))
+        except Exception:  # we are explaining another error: do not replace it with this one
+            return None
+
+
+def _status_of(error: BaseException) -> int | None:
+    code = getattr(error, "code", None)
+    if isinstance(code, int):
+        return code
+    status = getattr(getattr(error, "response", None), "status_code", None)
+    return status if isinstance(status, int) else None
+
+
+def _message_of(error: BaseException) -> str:
+    message = getattr(error, "message", None) or str(error)
+    return str(message)[:300]
+
+
+def _is_connection_failure(error: BaseException) -> bool:
+    import requests
+    from urllib3.exceptions import HTTPError as Urllib3Error
+
+    return isinstance(
+        error,
+        (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError, Urllib3Error),
+    ) or isinstance(error, (ConnectionError, TimeoutError))
+
+
+def _is_credentials_failure(error: BaseException) -> bool:
+    from google.auth.exceptions import DefaultCredentialsError, RefreshError
+
+    return isinstance(error, (DefaultCredentialsError, RefreshError))
+
+
+class ObjectStream:
+    """A GCS ``BlobReader`` whose failures read as Ozzy errors (transient ones reopen the stream).
+
+    ``head``: the bytes already read to make the first request.
+    """
+
+    def __init__(
+        self, raw: BinaryIO, head: bytes, translate: Callable[[BaseException], BaseException]
+    ) -> None:
+        self._raw = raw
+        self._head = head
+        self._translate = translate
+
+    def read(self, size: int = -1) -> bytes:
+        head, self._head = self._head, b""
+        if size is not None and 0 <= size <= len(head):
+            self._head = head[size:]
+            return head[:size]
+        try:
+            rest = self._raw.read(-1 if size is None or size < 0 else size - len(head))
+        except Exception as error:
+            raise self._translate(error) from None
+        return head + rest
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        if whence == 1:
+            offset, whence = self.tell() + offset, 0
+        self._head = b""
+        try:
+            return self._raw.seek(offset, whence)
+        except Exception as error:
+            raise self._translate(error) from None
+
+    def tell(self) -> int:
+        return self._raw.tell() - len(self._head)
+
+    def close(self) -> None:
+        try:
+            self._raw.close()
+        except Exception:  # closing a broken stream must not hide the error being handled
+            log.debug("closing a GCS object stream failed", exc_info=True)

@@ -1,0 +1,164 @@
+"""Sessions with file servers (SFTP, FTP) shared by their readers and writers.
+
+A session resolves its Airflow connection (or the legacy explicit options) when first used, keeps
+one connection open, and runs each operation under the shared retry policy: a transient failure
+(refused or dropped connection, timeout) closes the connection, and the next attempt reconnects.
+What finally fails becomes the module's error, naming the server and the path, with every secret
+removed from the message.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Callable, Iterable
+from typing import Generic, NamedTuple, TypeVar
+
+from airflow_provider_ozzy.errors import OzzyError
+from airflow_provider_ozzy.retries import is_transient, retrying
+
+C = TypeVar("C")
+T = TypeVar("T")
+
+PARTIAL_SUFFIX = ".ozzy-partial"
+
+
+class Endpoint(NamedTuple):
+    """Where a session connects, for messages: never holds a password."""
+
+    scheme: str
+    host: str
+    port: int | None
+    user: str | None
+
+    def __str__(self) -> str:
+        user = f"{self.user}@" if self.user else ""
+        port = f":{self.port}" if self.port else ""
+        return f"{self.scheme}://{user}{self.host}{port}"
+
+
+def partial_name(path: str) -> str:
+    """The hidden name a file is uploaded under before it is renamed to ``path``."""
+    directory, name = posixpath.split(path)
+    return posixpath.join(directory, f".{name}{PARTIAL_SUFFIX}")
+
+
+def redact(text: str, secrets: Iterable[str | None]) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+class ShortWriteError(OSError):
+    """The server holds fewer bytes than were sent (full disk, quota): not worth retrying."""
+
+
+class _Transient(ConnectionError):
+    """A failure worth another attempt; ``retries.is_transient`` recognises it as a ConnectionError."""
+
+    def __init__(self, original: BaseException, description: str) -> None:
+        super().__init__(description)
+        self.original = original
+
+
+class RemoteSession(Generic[C]):
+    """One connection to a file server, reopened after transient failures.
+
+    Subclasses open and close the connection and say which failures are transient and how to
+    explain them; ``run`` does the rest.
+
+    :param owner: the module using the session, named in messages (``SFTPWriter``).
+    :param error_class: what final failures become (``WriterError``, ``ReaderError``).
+    """
+
+    def __init__(self, owner: str, error_class: type[OzzyError]) -> None:
+        self.owner = owner
+        self.error_class = error_class
+        self._connection: C | None = None
+
+    # -- to implement -------------------------------------------------------------------------------
+    def endpoint(self) -> Endpoint:
+        raise NotImplementedError
+
+    def secrets(self) -> list[str | None]:
+        """Values that must never appear in a message."""
+        return []
+
+    def _open(self) -> C:
+        raise NotImplementedError
+
+    def _close(self, connection: C, graceful: bool) -> None:
+        raise NotImplementedError
+
+    def _is_alive(self, connection: C) -> bool:
+        """Whether ``connection`` still works (``True`` when that cannot be known)."""
+        return True
+
+    def is_transient(self, error: BaseException) -> bool:
+        return is_transient(error)
+
+    def explain(self, error: BaseException) -> str:
+        return f"{type(error).__name__}: {error}"
+
+    # -- the session ---------------------------------------------------------------------------------
+    def connection(self) -> C:
+        if self._connection is None:
+            self._connection = self._open()
+        return self._connection
+
+    def reset(self) -> None:
+        """Drop the connection (after a failure): the next operation reconnects."""
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            try:
+                self._close(connection, graceful=False)
+            except Exception:  # a broken connection may fail to close; it is gone either way
+                pass
+
+    def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            try:
+                self._close(connection, graceful=True)
+            except Exception:
+                pass
+
+    def describe(self, error: BaseException) -> str:
+        return redact(self.explain(error), self.secrets())
+
+    def run(self, action: str, path: str, operation: Callable[[C], T], attempts: int | None = None) -> T:
+        """``operation(connection)`` under the retry policy; a final failure raises ``error_class``.
+
+        :param action: what is being done, for messages (``upload``, ``check``).
+        :param path: the remote path concerned, for messages.
+        """
+
+        def attempt() -> T:
+            try:
+                return operation(self.connection())
+            except OzzyError:
+                raise
+            except Exception as error:
+                # whatever the error says, a connection that died under it is worth another try
+                lost = self._connection is not None and not self._is_alive(self._connection)
+                self.reset()
+                if lost or self.is_transient(error):
+                    raise _Transient(error, self.describe(error)) from error
+                raise
+
+        try:
+            return retrying(attempts)(attempt)
+        except OzzyError:
+            raise
+        except Exception as error:
+            original = error.original if isinstance(error, _Transient) else error
+            raise self.error_class(self.failure(action, path, original)) from None
+
+    def failure(self, action: str, path: str, error: BaseException) -> str:
+        try:
+            where = str(self.endpoint())
+        except Exception:
+            where = "the server"
+        return redact(
+            f"{self.owner}: cannot {action} {path} on {where}: {self.explain(error)}", self.secrets()
+        )

@@ -1,0 +1,182 @@
+"""FTP sessions through the FTP provider's ``FTPHook`` (ftplib), imported when first used.
+
+With ``ftp_conn_id`` the hook reads the Airflow connection (host, port, login, password; extra
+``passive``, default true, and ``encoding``). The legacy options build the same connection in
+memory, so both paths connect through the hook's ``get_conn``.
+"""
+
+from __future__ import annotations
+
+import ftplib
+import json
+import socket
+from typing import Any
+
+from airflow_provider_ozzy.errors import OzzyError
+from airflow_provider_ozzy.remote import Endpoint, RemoteSession, ShortWriteError
+from airflow_provider_ozzy.retries import is_transient
+
+DEFAULT_PORT = 21
+TRANSIENT_REPLIES = ("421", "425")  # service closing, cannot open the data connection
+
+FTP_OPTIONS: dict[str, dict[str, Any]] = {
+    "ftp_conn_id": {
+        "type": (str, type(None)),
+        "default": None,
+        "help": "Airflow FTP connection: host, port, login, password; extra 'passive' (default true). "
+        "Give this or 'host'.",
+    },
+    "host": {
+        "type": (str, type(None)),
+        "default": None,
+        "help": "Legacy: server name (without ftp_conn_id).",
+    },
+    "port": {"type": int, "default": DEFAULT_PORT, "help": "Legacy: server port."},
+    "ftp_user": {
+        "type": (str, type(None)),
+        "default": None,
+        "env_fallback": "EXPORTERS_FTP_USER",
+        "help": "Legacy: user name (none: anonymous).",
+    },
+    "ftp_password": {
+        "type": (str, type(None)),
+        "default": None,
+        "env_fallback": "EXPORTERS_FTP_PASSWORD",
+        "secret": True,
+        "help": "Legacy: password.",
+    },
+    "timeout": {
+        "type": (int, float),
+        "default": 60,
+        "help": "Seconds to wait for the server on every request and data transfer.",
+    },
+}
+
+
+def ftp_problems(values: dict[str, Any]) -> list[tuple[str, str]]:
+    """(option, message) for a contradictory or incomplete server choice."""
+    problems = []
+    if values["ftp_conn_id"] and values["host"]:
+        problems.append(("host", "give either 'ftp_conn_id' (an Airflow connection) or 'host', not both"))
+    elif not values["ftp_conn_id"] and not values["host"]:
+        problems.append(("host", "give 'ftp_conn_id' (an Airflow connection) or 'host'"))
+    if values["ftp_conn_id"] and values["port"] != DEFAULT_PORT:
+        problems.append(("port", "with 'ftp_conn_id' the port comes from the connection: remove 'port'"))
+    if not 0 < values["port"] < 65536:
+        problems.append(("port", f"option 'port' must be a TCP port, got {values['port']}"))
+    if values["timeout"] <= 0:
+        problems.append(("timeout", "option 'timeout' must be a positive number of seconds"))
+    return problems
+
+
+def _hook_for(connection: Any) -> Any:
+    """An ``FTPHook`` that connects with ``connection`` (legacy options) instead of looking one up."""
+    from airflow.providers.ftp.hooks.ftp import FTPHook
+
+    class GivenConnectionFTPHook(FTPHook):
+        def get_connection(self, conn_id: str) -> Any:  # type: ignore[override]
+            return connection
+
+    return GivenConnectionFTPHook(ftp_conn_id=connection.conn_id)
+
+
+class FTPSession(RemoteSession[ftplib.FTP]):
+    """An ``ftplib.FTP`` from ``FTPHook.get_conn()``, reopened after failures."""
+
+    def __init__(self, owner: str, error_class: type[OzzyError], options: dict[str, Any]) -> None:
+        super().__init__(owner, error_class)
+        self.options = options
+        self._hook: Any = None
+        self._connection_info: Any = None
+        self.home = ""  # the login directory, where relative paths start
+
+    def hook(self) -> Any:
+        if self._hook is None:
+            options = self.options
+            if options["ftp_conn_id"]:
+                from airflow.providers.ftp.hooks.ftp import FTPHook
+
+                hook = FTPHook(ftp_conn_id=options["ftp_conn_id"])
+                self._connection_info = hook.get_connection(options["ftp_conn_id"])
+            else:
+                from airflow.providers.common.compat.sdk import Connection
+
+                self._connection_info = Connection(
+                    conn_id=f"ozzy-ftp-{options['host']}",
+                    conn_type="ftp",
+                    host=options["host"],
+                    port=options["port"],
+                    login=options["ftp_user"] or "anonymous",
+                    password=options["ftp_password"],
+                    extra=json.dumps({"passive": True}),
+                )
+                hook = _hook_for(self._connection_info)
+            self._hook = hook
+        return self._hook
+
+    def endpoint(self) -> Endpoint:
+        if self._connection_info is None and self.options["ftp_conn_id"]:
+            try:
+                self.hook()
+            except Exception:
+                return Endpoint("ftp", f"(Airflow connection '{self.options['ftp_conn_id']}')", None, None)
+        info = self._connection_info
+        if info is None:
+            return Endpoint("ftp", self.options["host"], self.options["port"], self.options["ftp_user"])
+        return Endpoint("ftp", info.host or "", info.port or DEFAULT_PORT, info.login)
+
+    def secrets(self) -> list[str | None]:
+        found = [self.options["ftp_password"]]
+        if self._connection_info is not None:
+            found.append(self._connection_info.password)
+        return found
+
+    def _open(self) -> ftplib.FTP:
+        hook = self.hook()
+        try:
+            ftp = hook.get_conn()
+        except BaseException:
+            half_open, hook.conn = hook.conn, None  # connected but not logged in: do not reuse it
+            if half_open is not None:
+                half_open.close()
+            raise
+        timeout = self.options["timeout"]
+        ftp.timeout = timeout  # data connections
+        if ftp.sock is not None:
+            ftp.sock.settimeout(timeout)
+        self.home = ftp.pwd()
+        return ftp
+
+    def _close(self, connection: ftplib.FTP, graceful: bool) -> None:
+        hook = self.hook()
+        hook.conn = None
+        if graceful:
+            try:
+                connection.quit()
+                return
+            except (OSError, EOFError, ftplib.Error):
+                pass
+        connection.close()
+
+    def is_transient(self, error: BaseException) -> bool:
+        if isinstance(error, EOFError):
+            return True  # the server closed the control connection
+        if isinstance(error, ftplib.error_temp):
+            return str(error)[:3] in TRANSIENT_REPLIES
+        return is_transient(error)
+
+    def explain(self, error: BaseException) -> str:
+        user = self.endpoint().user
+        if isinstance(error, ftplib.error_perm) and str(error).startswith("530"):
+            return f"authentication failed for user {user!r}: the server answered {error}"
+        if isinstance(error, ftplib.Error):
+            return f"the server answered {error}"
+        if isinstance(error, ShortWriteError):
+            return str(error)
+        if isinstance(error, socket.gaierror):
+            return f"cannot resolve the host name: {error}"
+        if isinstance(error, ConnectionRefusedError):
+            return f"cannot connect: {error.strerror}"
+        if isinstance(error, EOFError):
+            return "the server closed the connection"
+        return f"{type(error).__name__}: {error}"
