@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 azurite_version=3.35.0
-installed="$(sed -n 's/^ *"version": "\(.*\)",$/\1/p' .servers/node_modules/azurite/package.json 2>/dev/null | head -1)"
+installed="$(sed -n 's/^ *"version": "\(.*\)",$/\1/p' .servers/node_modules/azurite/package.json 2>/dev/null | head -1 || true)"
 if [ -x .servers/node_modules/.bin/azurite-blob ] && [ "$installed" = "$azurite_version" ]; then
     exit 0
 fi
