@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ from airflow_provider_ozzy.bypasses.base_bypass import (
     module_values,
     section_class,
 )
+from airflow_provider_ozzy.bypasses.object_copy import DoneSet, fingerprint
 from airflow_provider_ozzy.errors import InconsistentWriteError, WriterError
 from airflow_provider_ozzy.readers.base_stream_reader import Stream
 from airflow_provider_ozzy.readers.s3_reader import S3Reader
@@ -75,19 +75,19 @@ class S3Bypass(BaseBypass):
             self.context.formatter, {"effective_filebase": saved["effective_filebase"]} if saved else None
         )
         streams = self.reader.get_read_streams()
-        fingerprint = _fingerprint(streams)
+        listing = fingerprint(streams)
         if saved is None:
             self._check_applicable(streams)
-        elif saved["fingerprint"] != fingerprint:
+        elif saved["fingerprint"] != listing:
             raise WriterError(
                 f"S3Bypass: the keys under the reader's prefixes changed since the job started "
                 f"({len(streams)} now, {saved['total']} then); the copy cannot resume exactly"
             )
         targets = [writer.key_for(writer.destination_name((), number)) for number in range(len(streams))]
-        done = _DoneSet(saved)
+        done = DoneSet(saved)
         state = {
             "effective_filebase": writer.effective_filebase,
-            "fingerprint": fingerprint,
+            "fingerprint": listing,
             "total": len(streams),
         }
         if saved is None and streams:
@@ -136,7 +136,7 @@ class S3Bypass(BaseBypass):
         streams: list[Stream],
         targets: list[str],
         pending: Iterator[int],
-        done: _DoneSet,
+        done: DoneSet,
         state: dict[str, Any],
     ) -> None:
         threads = self.writer.options["copy_threads"]
@@ -264,7 +264,7 @@ class S3Bypass(BaseBypass):
             )
         self.log.info("check_consistency: %d copied object(s) verified", len(self._copied))
 
-    def _counters(self, streams: list[Stream], done: _DoneSet) -> dict[str, Any]:
+    def _counters(self, streams: list[Stream], done: DoneSet) -> dict[str, Any]:
         return {
             "objects_total": len(streams),
             "objects_copied_this_run": len(self._copied),
@@ -273,42 +273,7 @@ class S3Bypass(BaseBypass):
             "items_count_accurate": False,
         }
 
-    def _report(self, streams: list[Stream], done: _DoneSet) -> None:
+    def _report(self, streams: list[Stream], done: DoneSet) -> None:
         if self.context.progress is not None:
             counters = self._counters(streams, done)
             self.context.progress(dict(counters, fraction=len(done) / max(1, len(streams)), done=False))
-
-
-class _DoneSet:
-    """Indices of the keys copied: all below ``below`` plus a few above (copies finish out of order)."""
-
-    def __init__(self, saved: dict[str, Any] | None) -> None:
-        self.below = int((saved or {}).get("done_below", 0))
-        self.above: set[int] = set((saved or {}).get("done_above", []))
-
-    def add(self, index: int) -> None:
-        if index >= self.below:
-            self.above.add(index)
-        while self.below in self.above:
-            self.above.discard(self.below)
-            self.below += 1
-
-    def __contains__(self, index: object) -> bool:
-        return isinstance(index, int) and (index < self.below or index in self.above)
-
-    def __len__(self) -> int:
-        return self.below + len(self.above)
-
-    def __iter__(self) -> Iterator[int]:
-        yield from range(self.below)
-        yield from sorted(self.above)
-
-    def state(self) -> dict[str, Any]:
-        return {"done_below": self.below, "done_above": sorted(self.above)}
-
-
-def _fingerprint(streams: list[Stream]) -> str:
-    digest = hashlib.sha256()
-    for stream in streams:
-        digest.update(f"{stream.name}\t{stream.size}\t{stream.meta}\n".encode())
-    return digest.hexdigest()

@@ -13,7 +13,7 @@ from airflow_provider_ozzy.bypasses.base_bypass import (
     copied_name_problem,
     formatter_of,
 )
-from airflow_provider_ozzy.bypasses.s3_bypass import S3Bypass, _DoneSet
+from airflow_provider_ozzy.bypasses.s3_bypass import DoneSet, S3Bypass
 from airflow_provider_ozzy.config import normalize
 from airflow_provider_ozzy.export_formatter.json_export_formatter import JsonExportFormatter
 
@@ -157,10 +157,10 @@ def test_formatter_of_a_config_defaults_to_json_lines():
 
 
 def test_done_set_is_small_whatever_the_completion_order():
-    done = _DoneSet(None)
+    done = DoneSet(None)
     for index in [2, 0, 5, 1, 3]:
         done.add(index)
     assert done.state() == {"done_below": 4, "done_above": [5]}
     assert len(done) == 5 and 4 not in done and 5 in done and 0 in done
-    again = _DoneSet(done.state())
+    again = DoneSet(done.state())
     assert list(again) == [0, 1, 2, 3, 5]
