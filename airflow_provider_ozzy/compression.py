@@ -127,15 +127,17 @@ class CompressedFile:
             self._background.submit(lambda: self._write(data))
 
     def write_pieces(self, pieces: list[bytes]) -> None:
-        """Write ``pieces`` one after the other, as one task of the background thread."""
+        """Write the concatenated ``pieces``, as one task of the background thread."""
         if self._background is None:
             self._write_pieces(pieces)
         else:
             self._background.submit(lambda: self._write_pieces(pieces))
 
     def _write_pieces(self, pieces: list[bytes]) -> None:
-        for piece in pieces:  # deflate output does not depend on how its input is cut
-            self._write(piece)
+        # one compress, md5 and write per task, not per piece: after each of these calls the thread
+        # waits for the GIL again, up to sys.getswitchinterval() (5 ms) while the main thread
+        # formats, so calls must be few and large. (bytes.join of megabytes runs without the GIL.)
+        self._write(pieces[0] if len(pieces) == 1 else b"".join(pieces))
 
     def _write(self, data: bytes) -> None:
         out = self._codec.compress(data)

@@ -112,7 +112,9 @@ def limit_xml_loop(source: str, target: str) -> int:
             if len(pending) >= BATCH:
                 raw.write(compressor.compress(b"\n".join(pending) + b"\n"))
                 pending = []
-        raw.write(compressor.compress(b"\n".join(pending) + b"\n</root>"))
+        if pending:
+            raw.write(compressor.compress(b"\n".join(pending) + b"\n"))
+        raw.write(compressor.compress(b"</root>"))
         raw.write(compressor.flush())
     return count
 

@@ -1,6 +1,6 @@
 """Benchmarks: Ozzy against baseline loops measured in the same run (ratios, not absolute times).
 
-    .venv/bin/python benchmarks/run.py [--n 200000] [--repeat 3] [parts...] [--big]
+    .venv/bin/python benchmarks/run.py [--n 200000] [--repeat 3] [parts...] [--big] [--compare-with DIR]
 
 Parts (all of them when none is named):
 
@@ -14,6 +14,9 @@ Parts (all of them when none is named):
 ``--processing``  per-item cost of filters and transforms against plain Python
                   (``bench_processing.py``).
 ``--profile``     cProfile of the JSON lines export (``profile_run.py``): where the time goes.
+
+``--compare-with DIR`` (repeatable) adds the Ozzy jl/csv/xml cases run with the package copy in
+DIR (put first on PYTHONPATH): before/after figures for a change, measured in the same run.
 
 Every case runs as its own process (interpreter start included), ``--repeat`` times; tables show
 the median wall time, items/s, ratios to the baselines, CPU seconds (user + system, all threads)
@@ -140,19 +143,29 @@ def check_stats(stdout: str, name: str) -> dict[str, Any]:
     return stats
 
 
-def repeat_case(build: Any, repeat: int, name: str) -> Result:
-    """Run ``build(folder) -> command`` ``repeat`` times in a fresh folder each time."""
-    walls, cpus, peaks = [], [], []
-    for _ in range(repeat):
-        folder = fresh_folder()
-        command, is_ozzy = build(folder)
-        wall, cpu, peak, stdout = run_child(command, folder)
-        if is_ozzy:
-            check_stats(stdout, name)
-        walls.append(wall)
-        cpus.append(cpu)
-        peaks.append(peak)
-    return Result(statistics.median(walls), statistics.median(cpus), max(peaks))
+def run_cases(cases: dict[str, Any], repeat: int) -> dict[str, Result]:
+    """Run every case ``repeat`` times, round-robin (so that load changes hit all cases alike).
+
+    ``cases`` maps names to ``build(folder) -> (command, is_ozzy, env)``; each run gets a fresh folder.
+    """
+    runs: dict[str, list[tuple[float, float, int]]] = {name: [] for name in cases}
+    for round_number in range(repeat):
+        for name, build in cases.items():
+            folder = fresh_folder()
+            command, is_ozzy, env = build(folder)
+            wall, cpu, peak, stdout = run_child(command, folder, env)
+            if is_ozzy:
+                check_stats(stdout, name)
+            runs[name].append((wall, cpu, peak))
+        print(f"#   round {round_number + 1}/{repeat} done (load {load()})", flush=True)
+    return {
+        name: Result(
+            statistics.median(run[0] for run in values),
+            statistics.median(run[1] for run in values),
+            max(run[2] for run in values),
+        )
+        for name, values in runs.items()
+    }
 
 
 def warm_up(operator: bool = False) -> None:
@@ -185,25 +198,28 @@ def load() -> str:
 
 
 # -- parts --------------------------------------------------------------------------------------------
-def throughput(n: int, repeat: int) -> None:
+def throughput(n: int, repeat: int, compare: list[str]) -> None:
     source = make_input(n)
     loops = str(HERE / "loops.py")
 
     def loop(call: str) -> Any:
         code = f"import sys; sys.path.insert(0, {str(HERE)!r}); import loops; loops.{call}"
-        return lambda folder: ([PYTHON, "-c", code], False)
+        return lambda folder: ([PYTHON, "-c", code], False, None)
 
-    def ozzy(formatter: dict[str, Any], **sections: Any) -> Any:
-        return lambda folder: (ozzy_command(folder, ozzy_config(source, formatter, **sections)), True)
+    def ozzy(formatter: dict[str, Any], package: str | None = None, **sections: Any) -> Any:
+        env = child_env({"PYTHONPATH": package}) if package else None
+        return lambda folder: (ozzy_command(folder, ozzy_config(source, formatter, **sections)), True, env)
 
     jl = {"name": "JsonExportFormatter"}
+    csv = {"name": "CSVExportFormatter", "options": {"fields": CSV_FIELDS}}
+    xml = {"name": "XMLExportFormatter"}
     cases: dict[str, tuple[Any, str]] = {  # name: (build, baseline)
         "limit loop (orjson + zlib, 1 thread)": (
-            lambda folder: ([PYTHON, loops, "limit", str(source), "out.jl.gz"], False),
+            lambda folder: ([PYTHON, loops, "limit", str(source), "out.jl.gz"], False, None),
             "limit",
         ),
         "plain loop (json + gzip)": (
-            lambda folder: ([PYTHON, loops, "plain", str(source), "out.jl.gz"], False),
+            lambda folder: ([PYTHON, loops, "plain", str(source), "out.jl.gz"], False, None),
             "limit",
         ),
         "ozzy FS->FS jl gz": (ozzy(jl), "limit"),
@@ -211,15 +227,12 @@ def throughput(n: int, repeat: int) -> None:
             loop(f"limit_csv_loop({str(source)!r}, 'out.csv.gz', {CSV_FIELDS!r})"),
             "limit CSV",
         ),
-        "ozzy FS->FS csv gz": (
-            ozzy({"name": "CSVExportFormatter", "options": {"fields": CSV_FIELDS}}),
-            "limit CSV",
-        ),
+        "ozzy FS->FS csv gz": (ozzy(csv), "limit CSV"),
         "limit XML loop (typed XML by hand)": (
             loop(f"limit_xml_loop({str(source)!r}, 'out.xml.gz')"),
             "limit XML",
         ),
-        "ozzy FS->FS xml gz": (ozzy({"name": "XMLExportFormatter"}), "limit XML"),
+        "ozzy FS->FS xml gz": (ozzy(xml), "limit XML"),
         "ozzy jl gz + JqTransform (exporters' jq config)": (
             ozzy(jl, transform={"name": "JqTransform", "options": {"jq_filter": JQ_FILTER}}),
             "limit",
@@ -229,10 +242,15 @@ def throughput(n: int, repeat: int) -> None:
             "limit",
         ),
     }
-    results = {}
-    for name, (build, _) in cases.items():
-        results[name] = repeat_case(build, repeat, name)
-        print(f"#   {name}: {results[name].seconds:.2f} s", flush=True)
+    for package in compare:  # another copy of the package (before/after a change), same run
+        label = Path(package).name
+        for format_name, formatter, limit_name in (
+            ("jl", jl, "limit"),
+            ("csv", csv, "limit CSV"),
+            ("xml", xml, "limit XML"),
+        ):
+            cases[f"ozzy FS->FS {format_name} gz [{label}]"] = (ozzy(formatter, package), limit_name)
+    results = run_cases({name: build for name, (build, _) in cases.items()}, repeat)
     baselines = {
         "limit": results["limit loop (orjson + zlib, 1 thread)"].seconds,
         "limit CSV": results["limit CSV loop (csv module)"].seconds,
@@ -404,6 +422,14 @@ def main() -> None:
     for part in PARTS:
         parser.add_argument(f"--{part}", action="store_true", help=f"run the {part} part")
     parser.add_argument("--big", action="store_true", help="memory: add the 10M-item run")
+    parser.add_argument(
+        "--compare-with",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="throughput: also run the Ozzy cases with the package found in DIR (PYTHONPATH), "
+        "e.g. a checkout of an earlier commit; repeatable",
+    )
     parser.add_argument("--operator-sizes", default="200000,1000000", help="item counts of the operator part")
     args = parser.parse_args()
     chosen = [part for part in PARTS if getattr(args, part)] or list(PARTS)
@@ -416,7 +442,7 @@ def main() -> None:
     started = time.perf_counter()
     warm_up(operator="operator" in chosen)
     if "throughput" in chosen:
-        throughput(args.n, args.repeat)
+        throughput(args.n, args.repeat, [str(Path(d).resolve()) for d in args.compare_with])
     if "memory" in chosen:
         memory([1_000_000, 10_000_000] if args.big else [1_000_000])
     if "operator" in chosen:

@@ -285,6 +285,7 @@ class BasicExporter:
             self.persistence.commit(tracker.state(batch_number, reader, writer))
             marks.append(time.perf_counter())
             self._report_iteration(marks)
+            del batch, groups  # free the items before the next batch is parsed (peak memory)
         writer.flush()
         writer.finish_writing()
         stats = self.stats(finished=True)
