@@ -95,6 +95,15 @@ def azure_problems(values: dict[str, Any], place_option: str) -> list[Problem]:
     return problems
 
 
+class TransientAzureError(OzzyError):
+    """A 5xx/408/429 answer: ``status_code`` makes ``retries.is_transient`` retry it, and once the
+    retries are used up it is an Ozzy error naming the module and the place (no traceback)."""
+
+    def __init__(self, message: str, status_code: int = 503) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
 class AzureConnection:
     """What Blob and Files access share: identity, retries, error messages.
 
@@ -206,7 +215,9 @@ class AzureConnection:
         raw_code = getattr(error, "error_code", None) or ""
         code = str(getattr(raw_code, "value", raw_code))  # the SDK gives enum members or plain text
         if status >= 500 or status in (408, 429):
-            return error  # HttpResponseError.status_code: retries.is_transient retries it
+            return TransientAzureError(
+                f"{self.module}: {where}: {code or status}: {_first_line(error)}", status
+            )
         if isinstance(error, ClientAuthenticationError) or status in (401, 403):
             return self.error_class(
                 f"{self.module}: access to {where} refused ({code or status}) with {self.describe()}; "

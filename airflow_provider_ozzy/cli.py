@@ -39,6 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     resume.add_argument("--quiet", action="store_true")
     modules = commands.add_parser("modules", help="list every module with its options")
     modules.add_argument("--json", action="store_true", help="machine-readable output")
+    modules.add_argument("--markdown", action="store_true", help="the module reference (docs/modules.md)")
     commands.add_parser("schema", help="print the JSON Schema of configs")
     return parser
 
@@ -53,7 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigurationError as error:
         print(f"ozzy: {error}", file=sys.stderr)
         return EXIT_INVALID
-    except OzzyError as error:
+    except (OzzyError, ConnectionError, TimeoutError) as error:
+        # a network fault still there after the module's retries: its message names the module,
+        # the place and the endpoint; a traceback would add nothing
         if args.debug:
             raise
         print(f"ozzy: export failed: {error}", file=sys.stderr)
@@ -63,6 +66,11 @@ def main(argv: list[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "validate":
         return _validate(args.config)
+    if args.command == "modules" and args.markdown:
+        from airflow_provider_ozzy.docs_gen import render_markdown
+
+        print(render_markdown(), end="")
+        return 0
     if args.command == "modules":
         return _modules(args.json)
     if args.command == "schema":

@@ -9,9 +9,10 @@ from __future__ import annotations
 import bz2
 import hashlib
 import os
+import threading
 import zipfile
 import zlib
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, BinaryIO, Protocol
@@ -86,6 +87,70 @@ class BackgroundWriter:
             self._executor.shutdown(wait=True)
 
 
+MAX_OPEN_FILES = 64  # buffer files kept open at once; others are reopened (append) on their next write
+
+
+class _PooledFile:
+    """A buffer file whose OS handle is open only while it is among the ``MAX_OPEN_FILES`` most
+    recently written: an export with 10,000 open groups must not hold 10,000 file descriptors
+    (``ulimit -n`` is often 1024, or 256). Writes are serialised by one lock, as an evicted handle
+    is closed by whichever thread opens another."""
+
+    _lock = threading.Lock()
+    _open: OrderedDict[int, _PooledFile] = OrderedDict()
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._handle: BinaryIO | None = None
+        self._created = False
+        with self._lock:
+            self._ensure_open()  # create (truncate) the file now, as open(path, "wb") did
+
+    def _ensure_open(self) -> BinaryIO:
+        """The open handle (called with the lock held), evicting the least recently used one."""
+        pool = _PooledFile._open
+        if self._handle is None:
+            while len(pool) >= MAX_OPEN_FILES:
+                _, oldest = pool.popitem(last=False)
+                oldest._release()
+            self._handle = open(self.path, "ab" if self._created else "wb")  # noqa: SIM115 - pooled
+            self._created = True
+            pool[id(self)] = self
+        else:
+            pool.move_to_end(id(self))
+        return self._handle
+
+    def _release(self) -> None:
+        if self._handle is not None:
+            handle, self._handle = self._handle, None
+            handle.close()
+
+    def write(self, data: bytes) -> int:
+        with self._lock:
+            return self._ensure_open().write(data)
+
+    def flush(self) -> None:
+        with self._lock:
+            if self._handle is not None:
+                self._handle.flush()
+
+    def sync_and_close(self) -> None:
+        """Flush and fsync (reopening if evicted: fsync covers the file, not the handle), then close."""
+        with self._lock:
+            handle = self._ensure_open()
+            handle.flush()
+            os.fsync(handle.fileno())
+            self.close_locked()
+
+    def close(self) -> None:
+        with self._lock:
+            self.close_locked()
+
+    def close_locked(self) -> None:
+        _PooledFile._open.pop(id(self), None)
+        self._release()
+
+
 class CompressedFile:
     """A file that receives uncompressed bytes and stores them compressed, tracking size and md5.
 
@@ -108,7 +173,7 @@ class CompressedFile:
         level = DEFAULT_LEVELS[compression] if level is None else level
         self._md5 = hashlib.md5(usedforsecurity=False)
         self.size = 0
-        self._raw: BinaryIO = open(path, "wb")  # noqa: SIM115 - closed in close()
+        self._raw = _PooledFile(path)  # closed in close() or discard()
         self._zip: zipfile.ZipFile | None = None
         self._target: Any
         if compression == "zip":
@@ -158,9 +223,7 @@ class CompressedFile:
         if self._zip is not None:
             self._target.close()
             self._zip.close()
-        self._raw.flush()
-        os.fsync(self._raw.fileno())
-        self._raw.close()
+        self._raw.sync_and_close()
 
     def discard(self) -> None:
         """Drop an unfinished file (the export stops or fails)."""
@@ -189,7 +252,7 @@ class CompressedFile:
 class _HashingSink:
     """Passes bytes to the real file while counting them and feeding the md5."""
 
-    def __init__(self, raw: BinaryIO, owner: CompressedFile) -> None:
+    def __init__(self, raw: _PooledFile, owner: CompressedFile) -> None:
         self._raw = raw
         self._owner = owner
         self._position = 0

@@ -59,6 +59,17 @@ EXPORTER_OPTIONS: dict[str, dict[str, Any]] = {
     "persistence_state_id": {"type": (str, int, type(None)), "default": None, "help": "Job id."},
     "prevent_bypass": {"type": bool, "default": False, "help": "Never move whole objects instead of items."},
     "disable_retries": {"type": bool, "default": False, "help": "Try every operation once."},
+    "dead_letter_file": {
+        "type": (str, type(None)),
+        "default": None,
+        "help": "Local JSON lines file ('{job_id}' is replaced) for bad records (unreadable, or failing a "
+        "filter or transform) instead of failing the export; counted as bad_records in the stats.",
+    },
+    "max_bad_records": {
+        "type": (int, type(None)),
+        "default": None,
+        "help": "With dead_letter_file: the export fails when more records than this are bad (default: no cap).",
+    },
     "threaded": {
         "type": bool,
         "default": False,
@@ -182,8 +193,12 @@ def _line_map(text: str) -> dict[tuple[Any, ...], int]:
     except yaml.YAMLError:
         return {}
     lines: dict[tuple[Any, ...], int] = {}
+    seen: set[int] = set()  # an alias repeats a node (maybe one of its own parents): walk it once
 
     def walk(node: Any, path: tuple[Any, ...]) -> None:
+        if id(node) in seen:
+            return
+        seen.add(id(node))
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
                 child = (*path, key.value)
@@ -257,6 +272,7 @@ def check(config: ExportConfig, skip_value: Callable[[Any], bool] | None = None)
     else:
         _check_exporter_options(config, exporter_options, errors, skip_value)
     _check_stream_sections(config, classes, errors)
+    _check_file_level_formatter(config, classes, errors)
     return errors
 
 
@@ -321,6 +337,7 @@ def _check_exporter_options(
         errors.append(
             f"{config.where('exporter_options', problem.option)}exporter_options: {problem.message}"
         )
+    _check_dead_letter_options(config, values, errors)
     level = values.get("log_level")
     if isinstance(level, str) and level.upper() not in LOG_LEVELS:
         errors.append(
@@ -331,7 +348,8 @@ def _check_exporter_options(
         _check_module(
             config, ("exporter_options", "formatter"), "export_formatter", options["formatter"], errors
         )
-    for index, notifier in enumerate(options.get("notifications") or []):
+    notifications = options.get("notifications")
+    for index, notifier in enumerate(notifications if isinstance(notifications, list) else []):
         _check_module(
             config,
             ("exporter_options", "notifications", index),
@@ -339,6 +357,45 @@ def _check_exporter_options(
             notifier,
             errors,
             skip_value,
+        )
+
+
+def _check_file_level_formatter(config: ExportConfig, classes: dict[str, type], errors: list[str]) -> None:
+    """Whole-file formats (Parquet) compress inside the file: the writer's compression must be none."""
+    exporter_options = config.data.get("exporter_options")
+    formatter = exporter_options.get("formatter") if isinstance(exporter_options, dict) else None
+    writer = classes.get("writer")
+    if not isinstance(formatter, dict) or writer is None or not isinstance(formatter.get("name"), str):
+        return
+    try:
+        formatter_class = resolve(formatter["name"], "export_formatter")
+    except UnknownModuleError:
+        return  # reported with the formatter section
+    options = config.data["writer"].get("options") or {}
+    compression = options.get("compression", "none") if isinstance(options, dict) else "none"
+    if getattr(formatter_class, "file_level", False) and compression != "none":
+        errors.append(
+            f"{config.where('writer', 'options', 'compression')}writer ({writer.__name__}): option "
+            f"'compression' must be 'none' (or left out) with {formatter_class.__name__}, got "
+            f"{compression!r}; the format compresses inside the file: set the formatter's own "
+            "'compression' option"
+        )
+
+
+def _check_dead_letter_options(config: ExportConfig, values: dict[str, Any], errors: list[str]) -> None:
+    cap = values.get("max_bad_records")
+    where = config.where("exporter_options", "max_bad_records")
+    if isinstance(cap, int) and not isinstance(cap, bool) and cap < 0:
+        errors.append(f"{where}exporter_options: option 'max_bad_records' must be 0 or more, got {cap}")
+    if cap is not None and not values.get("dead_letter_file"):
+        errors.append(
+            f"{where}exporter_options: option 'max_bad_records' needs 'dead_letter_file' "
+            "(without it, any bad record fails the export)"
+        )
+    if values.get("dead_letter_file") == "":
+        errors.append(
+            f"{config.where('exporter_options', 'dead_letter_file')}exporter_options: option "
+            "'dead_letter_file' must not be empty"
         )
 
 

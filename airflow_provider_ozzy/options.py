@@ -2,7 +2,8 @@
 
 Every module declares ``supported_options = {name: {"type": ..., "default": ..., "env_fallback": ...,
 "help": ...}}``. Subclasses inherit their bases' options (merged in MRO order). An option with neither
-``default`` nor ``env_fallback`` is mandatory. Options marked ``"secret": True`` never have their
+``default`` nor ``env_fallback`` is mandatory. ``"choices"`` and ``"minimum"`` go into the JSON Schema
+(the module's ``check_values`` enforces them). Options marked ``"secret": True`` never have their
 value printed.
 """
 
@@ -190,6 +191,10 @@ def option_schema(spec: Mapping[str, Any]) -> dict[str, Any]:
     schema: dict[str, Any] = variants[0] if len(variants) == 1 else {"anyOf": variants}
     if spec.get("help"):
         schema["description"] = spec["help"]
+    if "choices" in spec:  # checked by the module's check_values; here for editors and ozzy schema
+        schema["enum"] = list(spec["choices"])
+    if "minimum" in spec:
+        schema["minimum"] = spec["minimum"]
     if "default" in spec:
         default = spec["default"]
         if default is None or isinstance(default, (str, int, float, bool, list, dict)):

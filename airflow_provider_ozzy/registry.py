@@ -20,6 +20,9 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "GStorageReader": "gstorage_reader",
         "AzureBlobReader": "azure_blob_reader",
         "SFTPReader": "sftp_reader",
+        "KafkaScannerReader": "kafka_scanner_reader",
+        "KafkaRandomReader": "kafka_random_reader",
+        "HubstorageReader": "hubstorage_reader",
     },
     "writers": {
         "ConsoleWriter": "console_writer",
@@ -33,6 +36,11 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "MailWriter": "mail_writer",
         "CloudsearchWriter": "cloudsearch_writer",
         "GDriveWriter": "gdrive_writer",
+        "HubstorageWriter": "hubstorage_writer",
+        "ReduceWriter": "reduce_writer",
+        "HubstorageReduceWriter": "hubstorage_reduce_writer",
+        "OdoWriter": "odo_writer",
+        "AggregationWriter": "aggregation_writer",
     },
     "filters": {
         "NoFilter": "no_filter",
@@ -70,6 +78,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "JsonExportFormatter": "json_export_formatter",
         "CSVExportFormatter": "csv_export_formatter",
         "XMLExportFormatter": "xml_export_formatter",
+        "ParquetExportFormatter": "parquet_export_formatter",
     },
     "decompressors": {
         "AutoDecompressor": "stream_decompressors",
@@ -83,6 +92,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "deserializers": {
         "JsonLinesDeserializer": "stream_deserializers",
         "CSVDeserializer": "stream_deserializers",
+        "ParquetDeserializer": "parquet_deserializer",
     },
     "write_buffers": {
         "WriteBuffer": "base",
@@ -173,6 +183,10 @@ def resolve(name: str, kind: str | None = None) -> type:
         if name.startswith("exporters."):  # a legacy name Ozzy does not provide
             raise UnknownModuleError(_unknown_message(name, kind)) from None
         raise UnknownModuleError(f"cannot import module '{module_path}' for '{name}': {error}") from None
+    except Exception as error:  # '.', '..x' (ValueError, TypeError) or a module failing as it imports
+        raise UnknownModuleError(
+            f"cannot import module '{module_path}' for '{name}': {type(error).__name__}: {error}"
+        ) from None
     found_class: Any = getattr(module, class_name, None)
     if not isinstance(found_class, type):
         raise UnknownModuleError(f"'{module_path}' has no class '{class_name}'")

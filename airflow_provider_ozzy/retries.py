@@ -44,9 +44,14 @@ def _log_attempt(state: RetryCallState) -> None:
 
 
 def retrying(attempts: int | None = None, initial: float = 1.0, maximum: float = 30.0) -> Retrying:
-    """A tenacity policy; ``OZZY_DISABLE_RETRIES=1`` makes every operation try once."""
+    """A tenacity policy; ``OZZY_DISABLE_RETRIES=1`` makes every operation try once, and
+    ``OZZY_RETRY_MAX_WAIT`` (seconds) caps the wait between attempts (same number of attempts:
+    a permanent fault surfaces in seconds, e.g. in fault-injection tests)."""
     if os.environ.get("OZZY_DISABLE_RETRIES") == "1":
         attempts = 1
+    if os.environ.get("OZZY_RETRY_MAX_WAIT"):
+        maximum = min(maximum, float(os.environ["OZZY_RETRY_MAX_WAIT"]))
+        initial = min(initial, maximum)
     return Retrying(
         retry=retry_if_exception(is_transient),
         stop=stop_after_attempt(attempts or 8),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from airflow_provider_ozzy.config import EXPORTER_OPTIONS, MODULE_SECTIONS, REQUIRED_SECTIONS
@@ -23,19 +24,29 @@ def module_names(kind: str, class_name: str) -> list[str]:
     return names
 
 
+def name_pattern(kind: str, class_name: str) -> str:
+    """Every name ``registry.resolve`` accepts: legacy prefixes take any package path before the class."""
+    aliases = [old for old, new in ALIASES.items() if new == class_name]
+    classes = "|".join(re.escape(each) for each in [class_name, *aliases])
+    package = re.escape(f"{PACKAGE}.{kind}.")
+    return rf"^(?:(?:exporters|ozzy)\.(?:\w+\.)*|{package}(?:\w+\.)+)?(?:{classes})$"
+
+
 def _module_schema(kind: str, class_name: str, cls: type) -> dict[str, Any]:
     declared = merged_options(cls)
-    options = {
-        "type": "object",
+    required = sorted(name for name, spec in declared.items() if is_mandatory(spec))
+    options: dict[str, Any] = {
+        # 'options:' left empty in YAML is null, which the config loader reads as no options
+        "type": "object" if required else ["object", "null"],
         "properties": {name: option_schema(spec) for name, spec in declared.items()},
         "additionalProperties": False,
     }
-    required = sorted(name for name, spec in declared.items() if is_mandatory(spec))
     if required:
         options["required"] = required
+    name = {"anyOf": [{"enum": module_names(kind, class_name)}, {"pattern": name_pattern(kind, class_name)}]}
     schema: dict[str, Any] = {
         "type": "object",
-        "properties": {"name": {"enum": module_names(kind, class_name)}, "options": options},
+        "properties": {"name": name, "options": options},
         "required": ["name", *(["options"] if required else [])],
         "additionalProperties": False,
     }
@@ -53,20 +64,23 @@ def config_schema() -> dict[str, Any]:
         "type": "object",
         "properties": {
             "name": {"type": "string", "pattern": rf"^(?!ozzy\.|exporters\.|{PACKAGE}\.)[\w.]+\.\w+$"},
-            "options": {"type": "object"},
+            "options": {"type": ["object", "null"]},
         },
         "required": ["name"],
     }
     definitions = {kind: {"anyOf": [*schemas, third_party]} for kind, schemas in by_kind.items()}
     properties: dict[str, Any] = {
-        section: {"$ref": f"#/$defs/{SECTION_KINDS[section]}"} for section in MODULE_SECTIONS
+        section: {"$ref": f"#/$defs/{SECTION_KINDS[section]}"}
+        if section in REQUIRED_SECTIONS
+        else {"anyOf": [{"$ref": f"#/$defs/{SECTION_KINDS[section]}"}, {"type": "null"}]}  # null: default
+        for section in MODULE_SECTIONS
     }
     exporter_options = {name: option_schema(spec) for name, spec in EXPORTER_OPTIONS.items()}
     exporter_options["formatter"] = {"$ref": "#/$defs/export_formatter"}
     exporter_options["notifications"] = {"type": "array", "items": {"$ref": "#/$defs/notifications"}}
     definitions.setdefault("notifications", {"anyOf": [third_party]})
     properties["exporter_options"] = {
-        "type": "object",
+        "type": ["object", "null"],
         "properties": exporter_options,
         "additionalProperties": False,
     }
@@ -77,5 +91,6 @@ def config_schema() -> dict[str, Any]:
         "properties": properties,
         "required": list(REQUIRED_SECTIONS),
         "additionalProperties": False,
+        "not": {"type": "object", "required": ["filter", "filter_before"]},  # filter: old name of filter_before
         "$defs": definitions,
     }

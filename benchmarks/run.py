@@ -14,6 +14,8 @@ Parts (all of them when none is named):
 ``--processing``  per-item cost of filters and transforms against plain Python
                   (``bench_processing.py``).
 ``--profile``     cProfile of the JSON lines export (``profile_run.py``): where the time goes.
+``--kafka``       KafkaScannerReader -> FSWriter against plain kafka-python consumer loops on a
+                  local broker (``bench_kafka.py``).
 
 ``--compare-with DIR`` (repeatable) adds the Ozzy jl/csv/xml cases run with the package copy in
 DIR (put first on PYTHONPATH): before/after figures for a change, measured in the same run.
@@ -46,7 +48,7 @@ CSV_FIELDS = ["id", "user_id", "score", "price", "name", "country", "active", "t
 # the exporters 0.6.18 benchmark configs (shared/reference/exporters-inventory.md §5.4)
 JQ_FILTER = "{id, name, country, score, tags, city: .address.city}"
 PYEXP = "item['score'] > 0.5 and item['country'] in ['US', 'ES', 'DE', 'FR']"
-PARTS = ("throughput", "memory", "operator", "processing", "profile")
+PARTS = ("throughput", "memory", "operator", "processing", "profile", "kafka")
 
 
 class Result(NamedTuple):
@@ -415,6 +417,13 @@ def profile(n: int) -> None:
     )
 
 
+def kafka(repeat: int) -> None:
+    print("\n## Kafka: KafkaScannerReader -> FSWriter against plain kafka-python loops\n", flush=True)
+    subprocess.run(
+        [PYTHON, str(HERE / "bench_kafka.py"), "--repeat", str(repeat)], check=True, env=child_env()
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=200_000, help="items for throughput, processing, profile")
@@ -451,6 +460,8 @@ def main() -> None:
         processing(args.n)
     if "profile" in chosen:
         profile(args.n)
+    if "kafka" in chosen:
+        kafka(args.repeat)
     print(f"\n# done in {time.perf_counter() - started:.0f} s; load at the end {load()}")
 
 

@@ -17,6 +17,7 @@ pytest_plugins = [
     "tests.servers.http_server",
     "tests.servers.moto_server",
     "tests.servers.fault_proxy",
+    "tests.servers.tcp_fault_proxy",
     "tests.servers.databases",
     "tests.servers.statsd_server",
     "tests.servers.sftp_server",
@@ -27,4 +28,6 @@ pytest_plugins = [
     "tests.servers.gcs_server",
     "tests.servers.azure_files_server",
     "tests.servers.azurite_server",
+    "tests.servers.kafka_server",  # kafka_broker (noida-db behind one fixture)
+    "tests.servers.scrapycloud_server",  # Scrapy Cloud collections API (hubstorage)
 ]

@@ -7,6 +7,7 @@ stays flat whatever the input size. Broken input raises ``ReaderError`` naming t
 from __future__ import annotations
 
 import bz2
+import lzma
 import shutil
 import tempfile
 import types
@@ -121,16 +122,46 @@ class ZstdDecompressor(BaseDecompressor):
     format_name = "zstd"
 
     def chunks(self, raw: BinaryIO, name: str) -> Iterator[bytes]:
-        reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
-        produced = False
-        try:
-            while chunk := reader.read(CHUNK_SIZE):
-                produced = True
-                yield chunk
-        except zstandard.ZstdError as error:
-            raise ReaderError(f"{name}: not valid or truncated zstd data ({error})") from None
-        if not produced and raw.tell() == 0:
+        # frame by frame, like gzip members: zstandard's stream_reader ends quietly on a cut-off
+        # frame, which would present a truncated file as complete
+        engine = zstandard.ZstdDecompressor().decompressobj()
+        consumed = 0
+        fed = False  # the current frame's decompressor got data
+        while data := raw.read(CHUNK_SIZE):
+            consumed += len(data)
+            while data:
+                fed = True
+                try:
+                    out = engine.decompress(data)
+                except zstandard.ZstdError as error:
+                    raise ReaderError(
+                        f"{name}: not valid zstd data near compressed byte {consumed} ({error})"
+                    ) from None
+                if out:
+                    yield out
+                if not engine.eof:
+                    break
+                data = engine.unused_data
+                engine = zstandard.ZstdDecompressor().decompressobj()
+                fed = False
+        if consumed == 0:
             raise ReaderError(f"{name}: empty file is not a valid zstd stream")
+        if fed and not engine.eof:
+            raise ReaderError(f"{name}: truncated zstd data: the stream ends after {consumed} compressed bytes")
+
+
+# what a damaged member raises: a bit flip in the archive's directory may name another (bz2, lzma:
+# OSError, LZMAError), an unknown (NotImplementedError) or an encrypted (RuntimeError) method
+_ZIP_MEMBER_ERRORS: tuple[type[BaseException], ...] = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    NotImplementedError,
+    RuntimeError,
+    ValueError,
+    lzma.LZMAError,
+)
 
 
 class ZipDecompressor(BaseDecompressor):
@@ -149,7 +180,9 @@ class ZipDecompressor(BaseDecompressor):
         try:
             try:
                 archive = zipfile.ZipFile(source)
-            except zipfile.BadZipFile as error:
+            except _ZIP_MEMBER_ERRORS as error:
+                if isinstance(error, OSError) and type(error) is not OSError:
+                    raise
                 raise ReaderError(f"{name}: not a valid zip archive ({error})") from None
             with archive:
                 for member in archive.infolist():
@@ -159,8 +192,12 @@ class ZipDecompressor(BaseDecompressor):
                         with archive.open(member) as handle:
                             while chunk := handle.read(CHUNK_SIZE):
                                 yield chunk
-                    except (zipfile.BadZipFile, zlib.error, EOFError) as error:
-                        raise ReaderError(f"{name}: member {member.filename} is damaged ({error})") from None
+                    except _ZIP_MEMBER_ERRORS as error:
+                        if isinstance(error, OSError) and type(error) is not OSError:
+                            raise  # a dropped connection or a missing file, not damage
+                        raise ReaderError(
+                            f"{name}: member {member.filename} is damaged ({type(error).__name__}: {error})"
+                        ) from None
         finally:
             if spool is not None:
                 spool.close()

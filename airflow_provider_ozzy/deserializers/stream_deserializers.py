@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from airflow_provider_ozzy.dead_letters import BadRecord
 from airflow_provider_ozzy.errors import ReaderError
 from airflow_provider_ozzy.options import Problem
 from airflow_provider_ozzy.pipeline_item import PipelineItem
@@ -23,6 +24,9 @@ class BaseDeserializer(PipelineItem):
     """Bytes of a stream to records."""
 
     kind = "deserializer"
+    # set by the exporter when a dead-letter file is configured: yield a ``BadRecord`` in place of
+    # a bad record instead of raising (the reader counts it in its position and sets it aside)
+    keep_bad_records = False
 
     def batches(self, chunks: Iterable[bytes], name: str, skip: int = 0) -> Iterator[list[dict[str, Any]]]:
         raise NotImplementedError
@@ -47,11 +51,11 @@ class JsonLinesDeserializer(BaseDeserializer):
             if skip:
                 lines, first, skip = _skip_records(lines, first, skip)
             if lines:
-                yield _parse_lines(lines, name, first)
+                yield _parse_lines(lines, name, first, self.keep_bad_records)
         if pending.strip():
             if skip:
                 return
-            yield _parse_lines([pending], name, lines_before + 1)
+            yield _parse_lines([pending], name, lines_before + 1, self.keep_bad_records)
 
 
 def _skip_records(lines: list[bytes], first: int, skip: int) -> tuple[list[bytes], int, int]:
@@ -63,23 +67,26 @@ def _skip_records(lines: list[bytes], first: int, skip: int) -> tuple[list[bytes
     return [], first + len(lines), skip
 
 
-def _parse_lines(lines: list[bytes], name: str, first: int) -> list[dict[str, Any]]:
+def _parse_lines(lines: list[bytes], name: str, first: int, keep_bad: bool = False) -> list[Any]:
     loads = orjson.loads
     try:
         items = [loads(line) for line in lines]
     except orjson.JSONDecodeError:
-        items = _parse_slowly(lines, name, first)
+        items = _parse_slowly(lines, name, first, keep_bad)
     else:
         dict_type = dict
         for item in items:
             if type(item) is not dict_type:
-                return _parse_slowly(lines, name, first)
+                return _parse_slowly(lines, name, first, keep_bad)
     return items
 
 
-def _parse_slowly(lines: list[bytes], name: str, first: int) -> list[dict[str, Any]]:
-    """Per-line parse: skips blank lines and names the exact line of a bad record."""
-    items = []
+def _parse_slowly(lines: list[bytes], name: str, first: int, keep_bad: bool = False) -> list[Any]:
+    """Per-line parse: skips blank lines and names the exact line of a bad record.
+
+    ``keep_bad``: a bad line becomes a ``BadRecord`` in its place instead of an error.
+    """
+    items: list[Any] = []
     for offset, line in enumerate(lines):
         if not line.strip():
             continue
@@ -87,12 +94,15 @@ def _parse_slowly(lines: list[bytes], name: str, first: int) -> list[dict[str, A
         try:
             item = orjson.loads(line)
         except orjson.JSONDecodeError as error:
-            raise ReaderError(f"{name} line {line_number}: {_describe_bad_line(line, error)}") from None
-        if not isinstance(item, dict):
-            raise ReaderError(
-                f"{name} line {line_number}: expected a JSON object per line, got {type(item).__name__}"
-            )
-        items.append(item)
+            problem = _describe_bad_line(line, error)
+        else:
+            if isinstance(item, dict):
+                items.append(item)
+                continue
+            problem = f"expected a JSON object per line, got {type(item).__name__}"
+        if not keep_bad:
+            raise ReaderError(f"{name} line {line_number}: {problem}")
+        items.append(BadRecord(name, line_number, problem, line.decode("utf-8", "replace")))
     return items
 
 
@@ -140,24 +150,43 @@ class CSVDeserializer(BaseDeserializer):
         reader = csv.DictReader(
             _decoded_lines(chunks, encoding, name), delimiter=self.options["delimiter"], strict=True
         )
-        batch: list[dict[str, Any]] = []
-        row_start = 1
+        batch: list[Any] = []
         try:
-            for row in reader:
-                if skip:
-                    skip -= 1
-                elif None in row:
-                    raise ReaderError(f"{name} line {reader.line_num}: more fields than the header has")
-                else:
-                    batch.append(row)
-                    if len(batch) >= 5000:
-                        yield batch
-                        batch = []
-                row_start = reader.line_num + 1
+            header = reader.fieldnames  # a bad header is never a bad record: nothing can be read
         except csv.Error as error:
-            line = reader.reader.line_num  # DictReader.line_num is only updated after a good row
-            started = f"; the row starts on line {row_start}" if row_start < line else ""
-            raise ReaderError(f"{name} line {line}: bad CSV ({error}){started}") from None
+            raise ReaderError(f"{name} line {reader.reader.line_num}: bad CSV header ({error})") from None
+        row_start = reader.reader.line_num + 1 if header else 1
+        while True:
+            row: dict[str | Any, Any] | BadRecord
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as error:
+                line = reader.reader.line_num  # DictReader.line_num is only updated after a good row
+                started = f"; the row starts on line {row_start}" if row_start < line else ""
+                if not self.keep_bad_records:
+                    raise ReaderError(f"{name} line {line}: bad CSV ({error}){started}") from None
+                # the csv module drops the bad row and goes on with the next line: one record
+                row = BadRecord(name, row_start, f"bad CSV ({error}){started}", "")
+            if skip:
+                skip -= 1
+            elif isinstance(row, BadRecord):
+                batch.append(row)
+            elif None in row:
+                problem = "more fields than the header has"
+                if not self.keep_bad_records:
+                    raise ReaderError(f"{name} line {reader.line_num}: {problem}")
+                raw = self.options["delimiter"].join(
+                    [str(value) for key, value in row.items() if key is not None] + list(row[None])
+                )
+                batch.append(BadRecord(name, row_start, problem, raw))
+            else:
+                batch.append(row)
+            if len(batch) >= 5000:
+                yield batch
+                batch = []
+            row_start = reader.reader.line_num + 1
         if batch:
             yield batch
 
@@ -180,6 +209,11 @@ def _decoded_lines(chunks: Iterable[bytes], encoding: str, name: str) -> Iterato
             line = lines_done + sum(1 for part in parts if part.endswith(("\n", "\r"))) + 1
             raise ReaderError(
                 f"{name} line {line}: not valid {encoding} ({error.reason}); set the deserializer's "
+                "option 'encoding' to the file's encoding"
+            ) from None
+        except UnicodeError as error:  # e.g. utf-16 without a byte order mark: no position known
+            raise ReaderError(
+                f"{name} line {lines_done + 1}: not valid {encoding} ({error}); set the deserializer's "
                 "option 'encoding' to the file's encoding"
             ) from None
         lines = io.StringIO(carry + text, newline="").readlines()

@@ -2,9 +2,37 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from airflow_provider_ozzy.pipeline_item import PipelineItem
+
+
+class ByteSink(Protocol):
+    """Where a file-level formatter writes its bytes (the buffer file: size and md5 kept there)."""
+
+    size: int
+
+    def write(self, data: bytes) -> None: ...
+
+
+class ItemFile(Protocol):
+    """One output file of a whole-file format (Parquet), fed items by the write buffer.
+
+    The file is complete only after ``close()`` (which writes what the format puts at the end);
+    until then it is an unfinished buffer file like any other, so the commit protocol is unchanged.
+    """
+
+    def write_items(self, items: list[dict[str, Any]], byte_limit: int) -> int:
+        """Take ``items`` in order; stop early only once the sink holds ``byte_limit`` bytes.
+
+        Returns how many were taken. Where it stops must depend only on the items, so a resumed
+        export cuts files where the first run did.
+        """
+        ...
+
+    def close(self) -> None: ...
+
+    def discard(self) -> None: ...
 
 
 class BaseExportFormatter(PipelineItem):
@@ -13,6 +41,13 @@ class BaseExportFormatter(PipelineItem):
     kind = "formatter"
     file_extension: ClassVar[str] = "txt"
     item_separator: ClassVar[bytes] = b"\n"
+    # Whole-file formats (Parquet) set this and implement ``open_file``: buffers then hand them
+    # items instead of joining formatted bytes, and the writer's own compression must be none.
+    file_level: ClassVar[bool] = False
+
+    def open_file(self, sink: ByteSink) -> ItemFile:
+        """A new output file writing into ``sink`` (file-level formatters only)."""
+        raise NotImplementedError
 
     def header(self) -> bytes:
         return b""

@@ -22,6 +22,7 @@ from airflow_provider_ozzy.bypasses.base_bypass import (
 )
 from airflow_provider_ozzy.commit_protocol import STATE_VERSION, CommitTracker
 from airflow_provider_ozzy.config import EXPORTER_OPTIONS, ExportConfig, normalize, validate
+from airflow_provider_ozzy.dead_letters import DeadLetterSink, attach_dead_letters, isolate_bad_items
 from airflow_provider_ozzy.errors import PersistenceError
 from airflow_provider_ozzy.export_formatter.base_export_formatter import BaseExportFormatter
 from airflow_provider_ozzy.filters.base_filter import BaseFilter
@@ -97,6 +98,7 @@ class BasicExporter:
         self.job_id = job_id or (str(state_id) if state_id is not None else "")
         self.progress = progress
         self.stop_requested = threading.Event()
+        self.dead_letters: DeadLetterSink | None = None  # exporter_options.dead_letter_file, set in _run
         self.started_at = 0.0
         self.read_at_start = 0
 
@@ -119,6 +121,8 @@ class BasicExporter:
     def export(self) -> dict[str, Any]:
         """Run the job to the end (or to a requested stop); returns the stats dict."""
         self.started_at = time.monotonic()
+        if self.config.source and not self.persistence.config_source:  # secrets are re-read from it on resume
+            self.persistence.config_source = os.path.abspath(self.config.source)
         try:
             state = self.persistence.open(self.job_id, self.config.data, self.resume)
         except BaseException as error:
@@ -135,6 +139,8 @@ class BasicExporter:
                 with fewer_collections():  # batches of parsed items: see gc_tuning
                     stats = self._run_or_bypass(state)
             finally:
+                if self.dead_letters is not None:
+                    self.dead_letters.close()
                 self.reader.close()
                 self.writer.close()
                 for module in (
@@ -186,7 +192,8 @@ class BasicExporter:
     def _run_or_bypass(self, state: dict[str, Any] | None) -> dict[str, Any]:
         """Run a bypass when one can move whole objects without changing the output, else the pipeline."""
         config = normalize(self.config.data)
-        bypass_class = choose_bypass(config, self.options["prevent_bypass"], state)
+        no_bypass = self.options["prevent_bypass"] or bool(self.options["dead_letter_file"])  # bypasses copy bad records
+        bypass_class = choose_bypass(config, no_bypass, state)
         if bypass_class is not None:
             try:
                 return self._run_bypass(bypass_class, config, state)
@@ -246,8 +253,11 @@ class BasicExporter:
         if state:
             reader.read_items = state.get("read_items", 0)
         self.read_at_start = reader.read_items
+        if hasattr(writer, "bind_job"):  # keys its destination rows by job (OdoWriter)
+            writer.bind_job(self.job_id)
         writer.open(self.formatter, state["writer"] if state else None)
         self.stats_manager.report_start(self.counters())  # a resumed job's counters start where it stopped
+        self.dead_letters = attach_dead_letters(self.options, reader, self.job_id)
         stateful = self._stateful_modules()
         self._restore_module_states(stateful, state)
         tracker = CommitTracker(
@@ -267,11 +277,11 @@ class BasicExporter:
             marks = [time.perf_counter()]
             batch = reader.get_next_batch()
             marks.append(time.perf_counter())
-            batch = self.filter_before.filter_batch(batch)
+            batch = self._stage("filter_before", self.filter_before, self.filter_before.filter_batch, batch, batch_number)
             marks.append(time.perf_counter())
-            batch = self.transform.transform_batch(batch)
+            batch = self._stage("transform", self.transform, self.transform.transform_batch, batch, batch_number)
             marks.append(time.perf_counter())
-            batch = self.filter_after.filter_batch(batch)
+            batch = self._stage("filter_after", self.filter_after, self.filter_after.filter_batch, batch, batch_number)
             marks.append(time.perf_counter())
             room = writer.remaining_room()
             if room is not None and len(batch) >= room:
@@ -282,7 +292,9 @@ class BasicExporter:
             writer.write_batch(groups, batch_number)
             marks.append(time.perf_counter())
             batch_number += 1
-            self.persistence.commit(tracker.state(batch_number, reader, writer))
+            committed = tracker.state(batch_number, reader, writer)
+            self.persistence.commit(committed)
+            reader.committed(committed["reader"])  # e.g. Kafka group offsets, only after Ozzy's commit
             marks.append(time.perf_counter())
             self._report_iteration(marks)
             del batch, groups  # free the items before the next batch is parsed (peak memory)
@@ -292,6 +304,7 @@ class BasicExporter:
         final = tracker.state(batch_number, reader, writer)
         final.update(finished=True, stats=stats)
         self.persistence.commit(final)
+        reader.committed(final["reader"])
         for module in stateful.values():
             module.discard_state()
         self.stats_manager.report_final(stats)
@@ -311,11 +324,24 @@ class BasicExporter:
             "filter_after": self.filter_after,
             "grouper": self.grouper,
         }
-        return {section: module for section, module in sections.items() if hasattr(module, "get_state")}
+        found: dict[str, Any] = {
+            section: module for section, module in sections.items() if hasattr(module, "get_state")
+        }
+        if self.dead_letters is not None:
+            found["dead_letters"] = self.dead_letters
+        return found
+
+    def _stage(self, section: str, module: Any, method: Callable[[Any], Any], batch: Any, number: int) -> Any:
+        """A filter or transform on a batch; with a dead-letter file, items failing it are set aside."""
+        if self.dead_letters is None:
+            return method(batch)
+        return isolate_bad_items(self.dead_letters, section, module, method, batch, number, self.reader)
 
     def _restore_module_states(self, stateful: dict[str, Any], state: dict[str, Any] | None) -> None:
         saved = (state or {}).get("modules", {})
         for section, module in stateful.items():
+            if hasattr(module, "bind_job"):  # names its own files after the job (no orphans after a crash)
+                module.bind_job(f"{self.persistence.uri}|{self.job_id}")
             if state and section not in saved:
                 raise PersistenceError(
                     f"{section} {type(module).__name__}: the job state holds no state for this module, so "
@@ -341,8 +367,13 @@ class BasicExporter:
             "files_written": self.writer.files_written,
             "bytes_written": self.writer.bytes_written,
             "elapsed_seconds": round(time.monotonic() - self.started_at, 3),
+            **({"bad_records": self.dead_letters.count} if self.dead_letters is not None else {}),
         }
 
     def stats(self, finished: bool) -> dict[str, Any]:
         """The small summary the CLI prints and the operator returns as its XCom."""
-        return dict(self.counters(), job_id=self.job_id, resume_uri=self.persistence.uri, finished=finished)
+        stats = dict(self.counters(), job_id=self.job_id, resume_uri=self.persistence.uri, finished=finished)
+        result = self.writer.result()
+        if result is not None:
+            stats["result"] = result
+        return stats

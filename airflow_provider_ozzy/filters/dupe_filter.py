@@ -1,8 +1,8 @@
 """Drop items whose key was already seen, in bounded memory and exactly across resumes.
 
-**Memory.** Seen keys live in a SQLite file (``store_path``; by default a new file in the temporary
-folder), not in a Python set: memory is bounded by SQLite's page cache (``cache_mb``), whatever
-the number of keys. The file stores a 64-bit BLAKE2b hash of each key's JSON text, about 20 bytes
+**Memory.** Seen keys live in a SQLite file (``store_path``; by default a file in the temporary
+folder named after the job, so a run killed before its first commit leaves no orphan), not in a
+Python set: memory is bounded by SQLite's page cache (``cache_mb``), whatever the number of keys. The file stores a 64-bit BLAKE2b hash of each key's JSON text, about 20 bytes
 per key on disk. Two different keys with the same hash would make the second look like a
 duplicate: with ``n`` keys already seen, a new key is wrongly dropped with probability ``n / 2**64``
 (5e-13 after 10 million keys; below 3e-6 over a whole export of 10 million keys).
@@ -73,7 +73,7 @@ class DupeFilter(BaseFilter):
         "store_path": {
             "type": (str, type(None)),
             "default": None,
-            "help": "SQLite file of seen keys (default: a new file in the temporary folder, removed at the end).",
+            "help": "SQLite file of seen keys (default: a file named after the job in the temporary folder, removed at the end).",
         },
         "cache_mb": {"type": int, "default": 16, "help": "Memory SQLite may use for its page cache, in MB."},
     }
@@ -84,6 +84,7 @@ class DupeFilter(BaseFilter):
         self._connection: sqlite3.Connection | None = None
         self._path: str | None = None
         self._temporary = False
+        self._job_key: str | None = None
         self._batches = 0  # filter_batch calls so far in this job (restored on resume)
         self.without_key = 0
 
@@ -97,6 +98,11 @@ class DupeFilter(BaseFilter):
         return problems
 
     # -- module state (see BasicExporter and commit_protocol) ------------------------------------
+    def bind_job(self, job_key: str) -> None:
+        """Name the default store after the job, so a run killed before its first commit leaves no
+        orphan: the next start of the same job reuses (and empties) the same file."""
+        self._job_key = job_key
+
     def get_state(self) -> dict[str, Any]:
         if self._path is None:
             self._open_fresh()
@@ -133,7 +139,10 @@ class DupeFilter(BaseFilter):
     def _open_fresh(self) -> None:
         path = self.options["store_path"]
         self._temporary = path is None
-        if path is None:
+        if path is None and self._job_key is not None:
+            digest = hashlib.sha256(self._job_key.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+            path = os.path.join(tempfile.gettempdir(), f"ozzy-dupes-{digest}.sqlite")
+        elif path is None:
             handle, path = tempfile.mkstemp(prefix="ozzy-dupes-", suffix=".sqlite")
             os.close(handle)
         else:

@@ -47,6 +47,8 @@ class OzzyExportOperator(BaseOperator):
     :param notifications: the ``exporter_options.notifications`` sections.
     :param exporter_options: global options, merged over ``config``'s.
     :param progress_interval: seconds between progress log lines (and ``progress`` state updates).
+    :param shard: one shard of a sharded export (``sharding.plan_shards``; usually mapped with
+        ``.expand(shard=...)``): its reader options, its own file names and position.
     """
 
     template_fields: Sequence[str] = ("config", "sections", "exporter_options")
@@ -71,6 +73,7 @@ class OzzyExportOperator(BaseOperator):
         notifications: list[dict[str, Any]] | None = None,
         exporter_options: dict[str, Any] | None = None,
         progress_interval: float = 30.0,
+        shard: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -94,6 +97,7 @@ class OzzyExportOperator(BaseOperator):
         if notifications is not None:
             self.exporter_options["notifications"] = notifications
         self.progress_interval = progress_interval
+        self.shard = shard
         self._exporter: Any = None
         self._check_at_parse_time()
 
@@ -160,6 +164,10 @@ class OzzyExportOperator(BaseOperator):
         from airflow_provider_ozzy.stats_managers.airflow_metrics import AirflowMetrics
 
         config = self.assemble()
+        if self.shard is not None:
+            from airflow_provider_ozzy.sharding import apply_shard
+
+            config = ExportConfig(apply_shard(config.data, self.shard), config.source)
         persistence = None
         if not config.data.get("persistence"):
             persistence = AirflowPersistence(store=context["task_state_store"])
@@ -186,12 +194,29 @@ class OzzyExportOperator(BaseOperator):
             raise AirflowException(
                 "Ozzy export stopped on request after committing its position; a retry resumes it"
             )
-        return _xcom_stats(stats)
+        result = _xcom_stats(stats)
+        if self.shard is not None:
+            result["shard"] = _shard_report(self.shard, self._exporter.writer)
+        return result
 
     def on_kill(self) -> None:
         """Stop after the current batch; its position is committed, so a retry resumes from there."""
         if self._exporter is not None:
             self._exporter.request_stop()
+
+    # -- OpenLineage (the provider is optional: imported in airflow_provider_ozzy.lineage only) ------
+    def get_openlineage_facets_on_start(self) -> Any:
+        """Input and output datasets of the reader and writer (see ``airflow_provider_ozzy.lineage``)."""
+        from airflow_provider_ozzy.lineage import operator_lineage
+
+        return operator_lineage(self.assemble().data)
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """The same datasets, the output with what this run wrote (rows, bytes, files)."""
+        from airflow_provider_ozzy.lineage import operator_lineage
+
+        counters = self._exporter.counters() if self._exporter is not None else None
+        return operator_lineage(self.assemble().data, statistics=counters)
 
 
 def _job_info(context: Any) -> dict[str, Any]:
@@ -207,6 +232,33 @@ def _job_info(context: Any) -> dict[str, Any]:
     }
 
 
+def _shard_report(shard: dict[str, Any], writer: Any) -> dict[str, Any]:
+    """Which shard this was and where it wrote, for the shard check step (``shard_check``)."""
+    return {
+        "index": shard.get("index"),
+        "count": shard.get("count"),
+        "units": len(shard.get("units") or []),
+        "writer": _listed_writer_name(type(writer)),
+        "filebase": getattr(writer, "effective_filebase", None) or _planned_filebase(writer),
+    }
+
+
+def _listed_writer_name(writer_class: type) -> str:
+    """The writer's class name, or its nearest base the shard check can list files of."""
+    from airflow_provider_ozzy.shard_check import LISTERS
+
+    names = [cls.__name__ for cls in writer_class.__mro__]
+    return next((name for name in names if name in LISTERS), writer_class.__name__)
+
+
+def _planned_filebase(writer: Any) -> str | None:
+    """A shard found finished (a cleared task run again) never opened its writer: today's names."""
+    import datetime
+
+    filebase = (getattr(writer, "options", None) or {}).get("filebase")
+    return datetime.datetime.now(datetime.UTC).strftime(filebase) if filebase else None
+
+
 def _xcom_stats(stats: dict[str, Any]) -> dict[str, Any]:
     keys = (
         "items_read",
@@ -218,6 +270,7 @@ def _xcom_stats(stats: dict[str, Any]) -> dict[str, Any]:
         "elapsed_seconds",
         "finished",
         "already_finished",
+        "result",  # what a computing writer found (BaseWriter.result: reduce, aggregation)
     )
     return {key: stats[key] for key in keys if key in stats}
 

@@ -40,6 +40,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from airflow_provider_ozzy.errors import PersistenceError
 from airflow_provider_ozzy.options import Problem
 from airflow_provider_ozzy.persistence.base_persistence import BasePersistence
+from airflow_provider_ozzy.secret_options import strip_secrets
 
 DEFAULT_TABLE = "ozzy_job"
 PASSWORD_ENV = "OZZY_DB_PASSWORD"
@@ -109,6 +110,15 @@ def _port(value: Any) -> int | None:
     if isinstance(value, str) and value.strip().isdigit():
         return int(value)
     raise ValueError(f"option 'port' must be a port number, got {value!r}")
+
+
+def _other_secrets_stripped(configuration: dict[str, Any]) -> dict[str, Any]:
+    """Every section but persistence without its secrets (``secret_options``); the persistence
+    section keeps its URL without the password (``without_secrets``), which a resume needs."""
+    stripped = strip_secrets(configuration)[0]
+    if "persistence" in configuration:
+        stripped["persistence"] = configuration["persistence"]
+    return stripped
 
 
 def without_secrets(configuration: dict[str, Any]) -> dict[str, Any]:
@@ -415,7 +425,7 @@ class AlchemyPersistence(BasePersistence):
                 f"AlchemyPersistence: job id is {len(self.job_id)} characters long (at most {MAX_JOB_ID_LENGTH})"
             )
         self._create_table()
-        stored = orjson.dumps(without_secrets(configuration), default=str).decode()
+        stored = orjson.dumps(without_secrets(_other_secrets_stripped(configuration)), default=str).decode()
         table = self.table
         with self._transaction("open the job") as connection:
             row = connection.execute(

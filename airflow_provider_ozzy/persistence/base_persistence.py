@@ -20,6 +20,10 @@ class BasePersistence(PipelineItem):
         super().__init__(options)
         self.job_id = ""
         self.configuration: dict[str, Any] = {}
+        # the config file the job started from: ``ozzy resume`` re-reads secret options from it,
+        # since stored configurations never hold them (see ``secret_options``)
+        self.config_source: str | None = None
+        self.secret_paths: list[list[Any]] = []
 
     def open(self, job_id: str, configuration: dict[str, Any], resume: bool | None) -> dict[str, Any] | None:
         """Start or resume job ``job_id``; returns its committed state (``None`` for a fresh job).

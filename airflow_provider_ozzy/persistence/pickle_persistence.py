@@ -13,6 +13,7 @@ from typing import Any
 from airflow_provider_ozzy.errors import PersistenceError
 from airflow_provider_ozzy.path_safety import safe_segment
 from airflow_provider_ozzy.persistence.base_persistence import BasePersistence
+from airflow_provider_ozzy.secret_options import strip_secrets
 
 _FORMAT = "ozzy-pickle-1"
 
@@ -30,9 +31,12 @@ class PicklePersistence(BasePersistence):
         },
     }
 
+    _stored_configuration: dict[str, Any] | None = None
+
     def open(self, job_id: str, configuration: dict[str, Any], resume: bool | None) -> dict[str, Any] | None:
         self.job_id = job_id or uuid.uuid4().hex
         self.configuration = configuration
+        self._stored_configuration = None
         os.makedirs(self.options["file_path"], exist_ok=True)
         self._remove_stale_temporaries()
         if os.path.exists(self.path):
@@ -68,10 +72,14 @@ class PicklePersistence(BasePersistence):
         self._write(state)
 
     def _write(self, state: dict[str, Any] | None) -> None:
+        if self._stored_configuration is None:  # once per job: the configuration does not change
+            self._stored_configuration, self.secret_paths = strip_secrets(self.configuration)
         record = {
             "format": _FORMAT,
             "persistence_state_id": self.job_id,
-            "configuration": self.configuration,
+            "configuration": self._stored_configuration,  # never a secret: see secret_options
+            "secret_paths": self.secret_paths,
+            "config_source": self.config_source,
             "state": state,
             "committed_at": time.time(),
         }
@@ -114,9 +122,12 @@ class PicklePersistence(BasePersistence):
 
     def load_configuration(self, job_id: str) -> dict[str, Any]:
         self.job_id = job_id
-        configuration = self.read(self.path).get("configuration")
+        record = self.read(self.path)
+        configuration = record.get("configuration")
         if not isinstance(configuration, dict):
             raise PersistenceError(f"PicklePersistence: {self.path} holds no configuration")
+        self.config_source = record.get("config_source")
+        self.secret_paths = list(record.get("secret_paths") or [])
         return configuration
 
     @classmethod

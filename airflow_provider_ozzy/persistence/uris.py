@@ -8,6 +8,7 @@ from typing import Any
 from airflow_provider_ozzy.errors import PersistenceError
 from airflow_provider_ozzy.persistence.base_persistence import BasePersistence
 from airflow_provider_ozzy.persistence.pickle_persistence import PicklePersistence
+from airflow_provider_ozzy.secret_options import restore_secrets
 
 PERSISTENCE_CLASSES: list[type[BasePersistence]] = [PicklePersistence]
 # Database URIs (AlchemyPersistence): the class is imported only for its own scheme, since
@@ -34,6 +35,7 @@ def persistence_for_uri(uri: str) -> tuple[BasePersistence, str, dict[str, Any]]
         if cls.uri_scheme == scheme:
             persistence, job_id = cls.from_uri(uri)
             configuration = persistence.load_configuration(job_id)
+            configuration = restore_secrets(configuration, persistence.config_source, persistence.secret_paths)
             return persistence, job_id, configuration
     known = ", ".join(
         [f"{cls.uri_scheme}:" for cls in PERSISTENCE_CLASSES] + [f"{s}:" for s in DATABASE_SCHEMES]

@@ -35,3 +35,10 @@ class BaseReader(PipelineItem):
     def progress(self) -> float | None:
         """Fraction of the input read so far, or ``None`` when unknown."""
         return None
+
+    def committed(self, position: dict[str, Any]) -> None:
+        """The persistence has stored ``position`` (everything before it is durable at the destination).
+
+        A reader whose source keeps positions of its own (Kafka consumer groups) updates them here,
+        never before Ozzy's commit.
+        """

@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from typing import Any, BinaryIO, NamedTuple
 
+from airflow_provider_ozzy.dead_letters import BadRecord, DeadLetterSink
 from airflow_provider_ozzy.decompressors.stream_decompressors import AutoDecompressor, BaseDecompressor
 from airflow_provider_ozzy.deserializers.stream_deserializers import BaseDeserializer, JsonLinesDeserializer
 from airflow_provider_ozzy.errors import ReaderError
@@ -43,6 +44,10 @@ class StreamBasedReader(BaseReader):
         self._raw: _CountingReader | None = None
         self._bytes_done = 0
         self._bytes_total = 0
+        # with a dead-letter file, bad records sit among the items (counted in the position) until
+        # their batch is read, then go to the sink: in order, so a commit covers exactly those before it
+        self.dead_letters: DeadLetterSink | None = None
+        self.last_stream: str | None = None  # stream of the last item delivered (dead letters name it)
 
     # -- to implement -------------------------------------------------------------------------
     def get_read_streams(self) -> list[Stream]:
@@ -89,6 +94,7 @@ class StreamBasedReader(BaseReader):
         batch: list[dict[str, Any]] = []
         while len(batch) < wanted:
             if self._pending:
+                self.last_stream = self._streams[self._index].name
                 room = wanted - len(batch)
                 if not batch and len(self._pending) <= room:
                     batch, self._pending = self._pending, []
@@ -105,8 +111,22 @@ class StreamBasedReader(BaseReader):
                     break
                 self._records = self._open_records()
             self._pending = self._next_records()
+        if self.dead_letters is not None:
+            batch = self._set_aside_bad_records(batch)
         self.read_items += len(batch)
         return batch
+
+    def _set_aside_bad_records(self, batch: list[Any]) -> list[dict[str, Any]]:
+        if not any(type(record) is BadRecord for record in batch):
+            return batch
+        assert self.dead_letters is not None
+        good = []
+        for record in batch:
+            if type(record) is BadRecord:
+                self.dead_letters.add_bad_record(record)
+            else:
+                good.append(record)
+        return good
 
     def progress(self) -> float | None:
         if not self._bytes_total:

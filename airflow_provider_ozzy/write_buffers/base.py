@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from airflow_provider_ozzy.compression import BackgroundWriter, CompressedFile, suffix
-from airflow_provider_ozzy.export_formatter.base_export_formatter import BaseExportFormatter
+from airflow_provider_ozzy.export_formatter.base_export_formatter import BaseExportFormatter, ItemFile
 from airflow_provider_ozzy.groupers.base_grouper import GroupKey
 from airflow_provider_ozzy.pipeline_item import PipelineItem
 
@@ -70,13 +70,16 @@ class BufferSettings(NamedTuple):
 
 
 class _OpenBuffer:
-    __slots__ = ("file", "count", "size", "first_batch")
+    __slots__ = ("file", "count", "size", "first_batch", "items")
 
-    def __init__(self, file: CompressedFile, size: int, first_batch: int) -> None:
+    def __init__(
+        self, file: CompressedFile, size: int, first_batch: int, items: ItemFile | None = None
+    ) -> None:
         self.file = file
         self.count = 0
         self.size = size
         self.first_batch = first_batch
+        self.items = items  # the formatter's file object, for file-level formats (Parquet)
 
 
 class WriteBuffer(PipelineItem):
@@ -110,6 +113,8 @@ class WriteBuffer(PipelineItem):
         """Format and buffer ``items`` for group ``key``; returns the files this filled."""
         settings = self._config
         formatter = settings.formatter
+        if formatter.file_level:
+            return self._append_items(key, items, batch_number)
         separator = formatter.item_separator
         finished = []
         buffer: _OpenBuffer | None = None
@@ -156,6 +161,25 @@ class WriteBuffer(PipelineItem):
             buffer.file.write_pieces(pieces)
         return finished
 
+    def _append_items(
+        self, key: GroupKey, items: list[dict[str, Any]], batch_number: int
+    ) -> list[FinishedFile]:
+        """File-level formats: the formatter's file takes items and says where the byte limit cuts."""
+        settings = self._config
+        finished = []
+        start = 0
+        while start < len(items):
+            buffer = self._buffers.get(key) or self._open(key, batch_number)
+            assert buffer.items is not None
+            end = min(len(items), start + settings.items_per_file - buffer.count)
+            taken = buffer.items.write_items(items[start:end], settings.bytes_per_file)
+            buffer.count += taken
+            buffer.size = buffer.file.size
+            start += taken
+            if buffer.count >= settings.items_per_file or buffer.size >= settings.bytes_per_file:
+                finished.append(self._finish(key))
+        return finished
+
     def _fitting(
         self, buffer: _OpenBuffer, parts: list[bytes], start: int, separator: int
     ) -> tuple[int, int]:
@@ -187,6 +211,12 @@ class WriteBuffer(PipelineItem):
         if settings.compression == "zip" and self.member_namer is not None:
             member = self.member_namer(key, ordinal)
         member = member or f"buffer-{self._sequence}.{extension}"
+        if settings.formatter.file_level:
+            # the format compresses inside the file; written synchronously so sizes are current
+            raw = CompressedFile(path, "none")
+            buffer = _OpenBuffer(raw, 0, batch_number, settings.formatter.open_file(raw))
+            self._buffers[key] = buffer
+            return buffer
         file = CompressedFile(
             path,
             settings.compression,
@@ -203,6 +233,13 @@ class WriteBuffer(PipelineItem):
 
     def _finish(self, key: GroupKey) -> FinishedFile:
         buffer = self._buffers.pop(key)
+        if buffer.items is not None:
+            try:
+                buffer.items.close()
+            except BaseException:  # no longer in _buffers: close() would not remove it
+                buffer.items.discard()
+                buffer.file.discard()
+                raise
         footer = self._config.formatter.footer()
         if footer:
             buffer.file.write(footer)
@@ -219,6 +256,8 @@ class WriteBuffer(PipelineItem):
 
     def close(self) -> None:
         for buffer in self._buffers.values():
+            if buffer.items is not None:
+                buffer.items.discard()
             buffer.file.discard()
         self._buffers.clear()
         if self._background is not None:

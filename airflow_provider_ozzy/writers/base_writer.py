@@ -41,6 +41,7 @@ class BaseWriter(PipelineItem):
         "items_limit": {
             "type": int,
             "default": 0,
+            "minimum": 0,
             "help": "Stop after exactly this many items (0: no limit).",
         },
         "check_consistency": {
@@ -48,7 +49,12 @@ class BaseWriter(PipelineItem):
             "default": False,
             "help": "Verify size and checksum of every file written.",
         },
-        "compression": {"type": str, "default": "gz", "help": "gz, bz2, zip, zstd or none."},
+        "compression": {
+            "type": str,
+            "default": "gz",
+            "choices": COMPRESSIONS,
+            "help": "gz, bz2, zip, zstd or none.",
+        },
         "compression_level": {
             "type": (int, type(None)),
             "default": None,
@@ -114,6 +120,10 @@ class BaseWriter(PipelineItem):
     def open(self, formatter: BaseExportFormatter, state: dict[str, Any] | None) -> None:
         """Get ready to write; ``state`` is what ``state()`` returned at the last commit."""
         self.formatter = formatter
+        if formatter.file_level:
+            # whole-file formats compress inside the file; config validation rejects any other
+            # explicit value, so this only replaces the default
+            self.options["compression"] = "none"
         self.buffer.configure(
             BufferSettings(
                 formatter,
@@ -184,6 +194,13 @@ class BaseWriter(PipelineItem):
 
     def close(self) -> None:
         self.buffer.close()
+
+    def result(self) -> dict[str, Any] | None:
+        """What the export computed, for writers that compute something (reduce, aggregation).
+
+        A non-``None`` value goes into the final stats under ``"result"`` (operator XCom, CLI).
+        """
+        return None
 
     # -- commit protocol support ------------------------------------------------------------------
     def open_groups(self) -> dict[GroupKey, tuple[int, int]]:

@@ -298,6 +298,9 @@ def _smtp_error(error: Exception, hook: Any, conn_id: str) -> Exception:
         if error.errno:
             return type(error)(error.errno, f"SMTP server {server}: {error.strerror or error}")
         return ConnectionError(f"SMTP server {server}: {error_text(error)}")
+    if type(error).__name__ == "AirflowException" and "Unable to connect" in str(error):
+        # SmtpHook gave up connecting (refused, reset): a network fault, retried like the others
+        return ConnectionError(f"SMTP server {server}: {error}")
     if type(error).__name__ in ("AirflowException", "AirflowNotFoundException"):
         return WriterError(f"MailWriter: SMTP connection {conn_id!r}: {error}")
     return error

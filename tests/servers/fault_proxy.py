@@ -14,7 +14,10 @@ injects faults into the next matching requests, each fault for ``times`` request
 
 ``match`` (a function of the ``Request``: method, path, query, headers) limits a fault to some
 requests, e.g. ``lambda r: r.method == "GET" and "list-type" not in r.query``. Faults are used up
-in the order they were added. Plain HTTP only; one proxy per target, several per test are fine.
+in the order they were added. ``every=N`` makes a schedule: the fault hits every Nth matching
+request only (deterministic whatever the timing), ``times`` of them. ``faults_injected()`` counts
+what was injected, by kind. Plain HTTP only; one proxy per target, several per test are fine.
+For TCP-level faults (SFTP, SMTP, FTP control) see ``tests/servers/tcp_fault_proxy.py``.
 """
 
 from __future__ import annotations
@@ -82,6 +85,8 @@ class Fault:
     content_type: str = "application/xml"
     delay: float = 0.0
     after_bytes: int = 0
+    every: int = 1  # hit every Nth matching request
+    seen: int = 0
 
 
 class FaultProxy:
@@ -132,21 +137,32 @@ class FaultProxy:
         match: Callable[[Request], bool] | None = None,
         body: bytes = DEFAULT_ERROR_BODY,
         content_type: str = "application/xml",
+        every: int = 1,
     ) -> None:
-        self._add(Fault("fail", times, match, status=status, body=body, content_type=content_type))
+        self._add(
+            Fault("fail", times, match, status=status, body=body, content_type=content_type, every=every)
+        )
 
-    def reset(self, times: int = 1, match: Callable[[Request], bool] | None = None) -> None:
-        self._add(Fault("reset", times, match))
+    def reset(self, times: int = 1, match: Callable[[Request], bool] | None = None, every: int = 1) -> None:
+        self._add(Fault("reset", times, match, every=every))
 
     def slow(
-        self, times: int = 1, delay: float = 1.0, match: Callable[[Request], bool] | None = None
+        self,
+        times: int = 1,
+        delay: float = 1.0,
+        match: Callable[[Request], bool] | None = None,
+        every: int = 1,
     ) -> None:
-        self._add(Fault("slow", times, match, delay=delay))
+        self._add(Fault("slow", times, match, delay=delay, every=every))
 
     def truncate(
-        self, times: int = 1, after_bytes: int = 0, match: Callable[[Request], bool] | None = None
+        self,
+        times: int = 1,
+        after_bytes: int = 0,
+        match: Callable[[Request], bool] | None = None,
+        every: int = 1,
     ) -> None:
-        self._add(Fault("truncate", times, match, after_bytes=after_bytes))
+        self._add(Fault("truncate", times, match, after_bytes=after_bytes, every=every))
 
     def _add(self, fault: Fault) -> None:
         with self._lock:
@@ -166,6 +182,9 @@ class FaultProxy:
         with self._lock:
             for fault in self._faults:
                 if fault.times > 0 and (fault.match is None or fault.match(request)):
+                    fault.seen += 1
+                    if fault.seen % fault.every:
+                        continue  # scheduled for a later matching request
                     fault.times -= 1
                     if fault.times == 0:
                         self._faults.remove(fault)
@@ -177,6 +196,13 @@ class FaultProxy:
         with self._lock:
             found = list(self._exchanges)
         return [each for each in found if predicate is None or predicate(each)]
+
+    def faults_injected(self) -> dict[str, int]:
+        """Faults injected so far, by kind (``fail``, ``reset``, ``slow``, ``truncate``)."""
+        counts: dict[str, int] = {}
+        for exchange in self.exchanges(lambda e: e.fault is not None):
+            counts[str(exchange.fault)] = counts.get(str(exchange.fault), 0) + 1
+        return counts
 
     def _record(self, exchange: Exchange) -> None:
         with self._lock:

@@ -381,12 +381,13 @@ def test_schema_command_prints_a_valid_json_schema(cli_schema):
     fs_writer = next(
         each
         for each in cli_schema["$defs"]["writers"]["anyOf"]
-        if "FSWriter" in each.get("properties", {}).get("name", {}).get("enum", [])
+        if "FSWriter" in each.get("properties", {}).get("name", {}).get("anyOf", [{}])[0].get("enum", [])
     )
     assert fs_writer["properties"]["options"]["required"] == ["filebase"]
     assert fs_writer["properties"]["options"]["properties"]["compression"] == {
         "type": "string",
         "description": "gz, bz2, zip, zstd or none.",
+        "enum": ["gz", "bz2", "zip", "zstd", "none"],
         "default": "gz",
     }
 

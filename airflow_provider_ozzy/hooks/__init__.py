@@ -1,0 +1,1 @@
+"""Airflow hooks Ozzy adds where no provider hook fits: Kafka over kafka-python, Scrapy Cloud."""

@@ -1,0 +1,77 @@
+"""Kafka exports across DAG runs with XComPersistence: each run exports exactly the new messages."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import load_dag
+from tests.helpers import output_files, read_json_lines
+from tests.servers.kafka_server import KafkaBroker
+
+
+def ids_in(folder: Path) -> list[int]:
+    found = []
+    for name in output_files(folder):
+        found.extend(item["id"] for item in read_json_lines(folder / name))
+    return found
+
+
+def produce(broker: KafkaBroker, topic: str, numbers: range) -> None:
+    broker.produce_json(topic, ((n % 3, {"id": n}) for n in numbers))
+
+
+@pytest.fixture
+def kafka_env(kafka_broker: KafkaBroker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    topic = kafka_broker.create_topic(3, prefix="e2e")
+    monkeypatch.setenv("AIRFLOW_CONN_KAFKA_E2E", kafka_broker.connection_json())
+    monkeypatch.setenv("OZZY_E2E_KAFKA_TOPIC", topic)
+    monkeypatch.setenv("OZZY_E2E_OUTPUT", str(tmp_path / "out"))
+    return {"topic": topic, "out": tmp_path / "out"}
+
+
+def test_the_second_run_exports_exactly_the_messages_produced_since_the_first(
+    airflow_db: str, kafka_broker: KafkaBroker, kafka_env: dict[str, Any]
+) -> None:
+    topic, out = kafka_env["topic"], kafka_env["out"]
+    produce(kafka_broker, topic, range(400))
+    dag = load_dag("ozzy_kafka_incremental.py", "ozzy_e2e_kafka_incremental")
+    assert dag.test(logical_date=datetime(2026, 4, 1, tzinfo=UTC)).state == "success"
+    first = output_files(out)
+    assert sorted(ids_in(out)) == list(range(400))
+    assert kafka_broker.committed(topic, "ozzy-e2e") == {0: 134, 1: 133, 2: 133}
+
+    produce(kafka_broker, topic, range(400, 520))
+    dag = load_dag("ozzy_kafka_incremental.py", "ozzy_e2e_kafka_incremental")
+    assert dag.test(logical_date=datetime(2026, 4, 2, tzinfo=UTC)).state == "success"
+    new_files = [name for name in output_files(out) if name not in first]
+    assert new_files and sorted(ids_in(out)) == list(range(520))  # every message once, none repeated
+    assert sorted(
+        i for name in new_files for i in (item["id"] for item in read_json_lines(out / name))
+    ) == list(range(400, 520))
+    assert kafka_broker.committed(topic, "ozzy-e2e") == {0: 174, 1: 173, 2: 173}
+
+    dag = load_dag("ozzy_kafka_incremental.py", "ozzy_e2e_kafka_incremental")
+    assert dag.test(logical_date=datetime(2026, 4, 3, tzinfo=UTC)).state == "success"
+    assert sorted(ids_in(out)) == list(range(520))  # nothing new: nothing written
+
+
+def test_sharded_mapped_tasks_each_continue_their_own_partitions(
+    airflow_db: str, kafka_broker: KafkaBroker, kafka_env: dict[str, Any]
+) -> None:
+    topic, out = kafka_env["topic"], kafka_env["out"]
+    produce(kafka_broker, topic, range(300))
+    dag = load_dag("ozzy_kafka_shards.py", "ozzy_e2e_kafka_shards")
+    assert dag.test(logical_date=datetime(2026, 5, 1, tzinfo=UTC)).state == "success"
+    # partitions [0, 2] and [1]: message n is in partition n % 3
+    assert sorted(ids_in(out / "shard0")) == [n for n in range(300) if n % 3 != 1]
+    assert sorted(ids_in(out / "shard1")) == [n for n in range(300) if n % 3 == 1]
+
+    produce(kafka_broker, topic, range(300, 360))
+    dag = load_dag("ozzy_kafka_shards.py", "ozzy_e2e_kafka_shards")
+    assert dag.test(logical_date=datetime(2026, 5, 2, tzinfo=UTC)).state == "success"
+    assert sorted(ids_in(out / "shard0")) == [n for n in range(360) if n % 3 != 1]
+    assert sorted(ids_in(out / "shard1")) == [n for n in range(360) if n % 3 == 1]

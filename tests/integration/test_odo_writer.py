@@ -1,0 +1,525 @@
+"""OdoWriter on real databases: PostgreSQL and MariaDB servers started by the suite, and SQLite files.
+
+Every test writes into a table (or PostgreSQL schema) of its own, named uniquely, dropped at the
+end; tables are read back with plain SQL, independently of Ozzy. The crash tests ``kill -9`` a real
+``ozzy`` process at seeded moments (``tests/crash_harness.py``) and check that every item is in the
+table exactly once after the resume.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import socket
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy
+from sqlalchemy import inspect, text
+
+from airflow_provider_ozzy.config import validate
+from airflow_provider_ozzy.errors import ConfigurationError, WriterError
+from airflow_provider_ozzy.export_managers.basic_exporter import BasicExporter
+from airflow_provider_ozzy.writers import sql_columns as cols
+from tests.crash_harness import CrashHarness, CrashReport, Trigger
+from tests.helpers import run_ozzy, write_config
+from tests.servers.databases import DatabaseServer
+
+DATABASES = ["postgresql", "mariadb", "sqlite"]
+
+
+@dataclass
+class Target:
+    """A database and a fresh table name in it."""
+
+    name: str
+    url: str
+    table: str
+    engine: sqlalchemy.engine.Engine
+    server: DatabaseServer | None
+
+    def rows(self, order: str = "_ozzy_file, _ozzy_row") -> list[dict[str, Any]]:
+        quoted = self.engine.dialect.identifier_preparer.quote
+        table = ".".join(quoted(part) for part in self.table.split("."))
+        with self.engine.connect() as connection:
+            result = connection.execute(text(f"SELECT * FROM {table} ORDER BY {order}"))
+            return [dict(row._mapping) for row in result]
+
+    def columns(self) -> dict[str, str]:
+        schema, _, name = self.table.rpartition(".")
+        found = inspect(self.engine).get_columns(name, schema=schema or None)
+        return {column["name"]: cols.kind_of_type(column["type"]) for column in found}
+
+
+@pytest.fixture(params=DATABASES)
+def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
+    name = request.param
+    table = f"ozzy_odo_{uuid.uuid4().hex[:12]}"
+    server: DatabaseServer | None = None
+    if name == "sqlite":
+        url = f"sqlite:///{tmp_path / 'odo.db'}"
+    else:
+        server = request.getfixturevalue(f"{name}_server")
+        url = server.url
+    engine = sqlalchemy.create_engine(url)
+    yield Target(name, url, table, engine, server)
+    with engine.begin() as connection:
+        connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
+    engine.dispose()
+
+
+def odo_config(target: Target, reader: dict[str, Any], **writer_options: Any) -> dict[str, Any]:
+    options = {"url": target.url, "table": target.table, **writer_options}
+    return {"reader": reader, "writer": {"name": "OdoWriter", "options": options}}
+
+
+def random_reader(items: int, batch_size: int) -> dict[str, Any]:
+    return {"name": "RandomReader", "options": {"number_of_items": items, "batch_size": batch_size}}
+
+
+def run_export(config: dict[str, Any], state_dir: Path) -> dict[str, Any]:
+    config = dict(config, persistence={"name": "PicklePersistence", "options": {"file_path": str(state_dir)}})
+    return BasicExporter(config).export()
+
+
+def jsonl_reader(path: Path, items: list[dict[str, Any]], batch_size: int = 2) -> dict[str, Any]:
+    path.write_text("".join(json.dumps(item) + "\n" for item in items))
+    return {"name": "FSReader", "options": {"input": str(path), "batch_size": batch_size}}
+
+
+# -- volume ------------------------------------------------------------------------------------------
+def test_20000_items_into_each_database(target: Target, tmp_path: Path) -> None:
+    check_volume(target, tmp_path, 20_000)
+
+
+@pytest.mark.slow
+def test_100000_items_into_each_database(target: Target, tmp_path: Path) -> None:
+    check_volume(target, tmp_path, 100_000)
+
+
+def check_volume(target: Target, tmp_path: Path, total: int) -> None:
+    config = odo_config(target, random_reader(total, 5000), items_per_buffer_write=total // 5)
+    stats = run_export(config, tmp_path / "state")
+    assert stats["finished"] and stats["items_written"] == total and stats["files_written"] == 5
+    key = target.engine.dialect.identifier_preparer.quote("key")
+    with target.engine.connect() as connection:
+        count, distinct, low, high, jobs = connection.execute(
+            text(
+                f"SELECT COUNT(*), COUNT(DISTINCT {key}), MIN({key}), MAX({key}), COUNT(DISTINCT _ozzy_job) "
+                f"FROM {target.table}"
+            )
+        ).one()
+    assert (count, distinct, low, high, jobs) == (total, total, 0, total - 1, 1)
+    assert target.columns() == {
+        "_ozzy_job": "text",
+        "_ozzy_file": "text",
+        "_ozzy_row": "int",
+        "key": "int",
+        "country_code": "text",
+        "state": "text",
+        "city": "text",
+        "value": "float",
+    }
+
+
+# -- kill -9 and resume ---------------------------------------------------------------------------------
+CRASH_ITEMS = 4000
+CRASH_BATCH = 100
+CRASH_FILE = 350  # files end inside batches: resumes re-read items already in the table
+
+
+class KillProbe:
+    """The harness's ``files`` probe, in one of two modes chosen by the plan before each attempt.
+
+    ``transaction``: 1 while a DELETE/INSERT transaction on the table is open, so
+    ``Trigger("files", 1)`` kills ``ozzy`` inside the transaction that replaces a file's rows.
+    ``committed``: files committed to the table since the attempt started, so ``Trigger("files", N)``
+    kills just after a file's transaction, often before the position after it is committed.
+    """
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self.mode = "transaction"
+        self.baselines: dict[int, int] = {}
+        self.engine = sqlalchemy.create_engine(target.url, poolclass=sqlalchemy.pool.StaticPool)
+        if target.name == "postgresql":
+            self.open_sql = (
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND xact_start IS NOT NULL "
+                f"AND (query LIKE 'INSERT INTO {target.table}%' OR query LIKE 'DELETE FROM {target.table}%')"
+            )
+        else:
+            self.open_sql = (
+                "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() "
+                f"AND (INFO LIKE 'INSERT INTO {target.table}%' OR INFO LIKE 'DELETE FROM {target.table}%')"
+            )
+
+    def _scalar(self, sql: str) -> int:
+        try:
+            with self.engine.connect() as connection:
+                return int(connection.execute(text(sql)).scalar() or 0)
+        except sqlalchemy.exc.OperationalError:  # SQLite: the table does not exist yet, or is locked
+            return 0
+
+    def __call__(self, since: int) -> int:
+        if self.mode == "committed":
+            exists = inspect(self.engine).has_table(self.target.table)
+            files = (
+                self._scalar(f"SELECT COUNT(*) FROM {self.target.table} WHERE _ozzy_row = 0") if exists else 0
+            )
+            return files - self.baselines.setdefault(since, files)
+        if (
+            self.target.name == "sqlite"
+        ):  # a rollback journal exists exactly while a write transaction is open
+            return int(os.path.exists(self.target.url.removeprefix("sqlite:///") + "-journal"))
+        return self._scalar(self.open_sql)
+
+
+def crash_plan(
+    rng: random.Random, interruptions: int, batches_left: Callable[[], int], probe: KillProbe
+) -> Callable[[int], Trigger | None]:
+    """Seeded kill points: inside a file's transaction, just after one, after some commits, or some
+    time after the first commit. The first one is always inside a transaction; commit counts stay
+    well inside what is left of the job (judged from the committed state)."""
+
+    def plan(index: int) -> Trigger | None:
+        if index >= interruptions:
+            return None
+        kind = "transaction" if index == 0 else rng.choice(("transaction", "committed", "commits", "delay"))
+        probe.mode = kind
+        if kind == "transaction":
+            return Trigger("files", 1)
+        if kind == "committed":
+            return Trigger("files", rng.randint(1, 2))
+        if kind == "commits":
+            return Trigger("commits", rng.randint(1, max(1, int(batches_left() * 0.2))))
+        return Trigger("delay", round(rng.uniform(0.0, 0.4), 3))
+
+    return plan
+
+
+def crash_run(
+    target: Target, workdir: Path, seed: int, interruptions: int, items: int, batch: int, per_file: int
+) -> CrashReport:
+    config = odo_config(
+        target, random_reader(items, batch), items_per_buffer_write=per_file, insert_batch_size=97
+    )
+    probe = KillProbe(target)
+    harness = CrashHarness(workdir, config, count_written=probe, timeout=300)
+    plan = crash_plan(random.Random(seed), interruptions, lambda: harness.batches_left(items // batch), probe)
+    try:
+        report = harness.run(plan, seed=seed, label=target.name)
+    finally:
+        probe.engine.dispose()
+    assert report.interruptions >= 1, "no kill landed inside the run\n" + report.describe()
+    rows = target.rows()
+    keys = [row["key"] for row in rows]
+    assert len(keys) == items and sorted(keys) == list(range(items)), (
+        f"{len(keys)} rows, {len(set(keys))} distinct keys for {items} items\n{report.describe()}"
+    )
+    assert keys == list(range(items)), "rows are not in input order along files\n" + report.describe()
+    files = sorted({row["_ozzy_file"] for row in rows})
+    assert files == [f"{n:06d}" for n in range(-(-items // per_file))]
+    assert len({row["_ozzy_job"] for row in rows}) == 1
+    return report
+
+
+def test_kill_9_then_resume_leaves_each_row_once(target: Target, tmp_path: Path) -> None:
+    """Killed inside a file's transaction, then at a seeded point of the resume, then resumed to the end."""
+    seed = {"postgresql": 1, "mariadb": 2, "sqlite": 3}[target.name]
+    report = crash_run(target, tmp_path / "job", seed, 2, CRASH_ITEMS, CRASH_BATCH, CRASH_FILE)
+    assert report.attempts[0].interrupted and report.attempts[0].trigger == Trigger("files", 1)
+    print(report.describe())
+
+
+def test_resume_from_an_older_commit_replaces_rows_already_written(target: Target, tmp_path: Path) -> None:
+    """Files whose transaction committed after the job's last commit are written again on resume.
+
+    A crash can land between a file's transaction and the commit of the position after it; here
+    the state file is taken back to the commit after batch 3 of 20, so the resume rewrites 17
+    batches of files that are all already in the table: each row must still be there once.
+    """
+    state_dir = tmp_path / "state"
+    config = odo_config(target, random_reader(2000, 100), items_per_buffer_write=130)
+    config["exporter_options"] = {"persistence_state_id": "job"}
+    config["persistence"] = {"name": "PicklePersistence", "options": {"file_path": str(state_dir)}}
+    saved: dict[str, bytes] = {}
+
+    def progress(counters: dict[str, Any]) -> None:
+        if counters.get("items_read") == 300 and not saved:
+            saved["state"] = (state_dir / "job").read_bytes()
+
+    assert BasicExporter(config, progress=progress).export()["finished"]
+    assert len(target.rows()) == 2000
+    (state_dir / "job").write_bytes(saved["state"])
+    resumed = BasicExporter(config, resume=True).export()
+    assert resumed["finished"] and resumed["items_read_this_run"] > 1600
+    keys = [row["key"] for row in target.rows()]
+    assert keys == list(range(2000))
+
+
+@pytest.mark.slow
+def test_kill_9_stress_twenty_points(target: Target, tmp_path: Path) -> None:
+    """20 seeded kill points across one job of 40,000 items."""
+    report = crash_run(target, tmp_path / "job", 20, 20, 40_000, 200, 1300)
+    assert report.interruptions >= 20, report.describe()
+    print(report.describe())
+
+
+# -- schema: declared, inferred, flattened ----------------------------------------------------------------
+ITEMS = [
+    {"id": 1, "flag": True, "name": "a", "address": {"city": "Cork", "zip": 7}, "tags": ["x"]},
+    {"id": 2, "flag": False, "name": "b", "address": {"city": "Lyon"}, "extra": 5},
+    {"id": 3, "flag": None, "name": None, "address": {"city": "Kyiv", "zip": 9}, "tags": []},
+]
+
+
+def test_declared_schema_makes_the_columns(target: Target, tmp_path: Path) -> None:
+    schema = {"id": "integer", "name": "text", "address": "json", "score": "float"}
+    config = odo_config(target, jsonl_reader(tmp_path / "in.jl", ITEMS), schema=schema)
+    run_export(config, tmp_path / "state")
+    kinds = target.columns()
+    assert {name: kinds[name] for name in schema} == {
+        "id": "int",
+        "name": "text",
+        "address": "text",
+        "score": "float",
+    }
+    assert "flag" not in kinds and "extra" not in kinds  # not declared: not stored
+    rows = target.rows()
+    assert [row["id"] for row in rows] == [1, 2, 3]
+    assert [json.loads(row["address"]) for row in rows] == [item["address"] for item in ITEMS]
+    assert [row["score"] for row in rows] == [None, None, None]
+
+
+def test_declared_json_schema_with_flatten(target: Target, tmp_path: Path) -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "flag": {"type": ["boolean", "null"]},
+            "address": {
+                "type": "object",
+                "properties": {"city": {"type": "string"}, "zip": {"type": "integer"}},
+            },
+        },
+    }
+    config = odo_config(
+        target, jsonl_reader(tmp_path / "in.jl", ITEMS), schema=schema, flatten=True, flatten_separator="_"
+    )
+    run_export(config, tmp_path / "state")
+    kinds = target.columns()
+    assert {k: v for k, v in kinds.items() if not k.startswith("_ozzy")} == {
+        "id": "int",
+        "flag": "bool",
+        "address_city": "text",
+        "address_zip": "int",
+    }
+    rows = target.rows()
+    assert [(row["address_city"], row["address_zip"]) for row in rows] == [
+        ("Cork", 7),
+        ("Lyon", None),
+        ("Kyiv", 9),
+    ]
+    assert [None if row["flag"] is None else bool(row["flag"]) for row in rows] == [True, False, None]
+
+
+def test_inferred_schema_flattens_and_widens(target: Target, tmp_path: Path) -> None:
+    items = [
+        {"n": 1, "b": True, "deep": {"x": {"y": 1}}},
+        {"n": 2, "b": False},
+        {"n": 2.5, "b": 3, "new": "later"},  # a second file: n widens to float, b to int, new column
+        {"n": "text", "b": 4},  # a third file: n widens to text
+    ]
+    config = odo_config(
+        target, jsonl_reader(tmp_path / "in.jl", items), items_per_buffer_write=2, flatten=True
+    )
+    run_export(config, tmp_path / "state")
+    kinds = target.columns()
+    assert kinds["deep.x.y"] == "int" and kinds["new"] == "text"
+    if target.name != "sqlite":  # SQLite columns keep any value: its types never change
+        assert kinds["n"] == "text" and kinds["b"] == "int"
+    rows = target.rows()
+    assert [str(row["n"]) for row in rows] == ["1", "2", "2.5", "text"]
+    assert [int(row["b"]) for row in rows] == [1, 0, 3, 4]
+    assert [row["new"] for row in rows] == [None, None, "later", None]
+
+
+def test_nested_values_are_json_text_without_flatten(target: Target, tmp_path: Path) -> None:
+    config = odo_config(target, jsonl_reader(tmp_path / "in.jl", ITEMS))
+    run_export(config, tmp_path / "state")
+    rows = target.rows()
+    assert [json.loads(row["address"]) for row in rows] == [item["address"] for item in ITEMS]
+    assert [None if row["tags"] is None else json.loads(row["tags"]) for row in rows] == [["x"], None, []]
+    assert [row["extra"] for row in rows] == [None, 5, None]
+
+
+def test_rerunning_a_finished_file_replaces_its_rows(target: Target, tmp_path: Path) -> None:
+    """Two runs of the same job id (state removed in between) leave one copy of each row."""
+    config = odo_config(target, jsonl_reader(tmp_path / "in.jl", ITEMS, batch_size=10))
+    config["exporter_options"] = {"persistence_state_id": "same-job"}
+    run_export(config, tmp_path / "state1")
+    run_export(config, tmp_path / "state2")
+    assert [row["id"] for row in target.rows()] == [1, 2, 3]
+
+
+# -- errors -------------------------------------------------------------------------------------------
+def test_bad_url_and_options_fail_validation(tmp_path: Path) -> None:
+    reader = random_reader(10, 10)
+    cases = [
+        ({"url": "not a url at all", "table": "t"}, "option 'url' is not a SQLAlchemy URL"),
+        ({"url": "nosuchdb://u:pw@h/db", "table": "t"}, "option 'url': unknown database dialect"),
+        ({"table": "t"}, "exactly one of 'sql_conn_id'"),
+        ({"url": "sqlite:///x.db"}, "missing option 'table'"),
+        ({"url": "sqlite:///x.db", "table": "t", "schema": {"a": "money"}}, "option 'schema': column 'a'"),
+        ({"odo_uri": "postgresql://u:pw@h/db::a", "table": "b"}, "differs from the table of 'odo_uri'"),
+    ]
+    for options, expected in cases:
+        with pytest.raises(ConfigurationError) as caught:
+            validate({"reader": reader, "writer": {"name": "OdoWriter", "options": options}})
+        message = str(caught.value)
+        assert "OdoWriter" in message and expected in message, message
+        assert "pw" not in message
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_unreachable_database_names_module_option_host_and_table(tmp_path: Path) -> None:
+    port = free_port()
+    config = {
+        "reader": random_reader(10, 10),
+        "writer": {
+            "name": "OdoWriter",
+            "options": {"url": f"postgresql://ozzy:s3cr3tPW@127.0.0.1:{port}/test", "table": "items"},
+        },
+    }
+    with pytest.raises(WriterError) as caught:
+        run_export(config, tmp_path / "state")
+    message = str(caught.value)
+    for part in ("OdoWriter", "option 'url'", f"127.0.0.1:{port}", "'items'"):
+        assert part in message, message
+    assert "s3cr3tPW" not in message
+
+
+def test_wrong_password_never_shown(mariadb_server: DatabaseServer, tmp_path: Path) -> None:
+    url = f"mysql+pymysql://root:Wr0ngP%40ss@{mariadb_server.host}:{mariadb_server.port}/test"
+    config = {
+        "reader": random_reader(10, 10),
+        "writer": {"name": "OdoWriter", "options": {"url": url, "table": "t1"}},
+    }
+    result = run_ozzy("run", str(write_config(tmp_path / "c.json", config)), cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    output = result.stdout + result.stderr
+    assert (
+        "OdoWriter" in output and "option 'url'" in output and "127.0.0.1:3306" in output and "'t1'" in output
+    )
+    assert "Access denied" in output, output[-2000:]
+    assert "Wr0ngP" not in output
+
+
+def test_existing_table_without_key_columns_is_refused(target: Target, tmp_path: Path) -> None:
+    with target.engine.begin() as connection:
+        connection.execute(text(f"CREATE TABLE {target.table} (id INTEGER)"))
+    with pytest.raises(WriterError, match="exists without the columns _ozzy_job, _ozzy_file, _ozzy_row"):
+        run_export(odo_config(target, random_reader(10, 10)), tmp_path / "state")
+
+
+# -- Airflow connection and legacy odo_uri --------------------------------------------------------------
+def test_airflow_connection_from_environment(
+    postgresql_server: DatabaseServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """``sql_conn_id`` resolved by Airflow (``BaseHook.get_connection``) from an ``AIRFLOW_CONN_*`` variable."""
+    table = f"ozzy_odo_{uuid.uuid4().hex[:12]}"
+    connection = {
+        "conn_type": "postgres",
+        "host": postgresql_server.host,
+        "port": postgresql_server.port,
+        "login": postgresql_server.user,
+        "password": "unused-by-trust",
+        "schema": postgresql_server.database,
+    }
+    config = {
+        "reader": random_reader(2500, 500),
+        "writer": {"name": "OdoWriter", "options": {"sql_conn_id": "ozzy_odo_pg", "table": table}},
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_OZZY_ODO_PG", json.dumps(connection))
+    engine = sqlalchemy.create_engine(postgresql_server.url)
+    try:
+        stats = run_export(config, tmp_path / "state")
+        assert stats["items_written"] == 2500
+        assert "unused-by-trust" not in caplog.text + json.dumps(stats)
+        with engine.connect() as db:
+            assert db.execute(text(f"SELECT COUNT(DISTINCT key) FROM {table}")).scalar() == 2500
+    finally:
+        with engine.begin() as db:
+            db.execute(text(f"DROP TABLE IF EXISTS {table}"))
+        engine.dispose()
+
+
+def test_missing_airflow_connection_is_a_clear_error(tmp_path: Path) -> None:
+    config = {
+        "reader": random_reader(10, 10),
+        "writer": {"name": "OdoWriter", "options": {"sql_conn_id": "ozzy_no_such_conn", "table": "t"}},
+    }
+    expected = (
+        "OdoWriter: cannot get Airflow connection 'ozzy_no_such_conn' (option 'sql_conn_id') for table 't'"
+    )
+    with pytest.raises(WriterError) as caught:
+        run_export(config, tmp_path / "state")
+    assert expected in str(caught.value)
+
+
+def test_legacy_odo_uri_and_module_path_into_a_postgresql_schema(
+    postgresql_server: DatabaseServer, tmp_path: Path
+) -> None:
+    schema = f"ozzy_odo_{uuid.uuid4().hex[:12]}"
+    engine = sqlalchemy.create_engine(postgresql_server.url)
+    with engine.begin() as db:
+        db.execute(text(f"CREATE SCHEMA {schema}"))
+    uri = postgresql_server.url.replace("postgresql+psycopg2", "postgresql") + f"::{schema}.items"
+    config = {
+        "reader": random_reader(300, 100),
+        "writer": {"name": "exporters.contrib.writers.odo_writer.ODOWriter", "options": {"odo_uri": uri}},
+    }
+    try:
+        stats = run_export(config, tmp_path / "state")
+        assert stats["items_written"] == 300
+        with engine.connect() as db:
+            assert db.execute(text(f"SELECT COUNT(*) FROM {schema}.items")).scalar() == 300
+        columns = {column["name"] for column in inspect(engine).get_columns("items", schema=schema)}
+        assert {
+            "city.name",
+            "city.district",
+        } <= columns and "city" not in columns  # flattened, as exporters did
+    finally:
+        with engine.begin() as db:
+            db.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        engine.dispose()
+
+
+def test_grouped_items_share_the_table(target: Target, tmp_path: Path) -> None:
+    config = odo_config(target, random_reader(3000, 500), items_per_buffer_write=400)
+    config["grouper"] = {"name": "FileKeyGrouper", "options": {"keys": ["country_code"]}}
+    stats = run_export(config, tmp_path / "state")
+    rows = target.rows()
+    assert sorted(row["key"] for row in rows) == list(range(3000))
+    assert all(row["_ozzy_file"].startswith(row["country_code"] + "/") for row in rows)
+    assert len({row["_ozzy_file"] for row in rows}) == stats["files_written"]
+
+
+def test_check_consistency_counts_rows(target: Target, tmp_path: Path) -> None:
+    config = odo_config(target, random_reader(1000, 250), items_per_buffer_write=300, check_consistency=True)
+    stats = run_export(config, tmp_path / "state")
+    assert stats["finished"] and stats["files_written"] == 4
+    assert len(target.rows()) == 1000

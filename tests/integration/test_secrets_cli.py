@@ -1,0 +1,536 @@
+"""No secret of any connection type reaches the CLI's output, logs, errors or job state files.
+
+Every connection Ozzy uses gets a distinctive password (``AIRFLOW_CONN_*`` JSON, or the legacy
+secret options in the config file): AWS/S3 (connection and legacy keys), GCS (a service account
+key), Azure Blob and Azure Files (connection strings and legacy account keys), SFTP (password, and
+a private key's passphrase), FTP, SMTP, webhooks (token in the URL, and an HTTP connection),
+AlchemyPersistence (URL and connection), Kafka (SASL password), Scrapy Cloud (API key) and the SQL
+writer. Exports that succeed (servers that accept any password: moto, PostgreSQL with trust
+logins) and exports that fail (wrong password against the real server, unreachable host) run
+through ``ozzy`` in-process; the scan covers stdout, stderr, every log record with its traceback,
+the exception's text and traceback, and every file the job left (pickle job state included; the
+config file itself, which holds the legacy secrets, excepted). One case also runs the real
+command with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import io
+import json
+import logging
+import secrets
+import signal
+import socket
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy
+
+from airflow_provider_ozzy.cli import main
+from tests.helpers import run_ozzy, write_config, write_json_lines_gz
+
+SecretCase = Callable[[pytest.FixtureRequest, str], "Setup"]
+
+
+@dataclass
+class Setup:
+    """What one case needs: connections (id -> Airflow connection dict) and config sections."""
+
+    connections: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sections: dict[str, Any] = field(default_factory=dict)
+    exporter_options: dict[str, Any] = field(default_factory=dict)
+    succeeds: bool = False
+    extra_check: Callable[[str], list[str]] | None = None
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _b64(secret: str) -> str:
+    return base64.b64encode(secret.encode()).decode()
+
+
+# -- the cases: one function per connection type and outcome ----------------------------------------------
+
+
+def s3_connection_ok(request: pytest.FixtureRequest, pw: str) -> Setup:
+    moto = request.getfixturevalue("moto_server")
+    connection = dict(moto.connection(), password=pw)
+    writer = {
+        "name": "S3Writer",
+        "options": {"bucket": moto.create_bucket(), "filebase": "x/part-", "aws_conn_id": "oz_s3"},
+    }
+    return Setup({"oz_s3": connection}, {"writer": writer}, succeeds=True)
+
+
+def s3_legacy_keys_ok(request: pytest.FixtureRequest, pw: str) -> Setup:
+    moto = request.getfixturevalue("moto_server")
+    options = {
+        "bucket": moto.create_bucket(),
+        "filebase": "x/part-",
+        "aws_access_key_id": "AKIAOZZYTEST",
+        "aws_secret_access_key": pw,
+        "endpoint_url": moto.endpoint_url,
+    }
+    return Setup(sections={"writer": {"name": "S3Writer", "options": options}}, succeeds=True)
+
+
+def s3_unreachable(request: pytest.FixtureRequest, pw: str) -> Setup:
+    connection = {
+        "conn_type": "aws",
+        "login": "AKIAOZZYTEST",
+        "password": pw,
+        "extra": {"endpoint_url": f"http://127.0.0.1:{closed_port()}", "region_name": "us-east-1"},
+    }
+    writer = {
+        "name": "S3Writer",
+        "options": {"bucket": "b", "filebase": "x/part-", "aws_conn_id": "oz_s3_down"},
+    }
+    return Setup({"oz_s3_down": connection}, {"writer": writer})
+
+
+def gcs_bad_service_account(request: pytest.FixtureRequest, pw: str) -> Setup:
+    keyfile = {
+        "type": "service_account",
+        "project_id": "ozzy",
+        "private_key_id": pw,
+        "private_key": f"-----BEGIN PRIVATE KEY-----\n{_b64(pw)}\n-----END PRIVATE KEY-----\n",
+        "client_email": "ozzy@ozzy.iam.gserviceaccount.com",
+        "token_uri": f"http://127.0.0.1:{closed_port()}/token",
+    }
+    connection = {"conn_type": "google_cloud_platform", "extra": {"keyfile_dict": json.dumps(keyfile)}}
+    writer = {
+        "name": "GStorageWriter",
+        "options": {"bucket": "b", "filebase": "x/part-", "gcp_conn_id": "oz_gcs"},
+    }
+    return Setup({"oz_gcs": connection}, {"writer": writer})
+
+
+def azure_blob_connection_string(request: pytest.FixtureRequest, pw: str) -> Setup:
+    port = closed_port()
+    string = (
+        f"DefaultEndpointsProtocol=http;AccountName=ozzy;AccountKey={_b64(pw)};"
+        f"BlobEndpoint=http://127.0.0.1:{port}/ozzy;"
+    )
+    connection = {"conn_type": "wasb", "extra": {"connection_string": string}}
+    writer = {"name": "AzureBlobWriter", "options": {"container": "ozzy-c", "wasb_conn_id": "oz_wasb"}}
+    return Setup({"oz_wasb": connection}, {"writer": writer})
+
+
+def azure_blob_legacy_key(request: pytest.FixtureRequest, pw: str) -> Setup:
+    options = {
+        "container": "ozzy-c",
+        "account_name": "ozzy",
+        "account_key": _b64(pw),
+        "account_url": f"http://127.0.0.1:{closed_port()}/ozzy",
+    }
+    return Setup(sections={"writer": {"name": "AzureBlobWriter", "options": options}})
+
+
+def azure_files_connection_string(request: pytest.FixtureRequest, pw: str) -> Setup:
+    string = (
+        f"DefaultEndpointsProtocol=http;AccountName=ozzy;AccountKey={_b64(pw)};"
+        f"FileEndpoint=http://127.0.0.1:{closed_port()}/ozzy;"
+    )
+    connection = {"conn_type": "azure_fileshare", "extra": {"connection_string": string}}
+    writer = {
+        "name": "AzureFileWriter",
+        "options": {"share": "ozzy-s", "filebase": "x/part-", "azure_fileshare_conn_id": "oz_files"},
+    }
+    return Setup({"oz_files": connection}, {"writer": writer})
+
+
+def azure_files_legacy_key(request: pytest.FixtureRequest, pw: str) -> Setup:
+    options = {
+        "share": "ozzy-s",
+        "filebase": "x/part-",
+        "account_name": "ozzy",
+        "account_key": _b64(pw),
+        "account_url": f"http://127.0.0.1:{closed_port()}/ozzy",
+    }
+    return Setup(sections={"writer": {"name": "AzureFileWriter", "options": options}})
+
+
+def sftp_wrong_password(request: pytest.FixtureRequest, pw: str) -> Setup:
+    server = request.getfixturevalue("sftp_server")
+    connection = {
+        "conn_type": "sftp",
+        "host": server.host,
+        "port": server.port,
+        "login": server.user,
+        "password": pw,
+        "extra": {"no_host_key_check": True},
+    }
+    writer = {"name": "SFTPWriter", "options": {"filebase": "x/part-", "sftp_conn_id": "oz_sftp"}}
+    return Setup({"oz_sftp": connection}, {"writer": writer})
+
+
+def sftp_legacy_password(request: pytest.FixtureRequest, pw: str) -> Setup:
+    server = request.getfixturevalue("sftp_server")
+    options = {
+        "filebase": "x/part-",
+        "host": server.host,
+        "port": server.port,
+        "sftp_user": server.user,
+        "sftp_password": pw,
+        "no_host_key_check": True,
+    }
+    return Setup(sections={"writer": {"name": "SFTPWriter", "options": options}})
+
+
+def sftp_key_passphrase(request: pytest.FixtureRequest, pw: str) -> Setup:
+    import asyncssh
+
+    server = request.getfixturevalue("sftp_server")
+    key = asyncssh.generate_private_key("ssh-ed25519").export_private_key("openssh", passphrase=pw).decode()
+    connection = {
+        "conn_type": "sftp",
+        "host": server.host,
+        "port": server.port,
+        "login": server.user,
+        "extra": {"private_key": key, "private_key_passphrase": pw, "no_host_key_check": True},
+    }
+    writer = {"name": "SFTPWriter", "options": {"filebase": "x/part-", "sftp_conn_id": "oz_sftp_key"}}
+    return Setup({"oz_sftp_key": connection}, {"writer": writer})
+
+
+def ftp_wrong_password(request: pytest.FixtureRequest, pw: str) -> Setup:
+    server = request.getfixturevalue("ftp_server")
+    connection = {
+        "conn_type": "ftp",
+        "host": server.host,
+        "port": server.port,
+        "login": server.user,
+        "password": pw,
+    }
+    writer = {"name": "FTPWriter", "options": {"filebase": "x/part-", "ftp_conn_id": "oz_ftp"}}
+    return Setup({"oz_ftp": connection}, {"writer": writer})
+
+
+def ftp_legacy_password(request: pytest.FixtureRequest, pw: str) -> Setup:
+    server = request.getfixturevalue("ftp_server")
+    options = {
+        "filebase": "x/part-",
+        "host": server.host,
+        "port": server.port,
+        "ftp_user": server.user,
+        "ftp_password": pw,
+    }
+    return Setup(sections={"writer": {"name": "FTPWriter", "options": options}})
+
+
+def smtp_unreachable(request: pytest.FixtureRequest, pw: str) -> Setup:
+    connection = {
+        "conn_type": "smtp",
+        "host": "127.0.0.1",
+        "port": closed_port(),
+        "login": "ozzy",
+        "password": pw,
+    }
+    writer = {
+        "name": "MailWriter",
+        "options": {"emails": ["a@example.com"], "subject": "s", "smtp_conn_id": "oz_smtp"},
+    }
+    return Setup({"oz_smtp": connection}, {"writer": writer})
+
+
+def webhook_url_token(request: pytest.FixtureRequest, pw: str) -> Setup:
+    port = closed_port()
+    notifier = {
+        "name": "WebhookNotifier",
+        "options": {"endpoints": [f"http://ozzy:{pw}@127.0.0.1:{port}/hook?token={pw}"]},
+    }
+    # a notification problem never fails the export
+    return Setup(exporter_options={"notifications": [notifier]}, succeeds=True)
+
+
+def webhook_connection(request: pytest.FixtureRequest, pw: str) -> Setup:
+    connection = {
+        "conn_type": "http",
+        "host": f"http://127.0.0.1:{closed_port()}",
+        "login": "ozzy",
+        "password": pw,
+        "extra": {"Authorization": f"Bearer {pw}"},  # HttpHook sends the extra as headers
+    }
+    notifier = {"name": "WebhookNotifier", "options": {"http_conn_id": "oz_http"}}
+    return Setup({"oz_http": connection}, exporter_options={"notifications": [notifier]}, succeeds=True)
+
+
+def _postgres_url(request: pytest.FixtureRequest, pw: str, port: int | None = None) -> tuple[str, Any]:
+    server = request.getfixturevalue("postgresql_server")
+    return f"postgresql://{server.user}:{pw}@{server.host}:{port or server.port}/{server.database}", server
+
+
+def _table_holds(server: Any, table: str, pw: str) -> list[str]:
+    engine = sqlalchemy.create_engine(server.url)
+    try:
+        with engine.begin() as connection:
+            rows = connection.execute(sqlalchemy.text(f"SELECT * FROM {table}")).all()
+            connection.execute(sqlalchemy.text(f"DROP TABLE IF EXISTS {table}"))
+    finally:
+        engine.dispose()
+    return [f"table {table} holds the secret"] if pw in repr(rows) else []
+
+
+def alchemy_url_ok(request: pytest.FixtureRequest, pw: str) -> Setup:
+    url, server = _postgres_url(request, pw)  # trust logins: any password is accepted
+    table = f"ozzy_secret_{secrets.token_hex(4)}"
+    persistence = {"name": "AlchemyPersistence", "options": {"url": url, "table": table}}
+    return Setup(
+        sections={"persistence": persistence},
+        succeeds=True,
+        extra_check=lambda secret: _table_holds(server, table, secret),
+    )
+
+
+def alchemy_connection_ok(request: pytest.FixtureRequest, pw: str) -> Setup:
+    server = request.getfixturevalue("postgresql_server")
+    table = f"ozzy_secret_{secrets.token_hex(4)}"
+    connection = {
+        "conn_type": "postgres",
+        "host": server.host,
+        "port": server.port,
+        "login": server.user,
+        "password": pw,
+        "schema": server.database,
+    }
+    persistence = {"name": "AlchemyPersistence", "options": {"conn_id": "oz_state", "table": table}}
+    return Setup(
+        {"oz_state": connection},
+        {"persistence": persistence},
+        succeeds=True,
+        extra_check=lambda secret: _table_holds(server, table, secret),
+    )
+
+
+def alchemy_unreachable(request: pytest.FixtureRequest, pw: str) -> Setup:
+    url, _ = _postgres_url(request, pw, port=closed_port())
+    return Setup(sections={"persistence": {"name": "AlchemyPersistence", "options": {"url": url}}})
+
+
+def kafka_sasl_unreachable(request: pytest.FixtureRequest, pw: str) -> Setup:
+    connection = {
+        "conn_type": "ozzy_kafka",
+        "host": f"127.0.0.1:{closed_port()}",
+        "login": "ozzy",
+        "password": pw,
+        "extra": {"security_protocol": "SASL_PLAINTEXT", "sasl_mechanism": "PLAIN"},
+    }
+    reader = {
+        "name": "KafkaScannerReader",
+        "options": {"kafka_conn_id": "oz_kafka", "topic": "t", "timeout": 3},
+    }
+    return Setup({"oz_kafka": connection}, {"reader": reader})
+
+
+def scrapy_cloud_unreachable(request: pytest.FixtureRequest, pw: str) -> Setup:
+    connection = {
+        "conn_type": "ozzy_scrapy_cloud",
+        "host": f"http://127.0.0.1:{closed_port()}",
+        "password": pw,
+    }
+    reader = {
+        "name": "HubstorageReader",
+        "options": {"scrapy_cloud_conn_id": "oz_sc", "project_id": 1, "collection_name": "c"},
+    }
+    return Setup({"oz_sc": connection}, {"reader": reader})
+
+
+def sql_writer_ok(request: pytest.FixtureRequest, pw: str) -> Setup:
+    server = request.getfixturevalue("postgresql_server")
+    table = f"ozzy_secret_out_{secrets.token_hex(4)}"
+    connection = {
+        "conn_type": "postgres",
+        "host": server.host,
+        "port": server.port,
+        "login": server.user,
+        "password": pw,
+        "schema": server.database,
+    }
+    writer = {"name": "OdoWriter", "options": {"sql_conn_id": "oz_sql", "table": table}}
+    return Setup(
+        {"oz_sql": connection},
+        {"writer": writer},
+        succeeds=True,
+        extra_check=lambda secret: _table_holds(server, table, secret),
+    )
+
+
+def sql_writer_unreachable(request: pytest.FixtureRequest, pw: str) -> Setup:
+    url, _ = _postgres_url(request, pw, port=closed_port())
+    return Setup(sections={"writer": {"name": "OdoWriter", "options": {"url": url, "table": "t"}}})
+
+
+CASES: list[SecretCase] = [
+    s3_connection_ok,
+    s3_legacy_keys_ok,
+    s3_unreachable,
+    gcs_bad_service_account,
+    azure_blob_connection_string,
+    azure_blob_legacy_key,
+    azure_files_connection_string,
+    azure_files_legacy_key,
+    sftp_wrong_password,
+    sftp_legacy_password,
+    sftp_key_passphrase,
+    ftp_wrong_password,
+    ftp_legacy_password,
+    smtp_unreachable,
+    webhook_url_token,
+    webhook_connection,
+    alchemy_url_ok,
+    alchemy_connection_ok,
+    alchemy_unreachable,
+    kafka_sasl_unreachable,
+    scrapy_cloud_unreachable,
+    sql_writer_ok,
+    sql_writer_unreachable,
+]
+
+
+# -- running and scanning -------------------------------------------------------------------------------
+
+
+class _Records(logging.Handler):
+    """Every log record, formatted with its traceback, as a worker's log file would hold it."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+@contextlib.contextmanager
+def captured_logs() -> Iterator[_Records]:
+    handler = _Records()
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    saved = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield handler
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+        for number, old in saved.items():
+            signal.signal(number, old)
+
+
+def hits(text: str, secret: str) -> list[str]:
+    """Where ``secret`` (or its base64 or URL-quoted form) appears in ``text``."""
+    import urllib.parse
+
+    forms = {secret, _b64(secret), urllib.parse.quote(secret, safe="")}
+    found = []
+    for form in forms:
+        at = text.find(form)
+        if at >= 0:
+            found.append("..." + text[max(0, at - 200) : at + len(form) + 60] + "...")
+    return found
+
+
+def job_folder(tmp_path: Path, setup: Setup, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for conn_id, connection in setup.connections.items():
+        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(connection))
+    monkeypatch.setenv("OZZY_DISABLE_RETRIES", "1")  # put back by monkeypatch (the exporter sets it)
+    write_json_lines_gz(tmp_path / "in" / "a.jl.gz", [{"id": number} for number in range(5)])
+    config: dict[str, Any] = {
+        "reader": {"name": "FSReader", "options": {"input": {"dir": "in"}}},
+        "writer": {"name": "FSWriter", "options": {"filebase": "out/part-"}},
+        "persistence": {"name": "PicklePersistence", "options": {"file_path": "state"}},
+        "exporter_options": {"disable_retries": True, **setup.exporter_options},
+    }
+    config.update(setup.sections)
+    write_config(tmp_path / "job.json", config)
+    return tmp_path
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.__name__ for case in CASES])
+def test_no_secret_in_cli_output_logs_errors_or_state(
+    case: SecretCase, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pw = f"ozzy-pw-{secrets.token_hex(12)}"
+    setup = case(request, pw)
+    folder = job_folder(tmp_path, setup, monkeypatch)
+    monkeypatch.chdir(folder)
+    out, err = io.StringIO(), io.StringIO()
+    error_text = ""
+    with captured_logs() as logs, contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(["run", "job.json", "--quiet", "--job-id", "secret-job"])
+        except Exception as error:  # --debug is off: only unexpected errors get here
+            code = -1
+            error_text = "".join(traceback.format_exception(error))
+    outcome = f"exit {code}\nstdout: {out.getvalue()}\nstderr: {err.getvalue()}\n{error_text}"
+    assert code != -1, f"an unexpected exception escaped the CLI:\n{outcome}"
+    if setup.succeeds:
+        assert code == 0, f"this export should succeed:\n{outcome}"
+    else:
+        assert code == 1, f"this export should fail when it meets the service:\n{outcome}"
+    problems: list[str] = []
+    for where, text in [
+        ("stdout", out.getvalue()),
+        ("stderr", err.getvalue()),
+        ("log records", "\n".join(logs.lines)),
+        ("exception", error_text),
+    ]:
+        problems.extend(f"{where}: {hit}" for hit in hits(text, pw))
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and path.name != "job.json":
+            problems.extend(f"{path}: {hit}" for hit in hits(path.read_bytes().decode("latin-1"), pw))
+    if setup.extra_check is not None:
+        problems.extend(setup.extra_check(pw))
+    assert not problems, "the secret leaked:\n" + "\n".join(problems) + f"\n{outcome}"
+
+
+def test_real_command_with_debug_traceback_holds_no_secret(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``ozzy --debug`` prints the traceback of a failed export: it must not carry the secret."""
+    pw = f"ozzy-pw-{secrets.token_hex(12)}"
+    setup = sftp_legacy_password(request, pw)
+    folder = job_folder(tmp_path, setup, monkeypatch)
+    result = run_ozzy("--debug", "run", "job.json", "--job-id", "debug-job", cwd=folder, timeout=300)
+    assert result.returncode != 0
+    assert "Traceback" in result.stderr, "--debug shows the traceback (else this test proves nothing)"
+    assert not hits(result.stdout + result.stderr, pw)
+    state = (folder / "state" / "debug-job").read_bytes().decode("latin-1")
+    assert not hits(state, pw)
+
+
+def test_resume_reads_secret_options_again_from_the_config_file(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The job state holds no secret, yet ``ozzy resume`` reaches the destination: the secret option
+    comes again from the config file the job was started from."""
+    moto = request.getfixturevalue("moto_server")
+    pw = f"ozzy-pw-{secrets.token_hex(12)}"
+    bucket = moto.create_bucket()
+    setup = s3_legacy_keys_ok(request, pw)
+    setup.sections["writer"]["options"]["bucket"] = bucket
+    folder = job_folder(tmp_path, setup, monkeypatch)
+    (folder / "in" / "b.jl.gz").write_bytes(b"\x1f\x8b broken")
+    failed = run_ozzy("run", "job.json", "--quiet", "--job-id", "resume-job", cwd=folder, timeout=300)
+    assert failed.returncode == 1, failed.stderr
+    assert not hits((folder / "state" / "resume-job").read_bytes().decode("latin-1"), pw)
+
+    write_json_lines_gz(folder / "in" / "b.jl.gz", [{"id": number} for number in range(5, 9)])
+    resumed = run_ozzy("resume", "pickle:state/resume-job", "--quiet", cwd=folder, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    keys = [entry["Key"] for entry in moto.client("s3").list_objects_v2(Bucket=bucket).get("Contents", [])]
+    assert keys, "the resumed export wrote nothing"
+    assert not hits((folder / "state" / "resume-job").read_bytes().decode("latin-1"), pw)
+    assert not hits(resumed.stdout + resumed.stderr + failed.stdout + failed.stderr, pw)
