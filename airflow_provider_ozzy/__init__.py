@@ -54,7 +54,10 @@ def get_provider_info() -> dict:
                         "schema": {"type": ["string", "null"]},
                     },
                     "ssl_cafile": {"label": "SSL CA file", "schema": {"type": ["string", "null"]}},
-                    "ssl_certfile": {"label": "SSL client certificate file", "schema": {"type": ["string", "null"]}},
+                    "ssl_certfile": {
+                        "label": "SSL client certificate file",
+                        "schema": {"type": ["string", "null"]},
+                    },
                     "ssl_keyfile": {"label": "SSL client key file", "schema": {"type": ["string", "null"]}},
                     "ssl_password": {
                         "label": "SSL key password",
@@ -63,8 +66,15 @@ def get_provider_info() -> dict:
                 },
                 "ui-field-behaviour": {
                     "hidden-fields": ["schema"],
-                    "relabeling": {"host": "Bootstrap servers", "login": "SASL user", "password": "SASL password"},
-                    "placeholders": {"host": "broker1:9092,broker2:9092", "port": "9092 (hosts without a port)"},
+                    "relabeling": {
+                        "host": "Bootstrap servers",
+                        "login": "SASL user",
+                        "password": "SASL password",
+                    },
+                    "placeholders": {
+                        "host": "broker1:9092,broker2:9092",
+                        "port": "9092 (hosts without a port)",
+                    },
                 },
             },
         ],

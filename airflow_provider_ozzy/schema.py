@@ -91,6 +91,9 @@ def config_schema() -> dict[str, Any]:
         "properties": properties,
         "required": list(REQUIRED_SECTIONS),
         "additionalProperties": False,
-        "not": {"type": "object", "required": ["filter", "filter_before"]},  # filter: old name of filter_before
+        "not": {
+            "type": "object",
+            "required": ["filter", "filter_before"],
+        },  # filter: old name of filter_before
         "$defs": definitions,
     }

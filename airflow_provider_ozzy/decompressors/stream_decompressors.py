@@ -147,7 +147,9 @@ class ZstdDecompressor(BaseDecompressor):
         if consumed == 0:
             raise ReaderError(f"{name}: empty file is not a valid zstd stream")
         if fed and not engine.eof:
-            raise ReaderError(f"{name}: truncated zstd data: the stream ends after {consumed} compressed bytes")
+            raise ReaderError(
+                f"{name}: truncated zstd data: the stream ends after {consumed} compressed bytes"
+            )
 
 
 # what a damaged member raises: a bit flip in the archive's directory may name another (bz2, lzma:

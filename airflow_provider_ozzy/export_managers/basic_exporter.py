@@ -192,7 +192,9 @@ class BasicExporter:
     def _run_or_bypass(self, state: dict[str, Any] | None) -> dict[str, Any]:
         """Run a bypass when one can move whole objects without changing the output, else the pipeline."""
         config = normalize(self.config.data)
-        no_bypass = self.options["prevent_bypass"] or bool(self.options["dead_letter_file"])  # bypasses copy bad records
+        no_bypass = self.options["prevent_bypass"] or bool(
+            self.options["dead_letter_file"]
+        )  # bypasses copy bad records
         bypass_class = choose_bypass(config, no_bypass, state)
         if bypass_class is not None:
             try:
@@ -277,11 +279,17 @@ class BasicExporter:
             marks = [time.perf_counter()]
             batch = reader.get_next_batch()
             marks.append(time.perf_counter())
-            batch = self._stage("filter_before", self.filter_before, self.filter_before.filter_batch, batch, batch_number)
+            batch = self._stage(
+                "filter_before", self.filter_before, self.filter_before.filter_batch, batch, batch_number
+            )
             marks.append(time.perf_counter())
-            batch = self._stage("transform", self.transform, self.transform.transform_batch, batch, batch_number)
+            batch = self._stage(
+                "transform", self.transform, self.transform.transform_batch, batch, batch_number
+            )
             marks.append(time.perf_counter())
-            batch = self._stage("filter_after", self.filter_after, self.filter_after.filter_batch, batch, batch_number)
+            batch = self._stage(
+                "filter_after", self.filter_after, self.filter_after.filter_batch, batch, batch_number
+            )
             marks.append(time.perf_counter())
             room = writer.remaining_room()
             if room is not None and len(batch) >= room:

@@ -35,7 +35,9 @@ def persistence_for_uri(uri: str) -> tuple[BasePersistence, str, dict[str, Any]]
         if cls.uri_scheme == scheme:
             persistence, job_id = cls.from_uri(uri)
             configuration = persistence.load_configuration(job_id)
-            configuration = restore_secrets(configuration, persistence.config_source, persistence.secret_paths)
+            configuration = restore_secrets(
+                configuration, persistence.config_source, persistence.secret_paths
+            )
             return persistence, job_id, configuration
     known = ", ".join(
         [f"{cls.uri_scheme}:" for cls in PERSISTENCE_CLASSES] + [f"{s}:" for s in DATABASE_SCHEMES]

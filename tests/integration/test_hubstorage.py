@@ -287,7 +287,7 @@ def test_reader_crash_resume_continues_after_the_committed_key(
     assert not problems, "\n".join(problems)
 
 
-def test_reader_three_seeded_kill_points_in_one_job(server: ScrapyCloudServer, tmp_path: Path) -> None:
+def test_reader_killed_at_three_points_in_one_job(server: ScrapyCloudServer, tmp_path: Path) -> None:
     expected = seed_items(server, 600)
     wanted = [item["_key"] for item in expected if item["_key"].startswith(("alpha-", "gamma-"))]
     config = {
@@ -301,10 +301,8 @@ def test_reader_three_seeded_kill_points_in_one_job(server: ScrapyCloudServer, t
     }
     wanted = [key for key in wanted if not key.startswith("gamma-0001")]
     harness = CrashHarness(tmp_path / "job", config, timeout=180)
-    seed = 11
-    report = harness.run(
-        harness.random_plan(random.Random(seed), len(wanted) // 110 + 1, len(wanted) // 50 + 1, 3), seed=seed
-    )
+    # points counted in commits and files, not time, so they land however fast the machine is
+    report = harness.run([Trigger("commits", 1), Trigger("files", 1), Trigger("commits", 1)])
     assert report.interruptions >= 2, report.describe()
     problems = check_exact_output(
         harness.output,

@@ -476,7 +476,16 @@ def scanner_order(sizes: dict[int, int], batch_size: int) -> list[int]:
             offsets[p] += len(taken)
 
 
-def run_crash_job(workdir: Path, broker: KafkaBroker, topic: str, total: int, seed: int, kills: int) -> str:
+def run_crash_job(
+    workdir: Path,
+    broker: KafkaBroker,
+    topic: str,
+    total: int,
+    seed: int,
+    kills: int,
+    triggers: list | None = None,
+) -> str:
+    """Crash and resume one export; ``triggers`` (fixed interruption points) replace the seeded plan."""
     import random
 
     from tests.crash_harness import CrashHarness, check_exact_output
@@ -494,9 +503,12 @@ def run_crash_job(workdir: Path, broker: KafkaBroker, topic: str, total: int, se
     }
     harness = CrashHarness(workdir, config, timeout=300)
     files = -(-total // CRASH_FILE_ITEMS)
-    report = harness.run(
-        harness.random_plan(random.Random(seed), files, total // CRASH_BATCH, kills), seed=seed
+    plan = (
+        triggers
+        if triggers is not None
+        else harness.random_plan(random.Random(seed), files, total // CRASH_BATCH, kills)
     )
+    report = harness.run(plan, seed=seed)
     expected = scanner_order(dict.fromkeys(range(4), total // 4), CRASH_BATCH)
     sizes = [CRASH_FILE_ITEMS] * (total // CRASH_FILE_ITEMS) + (
         [total % CRASH_FILE_ITEMS] if total % CRASH_FILE_ITEMS else []
@@ -515,8 +527,13 @@ def test_kill_9_and_resume_exports_every_message_once(tmp_path: Path, kafka_brok
     total = 8_000
     topic = kafka_broker.create_topic(4, prefix="crash")
     kafka_broker.produce_json(topic, ((n % 4, item(n)) for n in range(total)))
-    # seeded: a failure names its seed and kill points
-    description = run_crash_job(tmp_path / "job", kafka_broker, topic, total, seed=11, kills=3)
+    from tests.crash_harness import Trigger
+
+    # points counted in commits and files, not time, so they land however fast the machine is
+    triggers = [Trigger("commits", 1), Trigger("commits", 1), Trigger("files", 1)]
+    description = run_crash_job(
+        tmp_path / "job", kafka_broker, topic, total, seed=11, kills=3, triggers=triggers
+    )
     assert int(description.rsplit("(", 1)[1].split()[0]) >= 2, "the kills must land inside the run"
 
 
