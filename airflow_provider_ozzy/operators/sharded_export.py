@@ -60,6 +60,13 @@ class OzzyShardPlanOperator(OzzyExportOperator):
             )
         return plan
 
+    def get_openlineage_facets_on_start(self) -> Any:
+        """No datasets: the plan lists units and moves no data (the mapped exports report theirs)."""
+        return None
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        return None
+
 
 class OzzyShardCheckOperator(BaseOperator):
     """Checks the shards of an export add up and writes the manifest of every file (JSON).
