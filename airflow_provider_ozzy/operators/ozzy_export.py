@@ -271,6 +271,7 @@ def _xcom_stats(stats: dict[str, Any]) -> dict[str, Any]:
         "finished",
         "already_finished",
         "result",  # what a computing writer found (BaseWriter.result: reduce, aggregation)
+        "bad_records",  # records set aside in exporter_options.dead_letter_file
     )
     return {key: stats[key] for key in keys if key in stats}
 
