@@ -26,6 +26,7 @@ from airflow_provider_ozzy.options import Problem
 from airflow_provider_ozzy.retries import retrying
 from airflow_provider_ozzy.write_buffers.base import FinishedFile
 from airflow_provider_ozzy.writers.base_writer import BaseWriter
+from airflow_provider_ozzy.writers.buffer_file_lines import buffer_file_lines
 
 MAX_BATCH_SIZE = 5_000_000  # CloudSearch accepts batches up to 5 MB
 MAX_DOCUMENT_SIZE = 1_048_576  # and documents up to 1 MB
@@ -142,7 +143,7 @@ class CloudsearchWriter(BaseWriter):
         limit = self.options["max_batch_size"]
         entries: list[bytes] = []
         size = 2  # the brackets
-        for line_number, line in enumerate(_lines(finished.path, self.options["compression"]), 1):
+        for line_number, line in enumerate(buffer_file_lines(finished.path, self.options["compression"]), 1):
             entry = self._entry(line, f"{name}, item {line_number}")
             if len(entry) + 2 > limit:
                 raise WriterError(
@@ -233,24 +234,3 @@ class CloudsearchWriter(BaseWriter):
         ):
             return f"connection {self.options['aws_conn_id'] or 'aws_default'!r}"
         return "access_key/secret_key options"
-
-
-def _lines(path: str, compression: str) -> Iterator[bytes]:
-    """The non-empty lines of a finished buffer file, decompressed as it was compressed."""
-    from airflow_provider_ozzy.decompressors import stream_decompressors as codecs
-
-    decompressor = {
-        "gz": codecs.GzipDecompressor,
-        "bz2": codecs.Bz2Decompressor,
-        "zip": codecs.ZipDecompressor,
-        "zstd": codecs.ZstdDecompressor,
-        "none": codecs.NoDecompressor,
-    }[compression]({})
-    rest = b""
-    with open(path, "rb") as raw:
-        for chunk in decompressor.chunks(raw, path):
-            lines = (rest + chunk).split(b"\n")
-            rest = lines.pop()
-            yield from (line for line in lines if line.strip())
-    if rest.strip():
-        yield rest

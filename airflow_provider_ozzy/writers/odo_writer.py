@@ -16,7 +16,6 @@ import json
 import os
 import time
 import urllib.parse
-from collections.abc import Iterator
 from typing import Any
 
 import orjson
@@ -46,6 +45,7 @@ from airflow_provider_ozzy.persistence.alchemy_persistence import CONNECTION_DRI
 from airflow_provider_ozzy.write_buffers.base import FinishedFile
 from airflow_provider_ozzy.writers import sql_columns as cols
 from airflow_provider_ozzy.writers.base_writer import BaseWriter, WrittenFile
+from airflow_provider_ozzy.writers.buffer_file_lines import buffer_file_lines
 
 JOB, FILE, ROW = "_ozzy_job", "_ozzy_file", "_ozzy_row"
 KEY_LENGTH = 191  # utf8mb4 VARCHARs of a unique key within InnoDB's index limit
@@ -466,7 +466,7 @@ class OdoWriter(BaseWriter):
         flat = self.flat
         separator = self.options["flatten_separator"]
         items = []
-        for line in _lines(finished.path, self.options["compression"]):
+        for line in buffer_file_lines(finished.path, self.options["compression"]):
             try:
                 item = orjson.loads(line)
             except orjson.JSONDecodeError:
@@ -558,24 +558,3 @@ def _hook_url(connection: Any) -> URL | None:
             return parse_url(hook.get_uri())
         except Exception:
             return None
-
-
-def _lines(path: str, compression: str) -> Iterator[bytes]:
-    """The non-empty lines of a finished buffer file, decompressed as it was compressed."""
-    from airflow_provider_ozzy.decompressors import stream_decompressors as codecs
-
-    decompressor = {
-        "gz": codecs.GzipDecompressor,
-        "bz2": codecs.Bz2Decompressor,
-        "zip": codecs.ZipDecompressor,
-        "zstd": codecs.ZstdDecompressor,
-        "none": codecs.NoDecompressor,
-    }[compression]({})
-    rest = b""
-    with open(path, "rb") as raw:
-        for chunk in decompressor.chunks(raw, path):
-            lines = (rest + chunk).split(b"\n")
-            rest = lines.pop()
-            yield from (line for line in lines if line.strip())
-    if rest.strip():
-        yield rest
