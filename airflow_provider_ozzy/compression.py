@@ -21,6 +21,18 @@ import zstandard
 
 COMPRESSIONS = ("gz", "bz2", "zip", "zstd", "none")
 DEFAULT_LEVELS = {"gz": 6, "bz2": 9, "zip": 6, "zstd": 3, "none": 0}
+# levels each format takes (zstd also has faster negative levels); the option's declared range is
+# the union, so a level that fits no format is refused before the format is even known
+LEVEL_RANGES = {"gz": (0, 9), "bz2": (1, 9), "zip": (0, 9), "zstd": (-7, 22)}
+
+
+def level_problem(compression: str, level: int | None) -> str | None:
+    """Why ``level`` does not suit ``compression`` (``None`` when it does or is left to the default)."""
+    bounds = LEVEL_RANGES.get(compression)
+    if level is None or bounds is None or bounds[0] <= level <= bounds[1]:
+        return None
+    low, high = bounds
+    return f"option 'compression_level' must be from {low} to {high} with compression {compression!r}, got {level}"
 
 
 def suffix(compression: str) -> str:

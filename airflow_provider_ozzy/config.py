@@ -20,6 +20,7 @@ import yaml
 from airflow_provider_ozzy.errors import ConfigurationError
 from airflow_provider_ozzy.options import resolve_options
 from airflow_provider_ozzy.registry import SECTION_KINDS, UnknownModuleError, resolve
+from airflow_provider_ozzy.retries import RETRY_OPTIONS
 
 MODULE_SECTIONS = (
     "reader",
@@ -56,9 +57,26 @@ EXPORTER_OPTIONS: dict[str, dict[str, Any]] = {
     },
     "notifications": {"type": "dict_list", "default": [], "help": "Notifier sections."},
     "resume": {"type": bool, "default": False, "help": "Resume the job named by persistence_state_id."},
-    "persistence_state_id": {"type": (str, int, type(None)), "default": None, "help": "Job id."},
+    "persistence_state_id": {
+        "type": (str, int, type(None)),
+        "minimum": 0,
+        "maximum": 2**63 - 1,
+        "default": None,
+        "help": "Job id.",
+    },
+    "incremental": {
+        "type": bool,
+        "default": False,
+        "help": "Each run of this job id continues after the last finished one: it reads only the inputs "
+        "(files, objects, offsets) no earlier run read, and its file numbers go on.",
+    },
     "prevent_bypass": {"type": bool, "default": False, "help": "Never move whole objects instead of items."},
-    "disable_retries": {"type": bool, "default": False, "help": "Try every operation once."},
+    "disable_retries": {
+        "type": bool,
+        "default": False,
+        "help": "Try every operation once (retry_attempts 1), for this export only.",
+    },
+    **RETRY_OPTIONS,  # retry_attempts, retry_max_seconds: the retry budget of one operation
     "dead_letter_file": {
         "type": (str, type(None)),
         "default": None,
@@ -67,6 +85,8 @@ EXPORTER_OPTIONS: dict[str, dict[str, Any]] = {
     },
     "max_bad_records": {
         "type": (int, type(None)),
+        "minimum": 0,
+        "maximum": 2**63 - 1,
         "default": None,
         "help": "With dead_letter_file: the export fails when more records than this are bad (default: no cap).",
     },
@@ -75,7 +95,13 @@ EXPORTER_OPTIONS: dict[str, dict[str, Any]] = {
         "default": False,
         "help": "Accepted for exporters configs; Ozzy overlaps work by itself.",
     },
-    "thread_queue_size": {"type": int, "default": 100, "help": "Accepted for exporters configs; unused."},
+    "thread_queue_size": {
+        "type": int,
+        "minimum": 1,
+        "maximum": 1_000_000,
+        "default": 100,
+        "help": "Accepted for exporters configs; unused.",
+    },
     "forced_reads": {
         "type": bool,
         "default": False,
@@ -165,13 +191,19 @@ def load_config(source: str | os.PathLike[str] | dict[str, Any] | ExportConfig) 
 def _parse(text: str, path: str) -> Any:
     if path.endswith(".json"):
         try:
-            return json.loads(text)
+            return json.loads(text, object_pairs_hook=_unique_pairs)
         except json.JSONDecodeError as error:
             raise ConfigurationError(
                 f"{path}:{error.lineno}:{error.colno}: not valid JSON: {error.msg}"
             ) from None
+        except _DuplicateKey as duplicate:
+            raise ConfigurationError(_json_duplicate_message(text, path, duplicate.key)) from None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=StrictSafeLoader)  # noqa: S506 (a SafeLoader, stricter)
+    except _ConfigYAMLError as error:
+        mark = error.problem_mark
+        place = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else path
+        raise ConfigurationError(f"{place}: {error.problem}") from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         place = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else path
@@ -184,6 +216,123 @@ def _parse(text: str, path: str) -> Any:
         raise ConfigurationError(f"{place}: not valid YAML or JSON: {error.problem}{started}") from None
     except yaml.YAMLError as error:
         raise ConfigurationError(f"{path}: not valid YAML or JSON: {error}") from None
+
+
+# Nodes that YAML aliases may add to a config in total. Aliases are shared, not copied, when the
+# YAML is read, but every later walk (validation of a list option, secret stripping, copies)
+# expands them: nine nested aliases of nine ("billion laughs") are 387 million nodes.
+MAX_ALIAS_NODES = 100_000
+
+
+class _ConfigYAMLError(yaml.MarkedYAMLError):
+    """A YAML document that is well formed but refused as a config (duplicate key, alias bomb)."""
+
+    def __init__(self, problem: str, mark: Any) -> None:
+        super().__init__(problem=problem, problem_mark=mark)
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: Any) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+class StrictSafeLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a mapping key given twice and limits alias expansion.
+
+    PyYAML keeps the last of two equal keys silently (a second ``writer:`` replaced the first).
+    Merge keys (``<<: *defaults``) still override as YAML defines.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__(stream)
+        self._alias_nodes = 0
+        self._sizes: dict[int, int] = {}
+        self._open_anchors: set[str] = set()
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            anchor = event.anchor
+            if anchor in self._open_anchors:
+                raise _ConfigYAMLError(
+                    problem=f"the alias *{anchor} is inside its own anchor &{anchor} (a recursive "
+                    "structure cannot be a config)",
+                    mark=event.start_mark,
+                )
+            node = self.anchors.get(anchor)
+            if node is not None:
+                self._alias_nodes += self._size(node)
+                if self._alias_nodes > MAX_ALIAS_NODES:
+                    raise _ConfigYAMLError(
+                        problem=f"YAML aliases expand to more than {MAX_ALIAS_NODES} nodes by the alias "
+                        f"*{anchor} (a config cannot use aliases to grow this large; write the values out)",
+                        mark=event.start_mark,
+                    )
+            return super().compose_node(parent, index)
+        anchor = getattr(event, "anchor", None)
+        if anchor is None:
+            return super().compose_node(parent, index)
+        self._open_anchors.add(anchor)
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._open_anchors.discard(anchor)
+
+    def _size(self, node: yaml.Node) -> int:
+        """Nodes in ``node`` with every alias inside it expanded (memoized: linear in the tree)."""
+        known = self._sizes.get(id(node))
+        if known is not None:
+            return known
+        size = 1
+        if isinstance(node, yaml.SequenceNode):
+            size += sum(self._size(child) for child in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            size += sum(self._size(key) + self._size(value) for key, value in node.value)
+        self._sizes[id(node)] = size
+        return size
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node)
+            try:
+                first = seen.setdefault(key, key_node.start_mark.line + 1)
+            except TypeError:  # an unhashable key: PyYAML reports it itself
+                continue
+            if first != key_node.start_mark.line + 1:
+                raise _ConfigYAMLError(
+                    problem=f"key {key!r} is given twice (first on line {first}); YAML keeps only "
+                    "the last, so remove or rename one",
+                    mark=key_node.start_mark,
+                )
+        return super().construct_mapping(node, deep)
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKey(key)
+        result[key] = value
+    return result
+
+
+def _json_duplicate_message(text: str, path: str, key: str) -> str:
+    """Both lines of a key given twice in a JSON config (found again in the YAML node tree)."""
+    try:
+        yaml.load(text, Loader=StrictSafeLoader)  # noqa: S506
+    except _ConfigYAMLError as error:
+        mark = error.problem_mark
+        if mark is not None:
+            return f"{path}:{mark.line + 1}:{mark.column + 1}: {error.problem}"
+    except yaml.YAMLError:
+        pass
+    return (
+        f"{path}: key {key!r} is given twice in one object; JSON keeps only the last, so remove or rename one"
+    )
 
 
 def _line_map(text: str) -> dict[tuple[Any, ...], int]:
@@ -385,8 +534,6 @@ def _check_file_level_formatter(config: ExportConfig, classes: dict[str, type], 
 def _check_dead_letter_options(config: ExportConfig, values: dict[str, Any], errors: list[str]) -> None:
     cap = values.get("max_bad_records")
     where = config.where("exporter_options", "max_bad_records")
-    if isinstance(cap, int) and not isinstance(cap, bool) and cap < 0:
-        errors.append(f"{where}exporter_options: option 'max_bad_records' must be 0 or more, got {cap}")
     if cap is not None and not values.get("dead_letter_file"):
         errors.append(
             f"{where}exporter_options: option 'max_bad_records' needs 'dead_letter_file' "

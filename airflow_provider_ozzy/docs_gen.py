@@ -69,7 +69,9 @@ def option_rows(options: Mapping[str, Mapping[str, Any]]) -> list[str]:
         kind = type_name(spec.get("type", object))
         if spec.get("choices"):
             kind += ": " + ", ".join(f"`{each}`" for each in spec["choices"])
-        if "minimum" in spec:
+        if "minimum" in spec and "maximum" in spec:
+            kind += f", {spec['minimum']} to {spec['maximum']}"
+        elif "minimum" in spec:
             kind += f", at least {spec['minimum']}"
         cells = (
             f"`{name}`",

@@ -53,6 +53,8 @@ KAFKA_OPTIONS: dict[str, dict[str, Any]] = {
     },
     "timeout": {
         "type": (int, float),
+        "minimum": 0.001,
+        "maximum": 86400,
         "default": 30,
         "help": "Seconds to wait for the broker: connecting, and for messages known to exist.",
     },

@@ -2,9 +2,10 @@
 
 Every module declares ``supported_options = {name: {"type": ..., "default": ..., "env_fallback": ...,
 "help": ...}}``. Subclasses inherit their bases' options (merged in MRO order). An option with neither
-``default`` nor ``env_fallback`` is mandatory. ``"choices"`` and ``"minimum"`` go into the JSON Schema
-(the module's ``check_values`` enforces them). Options marked ``"secret": True`` never have their
-value printed.
+``default`` nor ``env_fallback`` is mandatory. ``"choices"`` go into the JSON Schema (the module's
+``check_values`` enforces them). Every numeric option declares ``"minimum"`` and ``"maximum"``:
+checked here for every number given (list elements too) and published in the JSON Schema. Options
+marked ``"secret": True`` never have their value printed.
 """
 
 from __future__ import annotations
@@ -171,7 +172,30 @@ def resolve_options(
             )
             continue
         values[name] = coerced
+        out_of_range = range_problem(name, spec, coerced)
+        if out_of_range:
+            # the value stays in ``values`` so cross-option checks still run and report too
+            problems.append(Problem(name, out_of_range))
     return values, problems
+
+
+def range_problem(name: str, spec: Mapping[str, Any], value: Any) -> str | None:
+    """The message for a number (or a list element) outside ``minimum``..``maximum``, else ``None``."""
+    if "minimum" not in spec and "maximum" not in spec:
+        return None
+    numbers = value if isinstance(value, list) else [value]
+    for number in numbers:
+        if isinstance(number, bool) or not isinstance(number, (int, float)):
+            continue
+        low, high = spec.get("minimum"), spec.get("maximum")
+        too_low = low is not None and number < low
+        if not too_low and (high is None or number <= high):
+            continue
+        what = f"option '{name}'" if number is value else f"every element of option '{name}'"
+        if low is not None and high is not None:
+            return f"{what} must be from {low} to {high}, got {number}"
+        return f"{what} must be {f'at least {low}' if too_low else f'at most {high}'}, got {number}"
+    return None
 
 
 def _article(noun: str) -> str:
@@ -193,8 +217,12 @@ def option_schema(spec: Mapping[str, Any]) -> dict[str, Any]:
         schema["description"] = spec["help"]
     if "choices" in spec:  # checked by the module's check_values; here for editors and ozzy schema
         schema["enum"] = list(spec["choices"])
-    if "minimum" in spec:
-        schema["minimum"] = spec["minimum"]
+    for bound in ("minimum", "maximum"):
+        if bound in spec:
+            target = schema
+            if option_type == INT_LIST or (isinstance(option_type, tuple) and INT_LIST in option_type):
+                target = _list_items_schema(schema)
+            target[bound] = spec[bound]
     if "default" in spec:
         default = spec["default"]
         if default is None or isinstance(default, (str, int, float, bool, list, dict)):
@@ -215,3 +243,12 @@ def _json_schema_for(option_type: Any) -> dict[str, Any]:
     if option_type == DICT_LIST:
         return {"type": "array", "items": {"type": "object"}}
     return {}
+
+
+def _list_items_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """Where a bound of an integer list goes: its ``items`` (inside ``anyOf`` when it may be null)."""
+    for variant in [schema, *schema.get("anyOf", [])]:
+        if variant.get("type") == "array":
+            items: dict[str, Any] = variant["items"]
+            return items
+    return schema

@@ -34,7 +34,11 @@ class PipelineItem:
         values, problems = resolve_options(declared, options)
         # Cross-option checks need every option; an unknown extra option must not hide them.
         if all(name in values for name in declared):
-            problems.extend(cls.check_values(values))
+            own = cls.check_values(values)
+            # a module's own message about an option (e.g. 'must be positive') replaces the
+            # generic out-of-range one, so each problem is reported once
+            explained = {problem.option for problem in own if problem.option}
+            problems = [problem for problem in problems if problem.option not in explained] + own
         return values, problems
 
     @classmethod

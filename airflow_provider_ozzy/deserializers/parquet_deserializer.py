@@ -24,7 +24,13 @@ class ParquetDeserializer(BaseDeserializer):
     """Rows of Parquet files as items: structs become objects, lists lists, nulls ``None``."""
 
     supported_options = {
-        "batch_rows": {"type": int, "default": 5000, "help": "Rows converted to items at a time."},
+        "batch_rows": {
+            "type": int,
+            "minimum": 1,
+            "maximum": 1_000_000,
+            "default": 5000,
+            "help": "Rows converted to items at a time.",
+        },
         "spool_dir": {
             "type": (str, type(None)),
             "default": None,

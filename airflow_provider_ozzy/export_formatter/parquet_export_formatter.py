@@ -60,6 +60,8 @@ class ParquetExportFormatter(BaseExportFormatter):
         "compression": {"type": str, "default": "snappy", "help": "snappy, zstd, gzip or none."},
         "compression_level": {
             "type": (int, type(None)),
+            "minimum": -7,
+            "maximum": 22,
             "default": None,
             "help": "Codec level (zstd, gzip); default per codec.",
         },
@@ -70,12 +72,16 @@ class ParquetExportFormatter(BaseExportFormatter):
         },
         "infer_rows": {
             "type": int,
+            "minimum": 1,
+            "maximum": 10_000_000,
             "default": 1000,
             "help": "Without 'schema': items of each file the schema is inferred from (held in "
             "memory until then).",
         },
         "row_group_size": {
             "type": int,
+            "minimum": 0,
+            "maximum": 1_000_000_000,
             "default": 0,
             "help": "Rows per row group, held in memory as Arrow columns; 0: one row group per "
             "batch of items written to the file.",

@@ -75,7 +75,13 @@ class DupeFilter(BaseFilter):
             "default": None,
             "help": "SQLite file of seen keys (default: a file named after the job in the temporary folder, removed at the end).",
         },
-        "cache_mb": {"type": int, "default": 16, "help": "Memory SQLite may use for its page cache, in MB."},
+        "cache_mb": {
+            "type": int,
+            "minimum": 1,
+            "maximum": 1_048_576,
+            "default": 16,
+            "help": "Memory SQLite may use for its page cache, in MB.",
+        },
     }
 
     def __init__(self, options: dict[str, Any] | None = None) -> None:

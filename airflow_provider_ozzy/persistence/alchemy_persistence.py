@@ -201,6 +201,8 @@ class AlchemyPersistence(BasePersistence):
         },
         "port": {
             "type": (int, str),
+            "minimum": 1,
+            "maximum": 65535,
             "default": None,
             "help": "Database port (overrides the URL's or connection's).",
         },

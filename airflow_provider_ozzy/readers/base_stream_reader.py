@@ -29,7 +29,13 @@ class StreamBasedReader(BaseReader):
     """Base of FSReader, S3Reader and the other stream readers."""
 
     supported_options = {
-        "batch_size": {"type": int, "default": 10000, "help": "Items per batch (and per commit)."},
+        "batch_size": {
+            "type": int,
+            "minimum": 1,
+            "maximum": 1_000_000,
+            "default": 10000,
+            "help": "Items per batch (and per commit).",
+        },
     }
 
     def __init__(self, options: dict[str, Any] | None = None) -> None:

@@ -36,10 +36,27 @@ class HubstorageReader(BaseReader):
 
     supported_options = {
         **connection_options(),
-        "batch_size": {"type": int, "default": 10000, "help": "Items per batch."},
-        "project_id": {"type": (int, str), "help": "Scrapy Cloud project id."},
+        "batch_size": {
+            "type": int,
+            "minimum": 1,
+            "maximum": 1_000_000,
+            "default": 10000,
+            "help": "Items per batch.",
+        },
+        "project_id": {
+            "type": (int, str),
+            "minimum": 1,
+            "maximum": 2**63 - 1,
+            "help": "Scrapy Cloud project id.",
+        },
         "collection_name": {"type": str, "help": "Store collection to read."},
-        "count": {"type": int, "default": 0, "help": "Read at most this many items (0: all)."},
+        "count": {
+            "type": int,
+            "minimum": 0,
+            "maximum": 2**63 - 1,
+            "default": 0,
+            "help": "Read at most this many items (0: all).",
+        },
         "prefixes": {"type": STR_LIST, "default": [], "help": "Only keys starting with one of these."},
         "exclude_prefixes": {"type": STR_LIST, "default": [], "help": "Skip keys starting with these."},
         "secondary_collections": {
@@ -49,11 +66,15 @@ class HubstorageReader(BaseReader):
         },
         "startts": {
             "type": (int, str, type(None)),
+            "minimum": 0,
+            "maximum": 253402300799999,
             "default": None,
             "help": "Only items written at or after: ms since the epoch, ISO date/time (UTC), 'N days ago'.",
         },
         "endts": {
             "type": (int, str, type(None)),
+            "minimum": 0,
+            "maximum": 253402300799999,
             "default": None,
             "help": "Only items written before: ms since the epoch, ISO date/time (UTC), 'N days ago'.",
         },

@@ -25,10 +25,18 @@ RANGE_OPTIONS: dict[str, dict[str, Any]] = {
     "topic": {"type": str, "help": "Topic to read."},
     "partitions": {
         "type": (INT_LIST, type(None)),
+        "minimum": 0,
+        "maximum": 2**31 - 1,
         "default": None,
         "help": "Partitions to read (default: all); shards of one topic take disjoint lists.",
     },
-    "batch_size": {"type": int, "default": 10000, "help": "Messages per batch."},
+    "batch_size": {
+        "type": int,
+        "minimum": 1,
+        "maximum": 1_000_000,
+        "default": 10000,
+        "help": "Messages per batch.",
+    },
     "start": {
         "type": str,
         "default": "earliest",
@@ -38,6 +46,8 @@ RANGE_OPTIONS: dict[str, dict[str, Any]] = {
     },
     "start_timestamp": {
         "type": (str, int, type(None)),
+        "minimum": 0,
+        "maximum": 253402300799999,
         "default": None,
         "help": "With start: timestamp; epoch milliseconds or an ISO 8601 date-time (UTC if no zone).",
     },
@@ -49,6 +59,8 @@ RANGE_OPTIONS: dict[str, dict[str, Any]] = {
     },
     "stop_timestamp": {
         "type": (str, int, type(None)),
+        "minimum": 0,
+        "maximum": 253402300799999,
         "default": None,
         "help": "With stop: timestamp; epoch milliseconds or an ISO 8601 date-time (UTC if no zone).",
     },

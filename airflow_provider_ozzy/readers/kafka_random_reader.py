@@ -48,9 +48,16 @@ class KafkaRandomReader(BaseReader):
         **KAFKA_OPTIONS,
         **RANGE_OPTIONS,
         **DECODING_OPTIONS,
-        "record_count": {"type": int, "help": "How many messages to sample."},
+        "record_count": {
+            "type": int,
+            "minimum": 1,
+            "maximum": 100_000_000,
+            "help": "How many messages to sample.",
+        },
         "seed": {
             "type": int,
+            "minimum": -(2**63),
+            "maximum": 2**63 - 1,
             "default": 0,
             "help": "Random seed: the same seed and range give the same sample.",
         },

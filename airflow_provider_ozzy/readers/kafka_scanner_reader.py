@@ -38,6 +38,8 @@ class KafkaScannerReader(BaseReader):
         **DECODING_OPTIONS,
         "stop_count": {
             "type": (int, type(None)),
+            "minimum": 0,
+            "maximum": 2**63 - 1,
             "default": None,
             "help": "With stop: count; at most this many messages per run.",
         },

@@ -16,9 +16,27 @@ class RandomReader(BaseReader):
     """``number_of_items`` items ``{key, country_code, state, city: {name, district}, value}``."""
 
     supported_options = {
-        "number_of_items": {"type": int, "default": 1000, "help": "How many items to produce."},
-        "batch_size": {"type": int, "default": 100, "help": "Items per batch."},
-        "seed": {"type": int, "default": 0, "help": "Random seed; item n is the same on every run."},
+        "number_of_items": {
+            "type": int,
+            "minimum": 0,
+            "maximum": 2**63 - 1,
+            "default": 1000,
+            "help": "How many items to produce.",
+        },
+        "batch_size": {
+            "type": int,
+            "minimum": 1,
+            "maximum": 1_000_000,
+            "default": 100,
+            "help": "Items per batch.",
+        },
+        "seed": {
+            "type": int,
+            "minimum": -(2**63),
+            "maximum": 2**63 - 1,
+            "default": 0,
+            "help": "Random seed; item n is the same on every run.",
+        },
     }
 
     def __init__(self, options: dict[str, Any] | None = None) -> None:

@@ -31,7 +31,13 @@ FTP_OPTIONS: dict[str, dict[str, Any]] = {
         "default": None,
         "help": "Legacy: server name (without ftp_conn_id).",
     },
-    "port": {"type": int, "default": DEFAULT_PORT, "help": "Legacy: server port."},
+    "port": {
+        "type": int,
+        "minimum": 1,
+        "maximum": 65535,
+        "default": DEFAULT_PORT,
+        "help": "Legacy: server port.",
+    },
     "ftp_user": {
         "type": (str, type(None)),
         "default": None,
@@ -47,6 +53,8 @@ FTP_OPTIONS: dict[str, dict[str, Any]] = {
     },
     "timeout": {
         "type": (int, float),
+        "minimum": 0.001,
+        "maximum": 86400,
         "default": 60,
         "help": "Seconds to wait for the server on every request and data transfer.",
     },

@@ -33,7 +33,13 @@ SFTP_OPTIONS: dict[str, dict[str, Any]] = {
         "default": None,
         "help": "Legacy: server name (without sftp_conn_id).",
     },
-    "port": {"type": int, "default": DEFAULT_PORT, "help": "Legacy: server port."},
+    "port": {
+        "type": int,
+        "minimum": 1,
+        "maximum": 65535,
+        "default": DEFAULT_PORT,
+        "help": "Legacy: server port.",
+    },
     "sftp_user": {
         "type": (str, type(None)),
         "default": None,
@@ -60,6 +66,8 @@ SFTP_OPTIONS: dict[str, dict[str, Any]] = {
     },
     "timeout": {
         "type": (int, float),
+        "minimum": 0.001,
+        "maximum": 86400,
         "default": 60,
         "help": "Seconds to wait for the server (connecting, and every request).",
     },

@@ -17,9 +17,17 @@ class ReservoirSamplingWriteBuffer(WriteBuffer):
     """
 
     supported_options = {
-        "sample_size": {"type": int, "default": 1000, "help": "Items kept per group."},
+        "sample_size": {
+            "type": int,
+            "minimum": 1,
+            "maximum": 100_000_000,
+            "default": 1000,
+            "help": "Items kept per group.",
+        },
         "seed": {
             "type": (int, type(None)),
+            "minimum": -(2**63),
+            "maximum": 2**63 - 1,
             "default": None,
             "help": "Random seed, for reproducible samples.",
         },

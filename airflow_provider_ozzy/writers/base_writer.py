@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from airflow_provider_ozzy.compression import COMPRESSIONS
+from airflow_provider_ozzy.compression import COMPRESSIONS, level_problem
 from airflow_provider_ozzy.errors import ConfigurationError, InconsistentWriteError
 from airflow_provider_ozzy.export_formatter.base_export_formatter import BaseExportFormatter
 from airflow_provider_ozzy.groupers.base_grouper import GroupKey
@@ -32,14 +32,23 @@ class BaseWriter(PipelineItem):
 
     kind = "writer"
     supported_options = {
-        "items_per_buffer_write": {"type": int, "default": 500000, "help": "Items per output file."},
+        "items_per_buffer_write": {
+            "type": int,
+            "minimum": 1,
+            "maximum": 2**63 - 1,
+            "default": 500000,
+            "help": "Items per output file.",
+        },
         "size_per_buffer_write": {
             "type": int,
+            "minimum": 1,
+            "maximum": 2**50,
             "default": 4000000000,
             "help": "Formatted (uncompressed) bytes per output file.",
         },
         "items_limit": {
             "type": int,
+            "maximum": 2**63 - 1,
             "default": 0,
             "minimum": 0,
             "help": "Stop after exactly this many items (0: no limit).",
@@ -57,6 +66,8 @@ class BaseWriter(PipelineItem):
         },
         "compression_level": {
             "type": (int, type(None)),
+            "minimum": -7,
+            "maximum": 22,
             "default": None,
             "help": "Compression level; default per format.",
         },
@@ -92,6 +103,11 @@ class BaseWriter(PipelineItem):
                 problems.append(Problem(option, f"option '{option}' must be positive, got {values[option]}"))
         if values["items_limit"] < 0:
             problems.append(Problem("items_limit", "option 'items_limit' must be 0 (no limit) or positive"))
+        level = values["compression_level"]
+        if isinstance(level, int) and -7 <= level <= 22:
+            level_error = level_problem(values["compression"], level)
+            if level_error:
+                problems.append(Problem("compression_level", level_error))
         try:
             buffer_class = cls._buffer_class(values["write_buffer"])
         except ConfigurationError as error:

@@ -77,6 +77,8 @@ class CloudsearchWriter(BaseWriter):
         },
         "max_batch_size": {
             "type": int,
+            "minimum": 1,
+            "maximum": MAX_BATCH_SIZE,
             "default": MAX_BATCH_SIZE,
             "help": f"Bytes per document batch (at most {MAX_BATCH_SIZE}).",
         },

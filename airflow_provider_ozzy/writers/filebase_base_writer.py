@@ -63,7 +63,13 @@ class FilebaseBaseWriter(BaseWriter):
             "type": str,
             "help": "Destination path and file prefix: strftime codes, {groups[N]}, {file_number}.",
         },
-        "start_file_count": {"type": int, "default": 0, "help": "First file number of every group."},
+        "start_file_count": {
+            "type": int,
+            "minimum": 0,
+            "maximum": 2**63 - 1,
+            "default": 0,
+            "help": "First file number of every group.",
+        },
         "generate_md5": {
             "type": bool,
             "default": False,

@@ -70,6 +70,8 @@ class GDriveWriter(FilebaseBaseWriter):
         },
         "chunk_size": {
             "type": int,
+            "minimum": CHUNK_UNIT,
+            "maximum": 4 * 1024**3,
             "default": 32 * CHUNK_UNIT,
             "help": f"Bytes per upload request, a multiple of {CHUNK_UNIT}.",
         },

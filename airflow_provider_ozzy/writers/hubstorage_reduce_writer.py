@@ -49,7 +49,13 @@ class HubstorageReduceWriter(ReduceWriter):
             "default": None,
             "help": "Collection URL .../p/<project>/collections/s/<name> (or project_id + collection_name).",
         },
-        "project_id": {"type": (int, str, type(None)), "default": None, "help": "Scrapy Cloud project id."},
+        "project_id": {
+            "type": (int, str, type(None)),
+            "minimum": 1,
+            "maximum": 2**63 - 1,
+            "default": None,
+            "help": "Scrapy Cloud project id.",
+        },
         "collection_name": {"type": (str, type(None)), "default": None, "help": "Store collection name."},
         "key": {"type": str, "help": "Key under which the accumulator is stored."},
     }

@@ -31,10 +31,21 @@ class HubstorageWriter(UnbufferedWriter):
 
     supported_options = {
         **connection_options(),
-        "project_id": {"type": (int, str), "help": "Scrapy Cloud project id."},
+        "project_id": {
+            "type": (int, str),
+            "minimum": 1,
+            "maximum": 2**63 - 1,
+            "help": "Scrapy Cloud project id.",
+        },
         "collection_name": {"type": str, "help": "Store collection to write."},
         "key_field": {"type": str, "default": "_key", "help": "Item field holding the key."},
-        "items_per_request": {"type": int, "default": 1000, "help": "Items per write request."},
+        "items_per_request": {
+            "type": int,
+            "minimum": 1,
+            "maximum": 100_000,
+            "default": 1000,
+            "help": "Items per write request.",
+        },
     }
 
     def __init__(self, options: dict[str, Any] | None = None) -> None:

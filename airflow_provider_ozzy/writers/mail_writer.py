@@ -57,6 +57,8 @@ class MailWriter(BaseWriter):
         },
         "max_mails_sent": {
             "type": int,
+            "minimum": 1,
+            "maximum": 1_000_000,
             "default": 5,
             "help": "Most files mailed by one job; the next file fails the export.",
         },
@@ -68,6 +70,8 @@ class MailWriter(BaseWriter):
         },
         "max_attachment_size": {
             "type": int,
+            "minimum": 1,
+            "maximum": 2**40,
             "default": DEFAULT_MAX_ATTACHMENT_SIZE,
             "help": "Largest attachment in bytes (compressed); a larger file fails the export "
             "before any mail of it is sent.",

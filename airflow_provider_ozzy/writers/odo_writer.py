@@ -113,9 +113,17 @@ class OdoWriter(BaseWriter):
             "are stored as JSON text. Default: false, true with odo_uri (exporters flattened).",
         },
         "flatten_separator": {"type": str, "default": ".", "help": "Joins nested keys into column names."},
-        "insert_batch_size": {"type": int, "default": 1000, "help": "Rows per INSERT round trip."},
+        "insert_batch_size": {
+            "type": int,
+            "minimum": 1,
+            "maximum": 1_000_000,
+            "default": 1000,
+            "help": "Rows per INSERT round trip.",
+        },
         "items_per_buffer_write": {
             "type": int,
+            "minimum": 1,
+            "maximum": 2**63 - 1,
             "default": 10000,
             "help": "Items per transaction (one buffer file each).",
         },
