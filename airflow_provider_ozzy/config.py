@@ -20,7 +20,6 @@ import yaml
 from airflow_provider_ozzy.errors import ConfigurationError
 from airflow_provider_ozzy.options import resolve_options
 from airflow_provider_ozzy.registry import SECTION_KINDS, UnknownModuleError, resolve
-from airflow_provider_ozzy.retries import RETRY_OPTIONS
 
 MODULE_SECTIONS = (
     "reader",
@@ -64,19 +63,8 @@ EXPORTER_OPTIONS: dict[str, dict[str, Any]] = {
         "default": None,
         "help": "Job id.",
     },
-    "incremental": {
-        "type": bool,
-        "default": False,
-        "help": "Each run of this job id continues after the last finished one: it reads only the inputs "
-        "(files, objects, offsets) no earlier run read, and its file numbers go on.",
-    },
     "prevent_bypass": {"type": bool, "default": False, "help": "Never move whole objects instead of items."},
-    "disable_retries": {
-        "type": bool,
-        "default": False,
-        "help": "Try every operation once (retry_attempts 1), for this export only.",
-    },
-    **RETRY_OPTIONS,  # retry_attempts, retry_max_seconds: the retry budget of one operation
+    "disable_retries": {"type": bool, "default": False, "help": "Try every operation once."},
     "dead_letter_file": {
         "type": (str, type(None)),
         "default": None,
