@@ -1,58 +1,31 @@
 """File naming for file-based writers: ``filebase`` with strftime, ``{groups[N]}`` and ``{file_number}``.
 
 The date in ``filebase`` is fixed when the job starts and kept in the job state, so a resume
-next day writes the same names instead of duplicates.
+next day writes the same names instead of duplicates. Names come from ``filebase.Filebase``,
+which gives every (group, file number) its own name; a name given twice in one run is a bug that
+stops the export rather than overwrite a file.
 """
 
 from __future__ import annotations
 
 import datetime
+import hashlib
 import posixpath
-import string
 from typing import Any
 
 from airflow_provider_ozzy.compression import suffix
 from airflow_provider_ozzy.errors import WriterError
+from airflow_provider_ozzy.filebase import MD5_FILE_NAME, Filebase
 from airflow_provider_ozzy.groupers.base_grouper import GroupKey
 from airflow_provider_ozzy.options import Problem
 from airflow_provider_ozzy.path_safety import safe_segment
 from airflow_provider_ozzy.write_buffers.base import FinishedFile
 from airflow_provider_ozzy.writers.base_writer import BaseWriter, WrittenFile
 
-MD5_FILE_NAME = "md5checksum.md5"
-
-
-def _fields(template: str) -> list[str]:
-    return [field for _, field, _, _ in string.Formatter().parse(template) if field is not None]
-
 
 def filebase_problems(filebase: str) -> list[str]:
-    """Why a ``filebase`` cannot name files (empty list when it can)."""
-    if not filebase:
-        return ["option 'filebase' must not be empty"]
-    directory, prefix = posixpath.split(filebase)
-    try:
-        directory_fields, prefix_fields = _fields(directory), _fields(prefix)
-    except ValueError as error:
-        return [f"option 'filebase' has unbalanced braces ({error})"]
-    problems = []
-    if not prefix:
-        problems.append("option 'filebase' must end with a file name prefix, not '/'")
-    for field in directory_fields + prefix_fields:
-        root = field.split("[", 1)[0].split(".", 1)[0]
-        if root in ("", *string.digits) or root.isdigit():
-            problems.append(
-                "option 'filebase' uses a positional placeholder '{}': use {groups[N]}, {file_number} or strftime codes"
-            )
-        elif root not in ("groups", "file_number"):
-            problems.append(
-                f"option 'filebase' has an unknown placeholder '{{{field}}}' (known: groups[N], file_number)"
-            )
-    if any(field.startswith("file_number") for field in directory_fields):
-        problems.append("option 'filebase' must not use {file_number} in its directory part")
-    if ".." in filebase.split("/"):
-        problems.append("option 'filebase' must not contain '..'")
-    return problems
+    """Why a ``filebase`` cannot name files (empty list when it can); see ``Filebase.problems``."""
+    return Filebase.problems(filebase)
 
 
 class FilebaseBaseWriter(BaseWriter):
@@ -80,13 +53,22 @@ class FilebaseBaseWriter(BaseWriter):
     def __init__(self, options: dict[str, Any] | None = None) -> None:
         super().__init__(options)
         self.effective_filebase = ""
+        self._filebase: Filebase | None = None
+        self._names: set[bytes] = set()  # digests of this run's names: a name given twice is a bug
         self.manifest: list[list[Any]] = []  # [name, md5] of every file, kept only for generate_md5
 
     @classmethod
     def check_values(cls, values: dict[str, Any]) -> list[Problem]:
         problems = super().check_values(values)
-        problems.extend(Problem("filebase", message) for message in filebase_problems(values["filebase"]))
+        problems.extend(Problem("filebase", message) for message in Filebase.problems(values["filebase"]))
         return problems
+
+    @property
+    def filebase(self) -> Filebase:
+        """The parsed effective ``filebase`` (the job's date fixed), the one place names come from."""
+        if self._filebase is None or self._filebase.effective != self.effective_filebase:
+            self._filebase = Filebase(self.effective_filebase)
+        return self._filebase
 
     def open(self, formatter: Any, state: dict[str, Any] | None) -> None:
         self.effective_filebase = datetime.datetime.now(datetime.UTC).strftime(self.options["filebase"])
@@ -114,26 +96,17 @@ class FilebaseBaseWriter(BaseWriter):
         super().write_batch(by_segments, batch_number)
 
     def destination_name(self, group: GroupKey, number: int) -> str:
-        """The deterministic name of file ``number`` of ``group``."""
-        directory, prefix = posixpath.split(self.effective_filebase)
+        """The deterministic name of file ``number`` of ``group``, distinct from every other file's."""
         segments = tuple(safe_segment(value) for value in group)
-        file_number = number + self.options["start_file_count"]
+        extension = self.formatter.file_extension if self.formatter else "txt"
+        tail = f".{extension}{suffix(self.options['compression'])}"
         try:
-            directory = directory.format(groups=segments)
-            name = prefix.format(groups=segments, file_number=file_number)
-        except (IndexError, KeyError) as error:
+            return self.filebase.path(segments, number + self.options["start_file_count"], tail)
+        except IndexError as error:
             raise WriterError(
                 f"{type(self).__name__}: option 'filebase' {self.options['filebase']!r} needs a group the grouper "
                 f"does not give ({error!r}; this item's groups are {list(group)})"
             ) from None
-        fields = _fields(prefix)
-        if not fields:
-            name += f"{file_number:04d}"
-        if segments and "{groups" not in self.effective_filebase:
-            name += "-" + "-".join(segments)
-        extension = self.formatter.file_extension if self.formatter else "txt"
-        name = f"{name}.{extension}{suffix(self.options['compression'])}"
-        return posixpath.join(directory, name) if directory else name
 
     def member_name(self, group: GroupKey, number: int) -> str | None:
         """As exporters: the file name without '.zip' (``items_0000.jl`` in ``items_0000.jl.zip``)."""
@@ -142,7 +115,14 @@ class FilebaseBaseWriter(BaseWriter):
 
     def write_file(self, finished: FinishedFile, number: int) -> str:
         name = self.destination_name(finished.group, number)
+        key = hashlib.blake2b(name.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        if key in self._names:
+            raise WriterError(
+                f"{type(self).__name__}: {name!r} was already written in this run; refusing to overwrite it "
+                f"(group {list(finished.group)}, file {number})"
+            )
         self.put_file(finished.path, name, finished)
+        self._names.add(key)
         return name
 
     def put_file(self, local_path: str, destination: str, finished: FinishedFile) -> None:
@@ -154,9 +134,8 @@ class FilebaseBaseWriter(BaseWriter):
             self.manifest.append([written.name, written.md5])
 
     def static_directory(self) -> str:
-        """The directory part of ``filebase`` before any group placeholder."""
-        directory = posixpath.dirname(self.effective_filebase)
-        return directory.split("{", 1)[0].rstrip("/") if "{" in directory else directory
+        """The directory segments of ``filebase`` before the first one with a placeholder."""
+        return self.filebase.static_directory()
 
     def finish_writing(self) -> None:
         super().finish_writing()
