@@ -55,7 +55,7 @@ class CommitTracker:
         self._snapshots.append(
             _Snapshot(
                 batch,
-                reader.get_last_position(),
+                reader.position_cursor(),
                 reader.read_items,
                 writer.accepted,
                 dict(writer.routed),
@@ -72,7 +72,7 @@ class CommitTracker:
         if watermark >= next_batch or not self._snapshots:
             snapshot = _Snapshot(
                 next_batch,
-                reader.get_last_position(),
+                reader.position_cursor(),
                 reader.read_items,
                 writer.accepted,
                 writer.routed,
@@ -83,7 +83,7 @@ class CommitTracker:
         state = {
             "version": STATE_VERSION,
             "batch": snapshot.batch,
-            "reader": snapshot.reader_position,
+            "reader": reader.committable_position(snapshot.reader_position),
             "read_items": snapshot.read_items,
             "writer": writer.state(snapshot.routed, snapshot.accepted),
         }

@@ -192,7 +192,7 @@ def _current_stream(reader: Any) -> str | None:
     if getattr(reader, "last_stream", None):
         return str(reader.last_stream)
     try:
-        name = reader.get_last_position().get("stream_name")
+        name = reader.position_cursor().get("stream_name")
     except Exception:  # a reader without a stream position
         return None
     return str(name) if name is not None else None

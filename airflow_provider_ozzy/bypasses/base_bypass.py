@@ -76,6 +76,9 @@ class BaseBypass:
         self.context = context
         self.finished = False
         self.log = log
+        # every input, in the order copied to the writer's files 0, 1, 2, ... (once listed): the
+        # next run of an incremental job reads the others, and its file numbers go on after these
+        self.streams: list[Any] = []
 
     @classmethod
     def handles(cls, config: dict[str, Any]) -> bool:

@@ -74,7 +74,7 @@ class S3Bypass(BaseBypass):
         writer.open(
             self.context.formatter, {"effective_filebase": saved["effective_filebase"]} if saved else None
         )
-        streams = self.reader.get_read_streams()
+        streams = self.streams = self.reader.get_read_streams()
         listing = fingerprint(streams)
         if saved is None:
             self._check_applicable(streams)

@@ -32,6 +32,16 @@ class BaseReader(PipelineItem):
     def get_last_position(self) -> dict[str, Any]:
         raise NotImplementedError
 
+    def position_cursor(self) -> dict[str, Any]:
+        """A cheap mark of the current place, taken before every batch (see ``commit_protocol``)."""
+        return self.get_last_position()
+
+    def committable_position(self, cursor: dict[str, Any]) -> dict[str, Any]:
+        """The position to commit for a place marked earlier by ``position_cursor``: readers whose
+        positions grow with the input (stream readers) keep marks small and build the position once
+        per commit."""
+        return cursor
+
     def progress(self) -> float | None:
         """Fraction of the input read so far, or ``None`` when unknown."""
         return None

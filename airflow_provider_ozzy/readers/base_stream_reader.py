@@ -1,8 +1,13 @@
 """Readers of byte streams (files, objects): decompress and deserialize incrementally, resumably.
 
-A position is ``{"stream_index", "stream_name", "offset"}``: the stream being read and how many of
-its items were already delivered. Streams are listed in a deterministic order, so a resumed or
-retried read continues with exactly the next item.
+Inputs are named by identity, never by their place in a listing. A position holds the inputs
+finished before this run (``done``), the inputs of this run in the order they were read
+(``read``), and where a resume starts again (``index`` into ``read`` and the ``offset``-th item of
+that input). A resume reads ``read[index:]`` again in the same order, so every item after the
+committed position comes back in the same order (the commit protocol counts on it), then every
+listed input that is in neither list, in name order. Inputs added, removed, renamed or re-sorted
+between runs, or between a crash and its resume, are therefore each read exactly once; an input
+that must be read again but is gone or changed size stops the resume with a clear error.
 """
 
 from __future__ import annotations
@@ -16,7 +21,10 @@ from airflow_provider_ozzy.decompressors.stream_decompressors import AutoDecompr
 from airflow_provider_ozzy.deserializers.stream_deserializers import BaseDeserializer, JsonLinesDeserializer
 from airflow_provider_ozzy.errors import ReaderError
 from airflow_provider_ozzy.readers.base_reader import BaseReader
+from airflow_provider_ozzy.readers.input_log import Entry, InputLog, decode_entries, encode_entries
 from airflow_provider_ozzy.retries import is_transient, retrying
+
+POSITION_VERSION = 2
 
 
 class Stream(NamedTuple):
@@ -42,7 +50,9 @@ class StreamBasedReader(BaseReader):
         super().__init__(options)
         self.decompressor: BaseDecompressor = AutoDecompressor()
         self.deserializer: BaseDeserializer = JsonLinesDeserializer()
-        self._streams: list[Stream] = []
+        self._streams: list[Stream] = []  # what this run reads, in order (see ``_plan``)
+        self._log = InputLog()
+        self._done_encoded: list[str] = []
         self._index = 0
         self._offset = 0
         self._records: Iterator[list[dict[str, Any]]] | None = None
@@ -66,34 +76,102 @@ class StreamBasedReader(BaseReader):
 
     # -- the reader contract ------------------------------------------------------------------
     def open(self, position: dict[str, Any] | None) -> None:
-        self._streams = self.get_read_streams()
+        listed = _in_order(self.get_read_streams())
+        if position and "stream_index" in position:
+            position = self._from_index_position(position, listed)
+        done, replay, self._offset, folded = _unpack(position)
+        self._streams = self._plan(listed, done, replay)
+        # the inputs finished before are encoded once per process, and only when they changed
+        self._done_encoded = (
+            list(position["done"]) if position and not folded else encode_entries(sorted(done.items()))
+        )
+        self._log = InputLog((stream.name, stream.size) for stream in self._streams)
         self._bytes_total = sum(stream.size or 0 for stream in self._streams)
-        if position:
-            self._index, self._offset = self._locate(position)
-            self._bytes_done = sum(stream.size or 0 for stream in self._streams[: self._index])
         self.finished = not self._streams
 
-    def _locate(self, position: dict[str, Any]) -> tuple[int, int]:
-        index, name, offset = (
-            position.get("stream_index", 0),
-            position.get("stream_name"),
-            position.get("offset", 0),
+    def _plan(self, listed: list[Stream], done: dict[str, int | None], replay: list[Entry]) -> list[Stream]:
+        """What this run reads: first the inputs read after the committed position, in the order
+        they were read (so every item comes back in the same order), then every listed input not
+        finished before, in name order."""
+        by_name = {stream.name: stream for stream in listed}
+        plan: list[Stream] = []
+        for name, size in replay:
+            stream = by_name.get(name)
+            if stream is None or (size is not None and stream.size is not None and stream.size != size):
+                what = "is gone" if stream is None else f"changed size ({size} -> {stream.size} bytes)"
+                raise ReaderError(
+                    f"{type(self).__name__}: cannot resume exactly: input {name}, read after the last "
+                    f"committed position, {what}; restore it, or delete the job state to start over"
+                )
+            plan.append(stream)
+        replayed = {name for name, _ in replay}
+        changed = []
+        for stream in listed:
+            if stream.name in replayed:
+                continue
+            if stream.name in done:
+                size = done[stream.name]
+                if size is not None and stream.size is not None and size != stream.size:
+                    changed.append(stream.name)
+                continue
+            plan.append(stream)
+        if changed:
+            self.log.warning(
+                "%s: %d finished input(s) changed size since they were read and are not read again "
+                "(an input is read once per name): %s",
+                type(self).__name__,
+                len(changed),
+                ", ".join(changed[:3]) + (", ..." if len(changed) > 3 else ""),
+            )
+        return plan
+
+    def _from_index_position(self, position: dict[str, Any], listed: list[Stream]) -> dict[str, Any]:
+        """A position of Ozzy 0.1 (an index into the listing): the inputs before it are done."""
+        names = [stream.name for stream in listed]
+        index, name = position.get("stream_index", 0), position.get("stream_name")
+        if name is not None and name in names:
+            index = names.index(name)
+        elif name is not None:
+            raise ReaderError(
+                f"{type(self).__name__}: cannot resume: '{name}', being read when the job stopped, "
+                "is no longer in the input"
+            )
+        index = min(index, len(listed))
+        self.log.warning(
+            "%s: converting a position of an older Ozzy (input %d of the listing) to named inputs",
+            type(self).__name__,
+            index,
         )
-        names = [stream.name for stream in self._streams]
-        if index < len(names) and (name is None or names[index] == name):
-            return index, offset
-        if name in names:
-            return names.index(name), offset
-        if name is None or index >= len(names):
-            return len(names), 0
-        raise ReaderError(
-            f"{type(self).__name__}: cannot resume: '{name}', being read when the job stopped, "
-            "is no longer in the input"
-        )
+        read = [(stream.name, stream.size) for stream in listed[: index + 1]] if name is not None else []
+        return {
+            "done": encode_entries(sorted((stream.name, stream.size) for stream in listed[:index])),
+            "read": encode_entries(read[index:]) if read else [],
+            "index": 0,
+            "offset": position.get("offset", 0) if name is not None else 0,
+        }
+
+    def position_cursor(self) -> dict[str, Any]:
+        name = self._streams[self._index].name if self._index < len(self._streams) else None
+        return {"index": self._index, "offset": self._offset, "stream_name": name}
+
+    def committable_position(self, cursor: dict[str, Any]) -> dict[str, Any]:
+        """Inputs finished before this run, the inputs of this run so far in read order, and the
+        place in them (``cursor``) where a resume starts reading again."""
+        read = min(self._index + 1, len(self._streams))
+        return {
+            "version": POSITION_VERSION,
+            "done": self._done_encoded,
+            "read": self._log.encoded(read),
+            **cursor,
+        }
 
     def get_last_position(self) -> dict[str, Any]:
-        name = self._streams[self._index].name if self._index < len(self._streams) else None
-        return {"stream_index": self._index, "stream_name": name, "offset": self._offset}
+        return self.committable_position(self.position_cursor())
+
+    def position_after(self, streams: list[Stream]) -> dict[str, Any]:
+        """The position of a job that read exactly ``streams`` (a bypass copied them whole)."""
+        done = encode_entries(sorted((stream.name, stream.size) for stream in streams))
+        return {"version": POSITION_VERSION, "done": done, "read": [], "index": 0, "offset": 0}
 
     def get_next_batch(self) -> list[dict[str, Any]]:
         wanted = self.options["batch_size"]
@@ -192,6 +270,30 @@ class StreamBasedReader(BaseReader):
         if self._raw is not None:
             self._raw.close()
             self._raw = None
+
+
+def _in_order(streams: list[Stream]) -> list[Stream]:
+    """Every input once, in one global name order, whatever the order and overlap of the listing."""
+    unique = {stream.name: stream for stream in reversed(streams)}  # the first listing of a name wins
+    return [unique[name] for name in sorted(unique)]
+
+
+def _unpack(position: dict[str, Any] | None) -> tuple[dict[str, int | None], list[Entry], int, bool]:
+    """Inputs done, inputs to read again in order, the items of the first one already delivered,
+    and whether inputs of the last run moved into the done ones."""
+    if not position:
+        return {}, [], 0, False
+    try:
+        done = dict(decode_entries(position.get("done", [])))
+        read = decode_entries(position.get("read", []))
+    except ValueError as error:
+        raise ReaderError(f"cannot resume: {error}") from None
+    index = int(position.get("index", 0))
+    if not 0 <= index <= len(read):
+        raise ReaderError(f"cannot resume: damaged position (input {index} of {len(read)})")
+    done.update(read[:index])
+    replay = read[index:]
+    return done, replay, int(position.get("offset", 0)) if replay else 0, index > 0
 
 
 class _CountingReader:

@@ -18,7 +18,8 @@ class FSReader(StreamBasedReader):
 
     ``input`` is a file path, ``{"dir": path}`` or ``{"dir_pointer": file holding a path}`` with an
     optional ``pattern`` (regular expression searched in the full path) and ``include_dot_files``,
-    or a list of these. Files are read in sorted path order, so a resume finds its place again.
+    or a list of these. All inputs are read once each (a path listed twice, or given alone and
+    inside a listed folder, is read once), in one global sorted order of their normalized paths.
     """
 
     supported_options = {
@@ -53,7 +54,7 @@ class FSReader(StreamBasedReader):
         if isinstance(entry, str):
             entry = {"dir": entry} if os.path.isdir(entry) else {"file": entry}
         if "file" in entry:
-            path = entry["file"]
+            path = os.path.normpath(entry["file"])
             if not os.path.isfile(path):
                 raise ReaderError(f"FSReader: input file {path} does not exist (option 'input')")
             return [Stream(path, os.path.getsize(path))]
@@ -82,7 +83,7 @@ def _walk(directory: str, pattern: re.Pattern[str] | None, dot_files: bool) -> l
         for name in files:
             if not dot_files and name.startswith("."):
                 continue
-            path = os.path.join(root, name)
+            path = os.path.normpath(os.path.join(root, name))
             if pattern is not None and not pattern.search(path):
                 continue
             found.append(path)
