@@ -25,7 +25,8 @@ from typing import Any, TypeVar
 
 from airflow_provider_ozzy.errors import OzzyError
 from airflow_provider_ozzy.options import Problem
-from airflow_provider_ozzy.retries import call_with_retries
+from airflow_provider_ozzy.retries import call_with_retries, current_policy
+from airflow_provider_ozzy.secret_options import mask
 
 T = TypeVar("T")
 log = logging.getLogger("airflow_provider_ozzy.azure")
@@ -125,6 +126,7 @@ class AzureConnection:
         self.error_class = error_class
         self.place = place
         self.conn_option, self.default_conn_id = _CONNECTIONS[self.service]
+        self.retry_policy = current_policy()  # the export's budget, also in the threads it starts
 
     @property
     def uses_keys(self) -> bool:
@@ -161,8 +163,17 @@ class AzureConnection:
             raise
 
     # -- operations -----------------------------------------------------------------------------------
-    def run(self, operation: Callable[[], T], name: str | None = None, attempts: int | None = None) -> T:
-        """``operation()`` (SDK calls made with ``NO_SDK_RETRIES``) under Ozzy's retry policy."""
+    def run(
+        self,
+        operation: Callable[[], T],
+        name: str | None = None,
+        attempts: int | None = None,
+        action: str | None = None,
+    ) -> T:
+        """``operation()`` (SDK calls made with ``NO_SDK_RETRIES``) under Ozzy's retry policy.
+
+        :param action: what it does, for the retry log lines (default: the function's name).
+        """
 
         def attempt() -> T:
             try:
@@ -172,7 +183,18 @@ class AzureConnection:
             except Exception as error:
                 raise self.translate(error, name) from None
 
-        return call_with_retries(attempt, attempts)
+        label = action or getattr(operation, "__name__", "request").strip("_").replace("_", " ")
+        return call_with_retries(
+            attempt, attempts, f"{self.what()} {label} {self.where_short(name)}", self.retry_policy
+        )
+
+    def what(self) -> str:
+        return "Azure Files" if self.service == "file" else "Azure Blob"
+
+    def where_short(self, name: str | None) -> str:
+        """``container/name`` for the retry log lines."""
+        container = self.place.split("'")[1] if self.place.count("'") >= 2 else self.place.replace(" ", "_")
+        return f"{container}/{name}" if name else container
 
     # -- errors ---------------------------------------------------------------------------------------
     def where(self, name: str | None) -> str:
@@ -204,7 +226,9 @@ class AzureConnection:
 
         where = self.where(name)
         if isinstance(error, (ServiceRequestError, ServiceResponseError, IncompleteReadError, DecodeError)):
-            return ConnectionError(f"{self.module}: {where}: {type(error).__name__}: {_first_line(error)}")
+            return ConnectionError(
+                mask(f"{self.module}: {where}: {type(error).__name__}: {_first_line(error)}")
+            )
         if not isinstance(error, HttpResponseError):
             if isinstance(error, (ValueError, TypeError)) and "credential" in str(error).lower():
                 return self.error_class(

@@ -11,9 +11,11 @@ import json
 import logging
 import signal
 import sys
+import traceback
 from typing import Any
 
 from airflow_provider_ozzy.errors import ConfigurationError, OzzyError
+from airflow_provider_ozzy.secret_options import install_log_masking, mask
 
 EXIT_FAILED = 1
 EXIT_INVALID = 2
@@ -49,17 +51,19 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
+    install_log_masking()  # every log line through secret_options.mask
     try:
         return _dispatch(args)
     except ConfigurationError as error:
-        print(f"ozzy: {error}", file=sys.stderr)
+        print(mask(f"ozzy: {error}"), file=sys.stderr)
         return EXIT_INVALID
     except (OzzyError, ConnectionError, TimeoutError) as error:
         # a network fault still there after the module's retries: its message names the module,
         # the place and the endpoint; a traceback would add nothing
         if args.debug:
-            raise
-        print(f"ozzy: export failed: {error}", file=sys.stderr)
+            print(mask("".join(traceback.format_exception(error))), file=sys.stderr, end="")
+            return EXIT_FAILED
+        print(mask(f"ozzy: export failed: {error}"), file=sys.stderr)
         return EXIT_FAILED
 
 

@@ -20,6 +20,7 @@ import yaml
 from airflow_provider_ozzy.errors import ConfigurationError
 from airflow_provider_ozzy.options import resolve_options
 from airflow_provider_ozzy.registry import SECTION_KINDS, UnknownModuleError, resolve
+from airflow_provider_ozzy.retries import RETRY_OPTIONS
 
 MODULE_SECTIONS = (
     "reader",
@@ -64,7 +65,12 @@ EXPORTER_OPTIONS: dict[str, dict[str, Any]] = {
         "help": "Job id.",
     },
     "prevent_bypass": {"type": bool, "default": False, "help": "Never move whole objects instead of items."},
-    "disable_retries": {"type": bool, "default": False, "help": "Try every operation once."},
+    "disable_retries": {
+        "type": bool,
+        "default": False,
+        "help": "Try every operation once (retry_attempts 1), for this export only.",
+    },
+    **RETRY_OPTIONS,  # retry_attempts, retry_max_seconds: the retry budget of one operation
     "dead_letter_file": {
         "type": (str, type(None)),
         "default": None,

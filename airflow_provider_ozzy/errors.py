@@ -4,7 +4,12 @@ from __future__ import annotations
 
 
 class OzzyError(Exception):
-    """Base of every error Ozzy raises on purpose."""
+    """Base of every error Ozzy raises on purpose; its text never holds a secret (wherever shown)."""
+
+    def __str__(self) -> str:
+        from airflow_provider_ozzy.secret_options import mask
+
+        return mask(super().__str__())
 
 
 class ConfigurationError(OzzyError):

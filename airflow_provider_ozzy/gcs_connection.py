@@ -24,7 +24,8 @@ from typing import Any, BinaryIO, TypeVar
 
 from airflow_provider_ozzy.errors import OzzyError
 from airflow_provider_ozzy.options import Problem
-from airflow_provider_ozzy.retries import call_with_retries
+from airflow_provider_ozzy.retries import call_with_retries, current_policy
+from airflow_provider_ozzy.secret_options import mask
 
 T = TypeVar("T")
 log = logging.getLogger("airflow_provider_ozzy.gcs")
@@ -104,6 +105,7 @@ class GCSConnection:
         self.module = module
         self.error_class = error_class
         self.bucket_name = bucket_name(options["bucket"])
+        self.retry_policy = current_policy()  # the export's budget, also in the threads it starts
 
     # -- identity -------------------------------------------------------------------------------------
     @property
@@ -196,8 +198,17 @@ class GCSConnection:
         return blob
 
     # -- operations -----------------------------------------------------------------------------------
-    def run(self, operation: Callable[[], T], name: str | None = None, attempts: int | None = None) -> T:
-        """``operation()`` (client calls made with ``retry=None``) under Ozzy's retry policy."""
+    def run(
+        self,
+        operation: Callable[[], T],
+        name: str | None = None,
+        attempts: int | None = None,
+        action: str | None = None,
+    ) -> T:
+        """``operation()`` (client calls made with ``retry=None``) under Ozzy's retry policy.
+
+        :param action: what it does, for the retry log lines (default: the function's name).
+        """
 
         def attempt() -> T:
             try:
@@ -207,7 +218,9 @@ class GCSConnection:
             except Exception as error:
                 raise self.translate(error, name) from None
 
-        return call_with_retries(attempt, attempts)
+        label = action or getattr(operation, "__name__", "request").strip("_").replace("_", " ")
+        where = f"{self.bucket_name}/{name}" if name else self.bucket_name
+        return call_with_retries(attempt, attempts, f"GCS {label} {where}", self.retry_policy)
 
     def list_prefix(self, prefix: str) -> list[tuple[str, int | None, Any]]:
         """(name, size, generation) of every object under ``prefix``, in name order."""
@@ -218,7 +231,7 @@ class GCSConnection:
             )
             return [(blob.name, blob.size, blob.generation) for blob in blobs]
 
-        return self.run(listing)
+        return self.run(listing, action="list")
 
     def open_object(self, name: str, generation: int | None = None) -> ObjectStream:
         """A stream of object ``name`` from its start, read ``CHUNK_SIZE`` bytes per request.
@@ -244,7 +257,7 @@ class GCSConnection:
                 ) from None
             return ObjectStream(reader, head, lambda error: self.translate(error, name, stream=True))
 
-        return self.run(opening, name)
+        return self.run(opening, name, action="read")
 
     def read_small_object(self, name: str, limit: int = 1024 * 1024) -> bytes:
         """The content of a small object (a pointer file), refusing more than ``limit`` bytes."""
@@ -271,7 +284,7 @@ class GCSConnection:
                 return None
             return int(blob.size or 0), md5_hex(blob.md5_hash)
 
-        return self.run(fetch, name)
+        return self.run(fetch, name, action="stat")
 
     # -- errors ---------------------------------------------------------------------------------------
     def translate(self, error: BaseException, name: str | None = None, stream: bool = False) -> BaseException:
@@ -291,7 +304,7 @@ class GCSConnection:
     def _translate(self, error: BaseException, name: str | None) -> BaseException:
         place = f"gs://{self.bucket_name}/{name}" if name else f"bucket '{self.bucket_name}'"
         if _is_connection_failure(error):
-            return ConnectionError(f"{self.module}: {place}: {type(error).__name__}: {error}")
+            return ConnectionError(mask(f"{self.module}: {place}: {type(error).__name__}: {error}"))
         if _is_credentials_failure(error):
             return self.error_class(
                 f"{self.module}: no usable Google Cloud credentials for {place} with {self.describe()} "

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_ozzy.options import STR_LIST
+from airflow_provider_ozzy.secret_options import mask
 
 # kafka-python settings a connection (or exporters' ``ssl_configs``) may set.
 SECURITY_SETTINGS = (
@@ -163,9 +164,7 @@ class KafkaConnection:
     def describe(self, error: BaseException) -> str:
         """The error's text without any secret."""
         text = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-        for secret in self.secrets():
-            text = text.replace(secret, "***")
-        return text
+        return mask(text, self.secrets())
 
     def failure(
         self,

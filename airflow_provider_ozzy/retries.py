@@ -1,22 +1,39 @@
 """Retries with exponential backoff and jitter for transient errors, one policy for every module.
 
 Permanent errors (bad data, missing files, refused credentials) fail at once; transient ones
-(timeouts, dropped connections, throttling, 5xx) are retried per operation.
+(timeouts, dropped connections, throttling, 5xx) are retried per operation, within the job's retry
+budget: ``exporter_options.retry_attempts`` (5 by default) attempts, and no new attempt once
+``retry_max_seconds`` (30 by default) have passed since the operation's first one. A dead server
+thus fails a try in well under a minute, before Airflow's own retries take over.
+
+The budget belongs to one export, not to the process: ``BasicExporter`` makes it the current
+policy of its context (``use_retry_policy``), and the service connections (S3, GCS, Azure, SFTP,
+FTP, Kafka, Scrapy Cloud) keep the policy current when they were built, so the threads they start
+use it too. Two exports in one process do not change each other's budget.
+
+Environment overrides, for tests and emergencies: ``OZZY_DISABLE_RETRIES=1`` makes every operation
+try once; ``OZZY_RETRY_MAX_WAIT`` (seconds) caps each wait between attempts.
+
+Each retry logs one line: ``S3 PutObject bucket/key: attempt 2 of 5 in 1.3 s: <error>``.
 """
 
 from __future__ import annotations
 
+import contextvars
 import errno
 import logging
 import os
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from tenacity import (
     RetryCallState,
     Retrying,
     retry_if_exception,
     stop_after_attempt,
+    stop_before_delay,
     wait_exponential_jitter,
 )
 
@@ -24,6 +41,93 @@ T = TypeVar("T")
 log = logging.getLogger("airflow_provider_ozzy.retries")
 
 _TRANSIENT_ERRNOS = {errno.ECONNRESET, errno.ECONNREFUSED, errno.ETIMEDOUT, errno.EPIPE, errno.ECONNABORTED}
+
+DEFAULT_ATTEMPTS = 5
+DEFAULT_MAX_SECONDS = 30.0
+LONGEST_WAIT = 10.0  # between two attempts
+
+# the exporter options of the retry budget (``config.EXPORTER_OPTIONS`` includes them)
+RETRY_OPTIONS: dict[str, dict[str, Any]] = {
+    "retry_attempts": {
+        "type": int,
+        "default": DEFAULT_ATTEMPTS,
+        "minimum": 1,
+        "maximum": 100,
+        "help": "Attempts of one operation (an upload, a listing, a connection) when it fails with a "
+        "transient error (timeout, refused or dropped connection, 5xx, throttling); 1 tries once.",
+    },
+    "retry_max_seconds": {
+        "type": float,
+        "default": DEFAULT_MAX_SECONDS,
+        "minimum": 0,
+        "maximum": 3600,
+        "help": "Retry budget of one operation: no new attempt starts once this many seconds have passed "
+        "since its first (waits grow 1, 2, 4, 8, 10 s with jitter). A dead server fails a try in about "
+        "this time.",
+    },
+}
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how long one operation is retried.
+
+    :param attempts: attempts of one operation, at least 1.
+    :param max_seconds: no attempt starts after this many seconds since the first one.
+    """
+
+    attempts: int = DEFAULT_ATTEMPTS
+    max_seconds: float = DEFAULT_MAX_SECONDS
+
+    @classmethod
+    def from_options(cls, options: dict[str, Any]) -> RetryPolicy:
+        """The policy of resolved exporter options (``disable_retries``, ``retry_*``)."""
+        from airflow_provider_ozzy.errors import ConfigurationError
+
+        problems = [
+            f"exporter_options: option '{name}' must be from {spec['minimum']} to {spec['maximum']}, "
+            f"got {options.get(name)!r}"
+            for name, spec in RETRY_OPTIONS.items()
+            if not spec["minimum"] <= options.get(name, spec["default"]) <= spec["maximum"]
+        ]
+        if problems:
+            raise ConfigurationError(errors=problems)
+        attempts = (
+            1 if options.get("disable_retries") else int(options.get("retry_attempts", DEFAULT_ATTEMPTS))
+        )
+        return cls(attempts, float(options.get("retry_max_seconds", DEFAULT_MAX_SECONDS)))
+
+    def effective(self) -> RetryPolicy:
+        """This policy with the environment overrides applied."""
+        if os.environ.get("OZZY_DISABLE_RETRIES") == "1":
+            return RetryPolicy(1, self.max_seconds)
+        return self
+
+
+_current: contextvars.ContextVar[RetryPolicy] = contextvars.ContextVar(
+    "ozzy_retry_policy",
+    default=RetryPolicy(),  # noqa: B039 (frozen)
+)
+
+
+def current_policy() -> RetryPolicy:
+    """The retry policy of the export running in this context (the default one outside exports)."""
+    return _current.get()
+
+
+def use_retry_policy(policy: RetryPolicy) -> contextvars.Token[RetryPolicy]:
+    """Make ``policy`` current in this context (thread, task); ``Token`` undoes it."""
+    return _current.set(policy)
+
+
+@contextmanager
+def retry_policy(policy: RetryPolicy) -> Iterator[RetryPolicy]:
+    """``policy`` is current inside the block."""
+    token = _current.set(policy)
+    try:
+        yield policy
+    finally:
+        _current.reset(token)
 
 
 def is_transient(error: BaseException) -> bool:
@@ -38,28 +142,56 @@ def is_transient(error: BaseException) -> bool:
     return isinstance(status, int) and (status >= 500 or status == 429)
 
 
-def _log_attempt(state: RetryCallState) -> None:
-    error = state.outcome.exception() if state.outcome else None
-    log.warning("Retrying %s after attempt %d failed: %s", state.fn, state.attempt_number, error)
+def _logger(what: str, attempts: int) -> Callable[[RetryCallState], None]:
+    def log_attempt(state: RetryCallState) -> None:
+        from airflow_provider_ozzy.secret_options import mask
+
+        error = state.outcome.exception() if state.outcome else None
+        wait = state.upcoming_sleep
+        log.warning(
+            "%s: attempt %d of %d in %.1f s: %s",
+            what,
+            state.attempt_number + 1,
+            attempts,
+            wait,
+            mask(f"{error}" or type(error).__name__),
+        )
+
+    return log_attempt
 
 
-def retrying(attempts: int | None = None, initial: float = 1.0, maximum: float = 30.0) -> Retrying:
-    """A tenacity policy; ``OZZY_DISABLE_RETRIES=1`` makes every operation try once, and
-    ``OZZY_RETRY_MAX_WAIT`` (seconds) caps the wait between attempts (same number of attempts:
-    a permanent fault surfaces in seconds, e.g. in fault-injection tests)."""
-    if os.environ.get("OZZY_DISABLE_RETRIES") == "1":
-        attempts = 1
+def retrying(
+    attempts: int | None = None,
+    initial: float = 1.0,
+    maximum: float = LONGEST_WAIT,
+    what: str = "operation",
+    policy: RetryPolicy | None = None,
+) -> Retrying:
+    """A tenacity policy for one operation within the job's retry budget.
+
+    :param attempts: a module's own cap (never more than the job's ``retry_attempts``).
+    :param initial: the first wait, in seconds; later waits double up to ``maximum``.
+    :param what: the operation and its place for the retry log lines (``S3 PutObject b/key``).
+    :param policy: the budget (default: the current one, see ``current_policy``).
+    """
+    budget = (policy or current_policy()).effective()
+    total = budget.attempts if attempts is None else max(1, min(attempts, budget.attempts))
     if os.environ.get("OZZY_RETRY_MAX_WAIT"):
         maximum = min(maximum, float(os.environ["OZZY_RETRY_MAX_WAIT"]))
         initial = min(initial, maximum)
     return Retrying(
         retry=retry_if_exception(is_transient),
-        stop=stop_after_attempt(attempts or 8),
+        stop=stop_after_attempt(total) | stop_before_delay(budget.max_seconds),
         wait=wait_exponential_jitter(initial=initial, max=maximum),
-        before_sleep=_log_attempt,
+        before_sleep=_logger(what, total),
         reraise=True,
     )
 
 
-def call_with_retries(operation: Callable[[], T], attempts: int | None = None) -> T:
-    return retrying(attempts)(operation)
+def call_with_retries(
+    operation: Callable[[], T],
+    attempts: int | None = None,
+    what: str = "operation",
+    policy: RetryPolicy | None = None,
+) -> T:
+    return retrying(attempts, what=what, policy=policy)(operation)

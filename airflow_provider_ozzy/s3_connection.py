@@ -20,7 +20,8 @@ from typing import Any, BinaryIO, TypeVar, cast
 
 from airflow_provider_ozzy.errors import OzzyError
 from airflow_provider_ozzy.options import Problem
-from airflow_provider_ozzy.retries import call_with_retries
+from airflow_provider_ozzy.retries import call_with_retries, current_policy
+from airflow_provider_ozzy.secret_options import mask
 
 T = TypeVar("T")
 log = logging.getLogger("airflow_provider_ozzy.s3")
@@ -165,6 +166,7 @@ class S3Connection:
         self.error_class = error_class
         self.bucket = bucket_name(options["bucket"])
         self.pool = max(10, pool)
+        self.retry_policy = current_policy()  # the export's budget, also in the threads it starts
 
     # -- identity ---------------------------------------------------------------------------------
     @property
@@ -191,6 +193,16 @@ class S3Connection:
     # -- client -------------------------------------------------------------------------------------
     @functools.cached_property
     def client(self) -> Any:
+        try:
+            return self._new_client()
+        except ValueError as error:  # botocore refuses an endpoint URL it cannot parse
+            raise self.error_class(
+                mask(
+                    f"{self.module}: cannot use endpoint {self.endpoint_option} for bucket '{self.bucket}': {error}"
+                )
+            ) from None
+
+    def _new_client(self) -> Any:
         from botocore.config import Config
 
         ours = Config(
@@ -246,18 +258,27 @@ class S3Connection:
     # -- requests -----------------------------------------------------------------------------------
     def call(self, operation: str, attempts: int | None = None, **params: Any) -> Any:
         """``client.<operation>(**params)`` with retries; errors translated (see ``translate``)."""
-        method = getattr(self.client, operation)
 
         def attempt() -> Any:
             try:
-                return method(**params)
+                return getattr(self.client, operation)(**params)
             except Exception as error:
                 raise self.translate(error, params.get("Bucket"), params.get("Key")) from None
 
-        return call_with_retries(attempt, attempts)
+        what = self.what(operation, params.get("Bucket"), params.get("Key"))
+        return call_with_retries(attempt, attempts, what, self.retry_policy)
 
-    def retrying(self, operation: Callable[[], T], bucket: str | None = None, key: str | None = None) -> T:
-        """Run ``operation`` (several requests, e.g. a whole read) with retries and translated errors."""
+    def retrying(
+        self,
+        operation: Callable[[], T],
+        bucket: str | None = None,
+        key: str | None = None,
+        action: str = "PutObject",
+    ) -> T:
+        """Run ``operation`` (several requests, e.g. a whole upload) with retries and translated errors.
+
+        :param action: the S3 operation it amounts to, for the retry log lines.
+        """
 
         def attempt() -> T:
             try:
@@ -267,7 +288,13 @@ class S3Connection:
             except Exception as error:
                 raise self.translate(error, bucket, key) from None
 
-        return call_with_retries(attempt)
+        return call_with_retries(attempt, None, self.what(action, bucket, key), self.retry_policy)
+
+    def what(self, operation: str, bucket: str | None, key: str | None) -> str:
+        """``S3 PutObject bucket/key``: an operation and its place, for the retry log lines."""
+        name = "".join(part.capitalize() for part in operation.split("_")) if "_" in operation else operation
+        place = bucket or self.bucket
+        return f"S3 {name[:1].upper()}{name[1:]} {place}/{key}" if key else f"S3 {name} {place}"
 
     def open_object(self, key: str, etag: str | None = None, bucket: str | None = None) -> BinaryIO:
         """A stream of object ``key`` from its start; ``etag`` makes it fail if the object changed."""
@@ -293,7 +320,7 @@ class S3Connection:
                 )
             return data
 
-        return self.retrying(read, self.bucket, key)
+        return self.retrying(read, self.bucket, key, "GetObject")
 
     # -- errors -------------------------------------------------------------------------------------
     def translate(
@@ -316,7 +343,7 @@ class S3Connection:
         bucket = bucket or self.bucket
         place = f"s3://{bucket}/{key}" if key else f"bucket '{bucket}'"
         if isinstance(error, (BotoConnectionError, HTTPClientError, IncompleteReadError, Urllib3Error)):
-            return ConnectionError(f"{self.module}: {place}: {type(error).__name__}: {error}")
+            return ConnectionError(mask(f"{self.module}: {place}: {type(error).__name__}: {error}"))
         if isinstance(error, (NoCredentialsError, PartialCredentialsError)):
             return self.error_class(
                 f"{self.module}: no usable AWS credentials for {place} with {self.describe()}"

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from airflow_provider_ozzy.errors import OzzyError
 from airflow_provider_ozzy.options import Problem
-from airflow_provider_ozzy.retries import call_with_retries
+from airflow_provider_ozzy.retries import call_with_retries, current_policy
 
 T = TypeVar("T")
 
@@ -109,6 +109,7 @@ class CollectionAccess:
         self.name = name
         self._client: Any = None
         self._store: Any = None
+        self.retry_policy = current_policy()  # the export's budget, also in the threads it starts
 
     @property
     def where(self) -> str:
@@ -162,7 +163,9 @@ class CollectionAccess:
                 raise ConnectionError("the answer was cut short") from error
 
         try:
-            return call_with_retries(attempt)
+            return call_with_retries(
+                attempt, what=f"Scrapy Cloud {what} {self.project_id}/{self.name}", policy=self.retry_policy
+            )
         except requests.HTTPError as error:
             raise OzzyError(self._describe(what, error)) from None
         except ConnectionError as error:

@@ -41,6 +41,8 @@ from airflow_provider_ozzy.persistence.base_persistence import BasePersistence
 from airflow_provider_ozzy.readers.base_reader import BaseReader
 from airflow_provider_ozzy.readers.base_stream_reader import StreamBasedReader
 from airflow_provider_ozzy.registry import SECTION_KINDS, resolve
+from airflow_provider_ozzy.retries import RetryPolicy, retry_policy, use_retry_policy
+from airflow_provider_ozzy.secret_options import protect
 from airflow_provider_ozzy.stats_managers.basic_stats_manager import BasicStatsManager
 from airflow_provider_ozzy.transform.base_transform import BaseTransform
 from airflow_provider_ozzy.writers.base_writer import BaseWriter
@@ -73,8 +75,10 @@ class BasicExporter:
         data = normalize(self.config.data)
         self.options, _ = resolve_options(EXPORTER_OPTIONS, data["exporter_options"])
         logging.getLogger("airflow_provider_ozzy").setLevel(self.options["log_level"].upper())
-        if self.options["disable_retries"]:
-            os.environ["OZZY_DISABLE_RETRIES"] = "1"
+        protect(self.config.data)  # its secrets masked in every message and log line from now on
+        # this export's retry budget, current in this context only: the modules built below keep it
+        self.retry_policy = RetryPolicy.from_options(self.options)
+        use_retry_policy(self.retry_policy)
         self.reader: BaseReader = build_module(data["reader"], "readers")
         if isinstance(self.reader, StreamBasedReader):
             if data.get("decompressor"):
@@ -120,6 +124,10 @@ class BasicExporter:
 
     def export(self) -> dict[str, Any]:
         """Run the job to the end (or to a requested stop); returns the stats dict."""
+        with retry_policy(self.retry_policy):
+            return self._export()
+
+    def _export(self) -> dict[str, Any]:
         self.started_at = time.monotonic()
         if self.config.source and not self.persistence.config_source:  # secrets are re-read from it on resume
             self.persistence.config_source = os.path.abspath(self.config.source)

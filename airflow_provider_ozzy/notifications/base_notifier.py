@@ -8,12 +8,17 @@ the error text and stack trace. Configurations attached to events are redacted f
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from airflow_provider_ozzy.pipeline_item import PipelineItem
+from airflow_provider_ozzy.secret_options import (  # noqa: F401 (re-exported for notifiers)
+    REDACTED,
+    SECRET_NAME,
+    mask,
+    redact_configuration,
+)
 
 STARTED = "STARTED"
 COMPLETED = "COMPLETED"
@@ -21,11 +26,8 @@ FAILED = "FAILED"
 RETRYING = "RETRYING"
 SKIPPED = "SKIPPED"
 
-REDACTED = "***"
-# Options not marked ``secret`` whose names still say they hold one (third-party modules).
-_SECRET_NAME = re.compile(
-    r"passw|passphrase|secret|token|api_?key|access_key|private_key|credential", re.IGNORECASE
-)
+# one implementation of redaction for notifications, job states, messages and logs
+_SECRET_NAME = SECRET_NAME
 
 
 def _now() -> str:
@@ -54,6 +56,11 @@ class JobEvent:
     configuration: dict[str, Any] | None = None
     time: str = field(default_factory=_now)
 
+    def __post_init__(self) -> None:
+        # failure texts and tracebacks may quote a URL or a value with a secret
+        self.message = mask(self.message) if self.message is not None else None
+        self.stack_trace = mask(self.stack_trace) if self.stack_trace is not None else None
+
     @property
     def is_failure(self) -> bool:
         return self.status in (FAILED, RETRYING)
@@ -70,61 +77,3 @@ class BaseNotifier(PipelineItem):
 
     def notify(self, event: JobEvent) -> None:
         raise NotImplementedError
-
-
-def redact_configuration(data: dict[str, Any]) -> dict[str, Any]:
-    """A copy of a job configuration with every secret option value replaced by ``***``.
-
-    Secret options are those declared ``"secret": True`` by their module, plus any option whose name
-    says it holds a password, token or key (modules Ozzy cannot load are covered by that rule).
-    """
-    redacted = dict(data)
-    from airflow_provider_ozzy.config import MODULE_SECTIONS
-
-    for section in MODULE_SECTIONS:
-        if isinstance(data.get(section), dict):
-            redacted[section] = _redact_section(data[section], section)
-    exporter_options = data.get("exporter_options")
-    if isinstance(exporter_options, dict):
-        options = dict(exporter_options)
-        if isinstance(options.get("formatter"), dict):
-            options["formatter"] = _redact_section(options["formatter"], "formatter")
-        if isinstance(options.get("notifications"), list):
-            options["notifications"] = [
-                _redact_section(each, "notifications") if isinstance(each, dict) else each
-                for each in options["notifications"]
-            ]
-        redacted["exporter_options"] = options
-    return redacted
-
-
-def _redact_section(section: dict[str, Any], place: str) -> dict[str, Any]:
-    from airflow_provider_ozzy.options import merged_options
-    from airflow_provider_ozzy.registry import SECTION_KINDS, UnknownModuleError, resolve
-
-    options = section.get("options")
-    if not isinstance(options, dict):
-        return dict(section)
-    declared: dict[str, dict[str, Any]] = {}
-    try:
-        declared = merged_options(resolve(str(section.get("name")), SECTION_KINDS.get(place)))
-    except (UnknownModuleError, ImportError):
-        pass
-    cleaned = {
-        name: REDACTED
-        if declared.get(name, {}).get("secret") or _SECRET_NAME.search(name)
-        else _redact_nested(value)
-        for name, value in options.items()
-    }
-    return dict(section, options=cleaned)
-
-
-def _redact_nested(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {
-            key: REDACTED if _SECRET_NAME.search(str(key)) else _redact_nested(item)
-            for key, item in value.items()
-        }
-    if isinstance(value, list):
-        return [_redact_nested(item) for item in value]
-    return value

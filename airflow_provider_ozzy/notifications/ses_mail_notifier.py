@@ -111,7 +111,7 @@ class SESMailNotifier(BaseNotifier):
             return
         subject, body = self.compose(event)
         try:
-            retrying(ATTEMPTS)(lambda: self._send(receivers, subject, body))
+            retrying(ATTEMPTS, what="SES SendEmail")(lambda: self._send(receivers, subject, body))
         except Exception as error:
             self.log.warning(
                 "SESMailNotifier: %s mail to %d receiver(s) not sent: %s",

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from airflow_provider_ozzy.notifications.base_notifier import BaseNotifier, JobEvent
 from airflow_provider_ozzy.options import Problem
 from airflow_provider_ozzy.retries import retrying
+from airflow_provider_ozzy.secret_options import mask
 
 ATTEMPTS = 5
 FIRST_WAIT = 0.5
@@ -142,7 +143,7 @@ class WebhookNotifier(BaseNotifier):
                 raise WebhookResponseError(where, response.status_code, response.reason or "")
 
         try:
-            retrying(ATTEMPTS, FIRST_WAIT, LONGEST_WAIT)(post)
+            retrying(ATTEMPTS, FIRST_WAIT, LONGEST_WAIT, what=f"Webhook POST {where}")(post)
         except Exception as error:
             self.log.warning("WebhookNotifier: %s notification not delivered: %s", status, error)
         else:
@@ -156,8 +157,11 @@ def shown_url(url: str) -> str:
     """
     parts = urlsplit(url)
     if not parts.scheme or not parts.hostname:
-        return url.split("/", 1)[0] + ("/…" if "/" in url else "")
-    host = parts.hostname + (f":{parts.port}" if parts.port else "")
+        return mask(url.split("/", 1)[0]) + ("/…" if "/" in url else "")
+    try:
+        host = parts.hostname + (f":{parts.port}" if parts.port else "")
+    except ValueError:  # a raw '/' or '@' in a password: no host to show
+        return f"{parts.scheme}://…"
     segments = [each for each in parts.path.split("/") if each]
     path = f"/{segments[0]}" if segments else ""
     more = "/…" if len(segments) > 1 or parts.query else ""

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from airflow_provider_ozzy.errors import PersistenceError
 from airflow_provider_ozzy.persistence.base_persistence import BasePersistence
 from airflow_provider_ozzy.persistence.pickle_persistence import PicklePersistence
-from airflow_provider_ozzy.secret_options import restore_secrets
+from airflow_provider_ozzy.secret_options import mask, restore_secrets
 
 PERSISTENCE_CLASSES: list[type[BasePersistence]] = [PicklePersistence]
 # Database URIs (AlchemyPersistence): the class is imported only for its own scheme, since
@@ -42,5 +41,4 @@ def persistence_for_uri(uri: str) -> tuple[BasePersistence, str, dict[str, Any]]
     known = ", ".join(
         [f"{cls.uri_scheme}:" for cls in PERSISTENCE_CLASSES] + [f"{s}:" for s in DATABASE_SCHEMES]
     )
-    shown = re.sub(r"(//[^/@]*?):[^/@]*@", r"\1:***@", uri)  # never print a password
-    raise PersistenceError(f"unknown persistence URI '{shown}' (known schemes: {known})")
+    raise PersistenceError(f"unknown persistence URI '{mask(uri)}' (known schemes: {known})")

@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterable
 from typing import Generic, NamedTuple, TypeVar
 
 from airflow_provider_ozzy.errors import OzzyError
-from airflow_provider_ozzy.retries import is_transient, retrying
+from airflow_provider_ozzy.retries import current_policy, is_transient, retrying
+from airflow_provider_ozzy.secret_options import mask
 
 C = TypeVar("C")
 T = TypeVar("T")
@@ -43,10 +44,8 @@ def partial_name(path: str) -> str:
 
 
 def redact(text: str, secrets: Iterable[str | None]) -> str:
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text
+    """``text`` without ``secrets`` nor any other secret (``secret_options.mask``)."""
+    return mask(text, secrets)
 
 
 class ShortWriteError(OSError):
@@ -75,6 +74,7 @@ class RemoteSession(Generic[C]):
         self.owner = owner
         self.error_class = error_class
         self._connection: C | None = None
+        self.retry_policy = current_policy()  # the export's budget, also in the threads it starts
 
     # -- to implement -------------------------------------------------------------------------------
     def endpoint(self) -> Endpoint:
@@ -147,12 +147,21 @@ class RemoteSession(Generic[C]):
                 raise
 
         try:
-            return retrying(attempts)(attempt)
+            return retrying(attempts, what=self.what(action, path), policy=self.retry_policy)(attempt)
         except OzzyError:
             raise
         except Exception as error:
             original = error.original if isinstance(error, _Transient) else error
             raise self.error_class(self.failure(action, path, original)) from None
+
+    def what(self, action: str, path: str) -> str:
+        """``SFTP upload host:port/path``: an operation and its place, for the retry log lines."""
+        try:
+            endpoint = self.endpoint()
+        except Exception:  # the connection cannot be resolved: the final error says why
+            return f"{self.owner} {action} {path}"
+        port = f":{endpoint.port}" if endpoint.port else ""
+        return f"{endpoint.scheme.upper()} {action} {endpoint.host}{port}/{path.lstrip('/')}"
 
     def failure(self, action: str, path: str, error: BaseException) -> str:
         try:
