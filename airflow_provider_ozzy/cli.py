@@ -95,14 +95,27 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 def _export(exporter: Any) -> int:
     def stop(signum: int, _frame: Any) -> None:
-        logging.getLogger("airflow_provider_ozzy").warning(
-            "Signal %d: stopping after the current batch", signum
-        )
-        exporter.request_stop()
+        log = logging.getLogger("airflow_provider_ozzy")
+        if not exporter.stop_requested.is_set():
+            log.warning("Signal %d: stopping after the current batch (send it again to stop at once)", signum)
+            exporter.request_stop()
+            return
+        # a second signal: stop now, even inside a batch or a sandboxed expression (its process is
+        # killed as the exception leaves it); what was committed stays committed
+        log.warning("Signal %d again: stopping at once", signum)
+        raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    stats = exporter.export()
+    try:
+        stats = exporter.export()
+    except KeyboardInterrupt:
+        uri = getattr(exporter.persistence, "uri", None)
+        print(
+            f"ozzy: stopped at once; the last committed batch is kept, resume with: ozzy resume {uri}",
+            file=sys.stderr,
+        )
+        return EXIT_STOPPED
     print(json.dumps(stats, sort_keys=True))
     return 0 if stats.get("finished") else EXIT_STOPPED
 

@@ -1,7 +1,9 @@
 """What every module configured with sandboxed Python expressions shares (filter, transforms, grouper).
 
-The ``imports`` option, the validation of the expressions (without running them), compiling them
-once, and running them over a batch with errors that name the module, the option and the item.
+The ``imports`` option, the budgets (``time_budget_seconds``, ``memory_budget_mib``), the validation
+of the expressions (without running them: validation runs when a DAG is parsed), and running them
+over a batch in the module's sandbox process (``sandbox_process``) with errors that name the
+module, the option and the item.
 """
 
 from __future__ import annotations
@@ -10,17 +12,98 @@ from typing import Any, ClassVar
 
 from airflow_provider_ozzy.options import Problem
 from airflow_provider_ozzy.python_sandbox import (
+    FILTER,
     ExpressionError,
     ExpressionFailure,
+    SandboxBudgetError,
+    SandboxViolation,
+    _short,
     compile_expressions,
     expression_problem,
+    resolve_imports,
 )
+from airflow_provider_ozzy.sandbox_process import MEMORY, TIME, OutOfBudget, SandboxProcess
 
 IMPORTS_OPTION: dict[str, Any] = {
     "type": dict,
     "default": {},
     "help": 'Extra modules by alias, from the sandbox allow-list: {"hashlib": "hashlib"}.',
 }
+TIME_RANGE = (0.1, 86_400.0)
+MEMORY_RANGE = (32, 1_048_576)
+BUDGET_OPTIONS: dict[str, dict[str, Any]] = {
+    TIME: {
+        "type": (int, float),
+        "default": 60,
+        "minimum": TIME_RANGE[0],
+        "maximum": TIME_RANGE[1],
+        "help": "Seconds the Python code may take per batch (0.1 to 86400); then the export fails.",
+    },
+    MEMORY: {
+        "type": int,
+        "default": 1024,
+        "minimum": MEMORY_RANGE[0],
+        "maximum": MEMORY_RANGE[1],
+        "help": "MiB the Python code may allocate (batch included; 32 to 1048576); then the export fails.",
+    },
+}
+
+
+def budget_problems(values: dict[str, Any]) -> list[Problem]:
+    """The budgets' ranges (booleans are not numbers here)."""
+    problems = []
+    for option, (low, high) in ((TIME, TIME_RANGE), (MEMORY, MEMORY_RANGE)):
+        value = values[option]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+            problems.append(
+                Problem(option, f"option '{option}' must be a number from {low:g} to {high:g}, got {value!r}")
+            )
+    return problems
+
+
+def budget_error(
+    label: str, over: OutOfBudget, values: dict[str, Any], what: str, first_item: int, count: int
+) -> SandboxBudgetError:
+    """One line: module, option and its value, the code, the items."""
+    if over.position is not None:
+        where = f"item {first_item + over.position}"
+    elif count == 1:
+        where = f"item {first_item}"
+    else:
+        where = f"items {first_item}-{first_item + count - 1}"
+    unit = "s" if over.option == TIME else "MiB"
+    detail = over.detail if over.option == TIME else f"needed more than {values[MEMORY]} MiB ({over.detail})"
+    return SandboxBudgetError(
+        f"{label}: option '{over.option}' ({values[over.option]:g} {unit}): {what} {detail} on {where}"
+    )
+
+
+class SandboxedExpressions:
+    """Compiled expressions evaluated in a sandbox process; ``run(batch)`` as ``CompiledExpressions.run``."""
+
+    def __init__(
+        self, sources: list[str], mode: str, modules: dict[str, str], values: dict[str, Any]
+    ) -> None:
+        self.sources = list(sources)
+        self.mode = mode
+        self.process = SandboxProcess(
+            values[TIME], values[MEMORY], lambda: [("expressions", self.sources, mode, modules)]
+        )
+
+    def run(self, batch: list[Any]) -> list[Any]:
+        answer = self.process.request(("run", batch))
+        if answer[0] == "ok":
+            if self.mode == FILTER:
+                return [batch[position] for position in answer[1]]
+            return answer[1]  # type: ignore[no-any-return]
+        if answer[0] == "failure":
+            raise ExpressionFailure(answer[1], answer[2], answer[3])
+        if answer[0] == "memory":
+            raise OutOfBudget(MEMORY, "MemoryError", answer[1])
+        raise SandboxViolation(answer[1])
+
+    def close(self) -> None:
+        self.process.close()
 
 
 class ExpressionModule:
@@ -30,6 +113,7 @@ class ExpressionModule:
     expression_mode: ClassVar[str]
     kind: ClassVar[str]
     options: dict[str, Any]
+    _sandboxed: SandboxedExpressions | None = None
 
     @classmethod
     def _sources(cls, values: dict[str, Any]) -> list[str]:
@@ -42,26 +126,43 @@ class ExpressionModule:
 
     @classmethod
     def expression_problems(cls, values: dict[str, Any]) -> list[Problem]:
-        """Problems of the expressions and imports, found without running anything."""
+        """Problems of the expressions, imports and budgets, found without running anything."""
         option = cls.expression_option
         expressions = cls._sources(values)
+        budgets = budget_problems(values)
         if not expressions:
-            return [Problem(option, f"option '{option}' must not be empty")]
+            return [Problem(option, f"option '{option}' must not be empty"), *budgets]
         problem = expression_problem(expressions, cls._mode(expressions), values["imports"])
         if not problem:
-            return []
+            return budgets
         where = "imports" if problem.startswith(("import ", "module ")) else option
-        return [Problem(where, f"option '{where}': {problem}")]
+        return [Problem(where, f"option '{where}': {problem}"), *budgets]
 
-    def compile(self) -> Any:
+    def compile(self) -> SandboxedExpressions:
+        """Checked here (nothing runs), evaluated in a sandbox process started at the first batch."""
         expressions = self._sources(self.options)
-        return compile_expressions(expressions, self._mode(expressions), self.options["imports"])
+        mode = self._mode(expressions)
+        compile_expressions(expressions, mode, self.options["imports"])
+        modules = resolve_imports(self.options["imports"])
+        self._sandboxed = SandboxedExpressions(expressions, mode, modules, self.options)
+        return self._sandboxed
 
     def run_expressions(self, compiled: Any, batch: list[dict[str, Any]], items_before: int) -> Any:
-        """``compiled.run(batch)``; a failing item stops the export with its place named."""
+        """``compiled.run(batch)``; a failing item or an exceeded budget stops the export, located."""
+        label = f"{self.kind} {type(self).__name__}"
         try:
             return compiled.run(batch)
         except ExpressionFailure as failure:
             raise ExpressionError(
-                f"{self.kind} {type(self).__name__}: {failure.describe(self.expression_option, items_before)}"
+                f"{label}: {failure.describe(self.expression_option, items_before)}"
             ) from failure.cause
+        except OutOfBudget as over:
+            what = f"option '{self.expression_option}': " + " ; ".join(
+                _short(source) for source in compiled.sources
+            )
+            raise budget_error(label, over, self.options, what, items_before + 1, len(batch)) from None
+
+    def close(self) -> None:
+        if self._sandboxed is not None:
+            self._sandboxed.close()
+        super().close()  # type: ignore[misc]

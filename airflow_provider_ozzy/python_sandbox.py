@@ -24,10 +24,15 @@ the whole batch, so the per-item cost is the expression's own bytecode plus one 
 attribute or subscript: no per-item parsing, lookup of the expression or Python-level call.
 Compilation results are cached per process.
 
-Not bounded: CPU time of a legitimate but slow expression (``sum(range(10**6))`` per item) and
-memory of a few string methods (``'x'.ljust(10**10)``); Airflow's ``execution_timeout`` covers those.
-Expressions should be deterministic (a resumed export re-runs them on re-read items):
-``random`` is not offered, and ``datetime.datetime.now()`` makes output depend on when it ran.
+Modules offer only an allow-list of pure functions, classes and constants (``_MODULE_NAMES``):
+nothing that prints (``calendar.prcal``, ``re.DEBUG``), changes process-wide state
+(``calendar.setfirstweekday``) or reads files (``json.load``, ``hashlib.file_digest``). Aliases in
+``imports`` cannot take the sandbox's own names (``ozzy_pow``, ``item``, builtins).
+
+Time and memory are bounded outside the interpreted code: modules run these functions in a child
+process with a time and a memory budget per batch (``sandbox_process``), started with a fixed hash
+seed, so set iteration order is the same in every run. ``random`` is not offered;
+``datetime.datetime.now()`` still makes output depend on when it ran.
 """
 
 from __future__ import annotations
@@ -61,6 +66,167 @@ IMPORTABLE_MODULES: tuple[str, ...] = (
     "statistics",
     "unicodedata",
 )
+# What each module offers: pure functions, classes and constants only. Not offered: anything that
+# prints (calendar.prcal/prmonth, the calendar classes' pr* methods), changes process-wide state
+# (calendar.setfirstweekday, re.purge, locale-switching calendars), reads or writes files
+# (json.load/dump, base64.encode/decode, hashlib.file_digest), draws random numbers
+# (statistics.NormalDist.samples) or creates classes (collections.namedtuple).
+_MODULE_NAMES: dict[str, tuple[str, ...]] = {
+    "datetime": ("MAXYEAR", "MINYEAR", "UTC", "date", "datetime", "time", "timedelta", "timezone", "tzinfo"),
+    "re": (
+        "A",
+        "ASCII",
+        "DOTALL",
+        "I",
+        "IGNORECASE",
+        "L",
+        "LOCALE",
+        "M",
+        "MULTILINE",
+        "Match",
+        "NOFLAG",
+        "Pattern",
+        "S",
+        "U",
+        "UNICODE",
+        "VERBOSE",
+        "X",
+        "compile",
+        "error",
+        "escape",
+        "findall",
+        "finditer",
+        "fullmatch",
+        "match",
+        "search",
+        "split",
+        "sub",
+        "subn",
+    ),
+    "math": (),  # every public name: pure functions and constants
+    "json": ("JSONDecodeError", "dumps", "loads"),
+    "itertools": (),
+    "calendar": (
+        "FRIDAY",
+        "MONDAY",
+        "SATURDAY",
+        "SUNDAY",
+        "THURSDAY",
+        "TUESDAY",
+        "WEDNESDAY",
+        "JANUARY",
+        "FEBRUARY",
+        "MARCH",
+        "APRIL",
+        "MAY",
+        "JUNE",
+        "JULY",
+        "AUGUST",
+        "SEPTEMBER",
+        "OCTOBER",
+        "NOVEMBER",
+        "DECEMBER",
+        "Day",
+        "Month",
+        "IllegalMonthError",
+        "IllegalWeekdayError",
+        "calendar",
+        "day_abbr",
+        "day_name",
+        "firstweekday",
+        "isleap",
+        "leapdays",
+        "month",
+        "month_abbr",
+        "month_name",
+        "monthcalendar",
+        "monthrange",
+        "timegm",
+        "weekday",
+        "weekheader",
+    ),
+    "base64": (
+        "a85decode",
+        "a85encode",
+        "b16decode",
+        "b16encode",
+        "b32decode",
+        "b32encode",
+        "b32hexdecode",
+        "b32hexencode",
+        "b64decode",
+        "b64encode",
+        "b85decode",
+        "b85encode",
+        "decodebytes",
+        "encodebytes",
+        "standard_b64decode",
+        "standard_b64encode",
+        "urlsafe_b64decode",
+        "urlsafe_b64encode",
+        "z85decode",
+        "z85encode",
+    ),
+    "collections": ("ChainMap", "Counter", "OrderedDict", "defaultdict", "deque"),
+    "fractions": ("Fraction",),
+    "hashlib": (
+        "algorithms_available",
+        "algorithms_guaranteed",
+        "blake2b",
+        "blake2s",
+        "md5",
+        "new",
+        "pbkdf2_hmac",
+        "sha1",
+        "sha224",
+        "sha256",
+        "sha384",
+        "sha3_224",
+        "sha3_256",
+        "sha3_384",
+        "sha3_512",
+        "sha512",
+        "shake_128",
+        "shake_256",
+    ),
+    "statistics": (
+        "StatisticsError",
+        "correlation",
+        "covariance",
+        "fmean",
+        "geometric_mean",
+        "harmonic_mean",
+        "linear_regression",
+        "mean",
+        "median",
+        "median_grouped",
+        "median_high",
+        "median_low",
+        "mode",
+        "multimode",
+        "pstdev",
+        "pvariance",
+        "quantiles",
+        "stdev",
+        "variance",
+    ),
+    "unicodedata": (
+        "bidirectional",
+        "category",
+        "combining",
+        "decimal",
+        "decomposition",
+        "digit",
+        "east_asian_width",
+        "is_normalized",
+        "lookup",
+        "mirrored",
+        "name",
+        "normalize",
+        "numeric",
+        "unidata_version",
+    ),
+}
 # Public module attributes never exposed: they read sys.argv, print usage and exit.
 _DENIED_MODULE_ATTRIBUTES = frozenset({"main", "test"})
 
@@ -188,6 +354,10 @@ class ExpressionError(OzzyError):
     """An expression failed on an item at run time; names the module, option, expression and item."""
 
 
+class SandboxBudgetError(ExpressionError):
+    """Sandboxed code exceeded its module's ``time_budget_seconds`` or ``memory_budget_mib``."""
+
+
 # -- guarded operations ---------------------------------------------------------------------------
 def _int_bits(value: Any) -> int | None:
     """Size in bits of an exact number (``None`` for floats and the rest, which overflow by themselves)."""
@@ -244,6 +414,35 @@ def safe_range(*args: int) -> range:
 
 def _apply(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     return function(*args, **kwargs)
+
+
+def _refuse_debug(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``re`` functions without ``re.DEBUG`` (128), which prints the parsed pattern on stdout."""
+
+    at = _FLAGS_AT[function.__name__]
+
+    @functools.wraps(function)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        flags = kwargs.get("flags", args[at] if len(args) > at else 0)
+        if isinstance(flags, int) and flags & re.DEBUG:
+            raise ValueError("re.DEBUG is not allowed: it prints to standard output")
+        return function(*args, **kwargs)
+
+    return checked
+
+
+# where ``flags`` is among the positional arguments of each ``re`` function
+_FLAGS_AT = {
+    "compile": 1,
+    "match": 2,
+    "search": 2,
+    "fullmatch": 2,
+    "findall": 2,
+    "finditer": 2,
+    "split": 3,
+    "sub": 4,
+    "subn": 4,
+}
 
 
 _GUARDED_OPERATORS = {ast.Pow: "ozzy_pow", ast.Mult: "ozzy_mul", ast.LShift: "ozzy_lshift"}
@@ -322,7 +521,7 @@ def module_proxy(name: str) -> types.SimpleNamespace:
     if name not in IMPORTABLE_MODULES:
         raise SandboxViolation(f"module {name!r} is not on the allow-list ({', '.join(IMPORTABLE_MODULES)})")
     module = importlib.import_module(name)
-    names = getattr(module, "__all__", None) or dir(module)
+    names = _MODULE_NAMES[name] or getattr(module, "__all__", None) or dir(module)
     public: dict[str, Any] = {}
     for attribute in names:
         if attribute.startswith("_") or attribute in _DENIED_MODULE_ATTRIBUTES:
@@ -330,7 +529,7 @@ def module_proxy(name: str) -> types.SimpleNamespace:
         value = getattr(module, attribute, None)
         if value is None or isinstance(value, types.ModuleType):
             continue
-        public[attribute] = value
+        public[attribute] = _refuse_debug(value) if name == "re" and attribute in _FLAGS_AT else value
     proxy = types.SimpleNamespace(**public)
     return proxy
 
@@ -349,11 +548,17 @@ def _namespace(modules: Mapping[str, str]) -> dict[str, Any]:
         "ozzy_lshift": safe_lshift,
     }
     for alias, module in modules.items():
-        namespace[alias] = module_proxy(module)
+        namespace.setdefault(alias, module_proxy(module))  # never over the guards above
     return namespace
 
 
 # -- layer 1: our whitelist ---------------------------------------------------------------------
+# names the compiled code and the sandbox need for themselves
+_RESERVED = frozenset(
+    {"ozzy_pow", "ozzy_mul", "ozzy_lshift", _BATCH, _RUN, "__builtins__", "reduce_function"}
+)
+
+
 def _short(source: str) -> str:
     text = " ".join(source.split())
     return repr(text if len(text) <= 80 else text[:77] + "...")
@@ -365,8 +570,12 @@ def resolve_imports(imports: Mapping[str, Any] | None) -> dict[str, str]:
     for alias, module in (imports or {}).items():
         if not isinstance(alias, str) or not alias.isidentifier() or alias.startswith("_"):
             raise SandboxViolation(f"import alias {alias!r} must be a name not starting with '_'")
-        if alias == ITEM or alias in SAFE_BUILTINS:
+        if alias == ITEM or alias in SAFE_BUILTINS or alias in _RESERVED or alias in _WHY_NOT:
             raise SandboxViolation(f"import alias {alias!r} would hide '{alias}'")
+        if alias.startswith("ozzy_"):
+            raise SandboxViolation(
+                f"import alias {alias!r} is reserved (names starting with 'ozzy_' belong to the sandbox)"
+            )
         if not isinstance(module, str) or module not in IMPORTABLE_MODULES:
             raise SandboxViolation(
                 f"import {alias!r}: module {module!r} is not on the allow-list "

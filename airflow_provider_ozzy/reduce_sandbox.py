@@ -151,8 +151,12 @@ def _check(tree: ast.Module, modules: Mapping[str, str]) -> None:
         raise SandboxViolation(MISSING)
 
 
-def compile_reduce(code: Any, imports: Mapping[str, Any] | None = None) -> Callable[[Any, Any], Any]:
-    """Check and compile ``code``; returns its ``reduce_function``. Raises ``SandboxViolation``."""
+def check_reduce(code: Any, imports: Mapping[str, Any] | None = None) -> None:
+    """Check and compile ``code`` without running any of it (validation, DAG parsing)."""
+    _compiled(code, imports)
+
+
+def _compiled(code: Any, imports: Mapping[str, Any] | None) -> tuple[Any, dict[str, str]]:
     modules = sandbox.resolve_imports(imports)
     if not isinstance(code, str) or not code.strip():
         raise SandboxViolation("reduce code must be non-empty text")
@@ -171,10 +175,22 @@ def compile_reduce(code: Any, imports: Mapping[str, Any] | None = None) -> Calla
     result = compile_restricted_exec(tree, filename="<ozzy reduce code>")
     if result.errors or result.code is None:
         raise SandboxViolation(f"reduce code is not allowed: {'; '.join(result.errors)}")
+    return result.code, modules
+
+
+def compile_reduce(code: Any, imports: Mapping[str, Any] | None = None) -> Callable[[Any, Any], Any]:
+    """Check and compile ``code``, run its top level; returns its ``reduce_function``.
+
+    Runs user code (top-level assignments): only in a sandbox process (``sandbox_worker``), under
+    the writer's budgets. Raises ``SandboxViolation``.
+    """
+    code_object, modules = _compiled(code, imports)
     namespace = sandbox._namespace(modules)
     namespace["_write_"] = _write_guard
     try:
-        exec(result.code, namespace)  # noqa: S102 - restricted code, restricted namespace
+        exec(code_object, namespace)  # noqa: S102 - restricted code, restricted namespace
+    except MemoryError:
+        raise  # the sandbox process reports its memory budget
     except Exception as error:  # top-level assignments run here
         raise SandboxViolation(
             f"reduce code failed while being defined: {type(error).__name__}: {error}"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_ozzy.expression_module import IMPORTS_OPTION, ExpressionModule
+from airflow_provider_ozzy.expression_module import BUDGET_OPTIONS, IMPORTS_OPTION, ExpressionModule
 from airflow_provider_ozzy.filters.base_filter import BaseFilter
 from airflow_provider_ozzy.options import Problem
 from airflow_provider_ozzy.python_sandbox import FILTER
@@ -27,6 +27,7 @@ class PythonexpFilter(ExpressionModule, BaseFilter):
             "help": "Keep items for which this is truthy: item['country'] == 'ES'.",
         },
         "imports": IMPORTS_OPTION,
+        **BUDGET_OPTIONS,
     }
 
     expression_option = "python_expression"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_ozzy.expression_module import IMPORTS_OPTION, ExpressionModule
+from airflow_provider_ozzy.expression_module import BUDGET_OPTIONS, IMPORTS_OPTION, ExpressionModule
 from airflow_provider_ozzy.groupers.base_grouper import BaseGrouper, GroupKey, group_value
 from airflow_provider_ozzy.options import STR_LIST, Problem
 from airflow_provider_ozzy.python_sandbox import MAP, VALUES
@@ -26,6 +26,7 @@ class PythonExpGrouper(ExpressionModule, BaseGrouper):
             "help": "One expression per group level, e.g. item['country'].lower().",
         },
         "imports": IMPORTS_OPTION,
+        **BUDGET_OPTIONS,
     }
 
     expression_option = "python_expressions"

@@ -99,6 +99,7 @@ class OzzyExportOperator(BaseOperator):
         self.progress_interval = progress_interval
         self.shard = shard
         self._exporter: Any = None
+        self._exporting = False
         self._check_at_parse_time()
 
     # -- configuration ------------------------------------------------------------------------------
@@ -182,12 +183,21 @@ class OzzyExportOperator(BaseOperator):
         )
         ti = context["ti"]
         self._exporter.stats_manager.metrics = AirflowMetrics({"dag_id": ti.dag_id, "task_id": ti.task_id})
+        self._exporting = True
         try:
             stats = self._exporter.export()
         except OzzyError as error:
             from airflow.providers.common.compat.sdk import AirflowException
 
             raise AirflowException(f"Ozzy export failed: {error}") from error
+        except KeyboardInterrupt:  # a second SIGTERM (on_kill): stopped at once
+            from airflow.providers.common.compat.sdk import AirflowException
+
+            raise AirflowException(
+                "Ozzy export stopped at once on a second SIGTERM; its committed position is kept, a retry resumes it"
+            ) from None
+        finally:
+            self._exporting = False
         if not stats.get("finished"):
             from airflow.providers.common.compat.sdk import AirflowException
 
@@ -200,9 +210,16 @@ class OzzyExportOperator(BaseOperator):
         return result
 
     def on_kill(self) -> None:
-        """Stop after the current batch; its position is committed, so a retry resumes from there."""
-        if self._exporter is not None:
-            self._exporter.request_stop()
+        """Stop after the current batch; its position is committed, so a retry resumes from there.
+
+        Called again while the export runs (a second SIGTERM), it stops at once, even inside a
+        sandboxed expression (whose process is killed as the exception passes).
+        """
+        if self._exporter is None:
+            return
+        if self._exporting and self._exporter.stop_requested.is_set():
+            raise KeyboardInterrupt
+        self._exporter.request_stop()
 
     # -- OpenLineage (the provider is optional: imported in airflow_provider_ozzy.lineage only) ------
     def get_openlineage_facets_on_start(self) -> Any:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_ozzy.expression_module import IMPORTS_OPTION, ExpressionModule
+from airflow_provider_ozzy.expression_module import BUDGET_OPTIONS, IMPORTS_OPTION, ExpressionModule
 from airflow_provider_ozzy.options import STR_LIST, Problem
 from airflow_provider_ozzy.python_sandbox import APPLY
 from airflow_provider_ozzy.transform.base_transform import BaseTransform
@@ -24,6 +24,7 @@ class PythonexpTransform(ExpressionModule, BaseTransform):
             "help": "Expressions run on every item in order, e.g. item.update({'n': len(item['tags'])}).",
         },
         "imports": IMPORTS_OPTION,
+        **BUDGET_OPTIONS,
     }
 
     expression_option = "python_expressions"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_ozzy.errors import OzzyError
-from airflow_provider_ozzy.expression_module import IMPORTS_OPTION, ExpressionModule
+from airflow_provider_ozzy.expression_module import BUDGET_OPTIONS, IMPORTS_OPTION, ExpressionModule
 from airflow_provider_ozzy.options import Problem
 from airflow_provider_ozzy.python_sandbox import MAP
 from airflow_provider_ozzy.transform.base_transform import BaseTransform
@@ -23,6 +23,7 @@ class PythonmapTransform(ExpressionModule, BaseTransform):
     supported_options = {
         "map": {"type": str, "help": "Expression giving each new item (a dict)."},
         "imports": IMPORTS_OPTION,
+        **BUDGET_OPTIONS,
     }
 
     expression_option = "map"
