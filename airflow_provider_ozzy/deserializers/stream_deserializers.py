@@ -9,6 +9,8 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import json
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -32,30 +34,99 @@ class BaseDeserializer(PipelineItem):
         raise NotImplementedError
 
 
+MIB = 1024 * 1024
+
+LINE_LIMIT_OPTIONS: dict[str, dict[str, Any]] = {
+    "max_line_bytes": {
+        "type": int,
+        "default": 64 * MIB,
+        "minimum": 1,
+        "maximum": 4096 * MIB,
+        "help": "Longest line (one record) read, in bytes: a longer one is an error naming its line, or a "
+        "dead letter; bounds the memory one record may take.",
+    },
+}
+
+# how much of a line longer than max_line_bytes is kept for the error and the dead-letter file
+_TOO_LONG_KEPT = 200
+
+
+def _too_long(name: str, line_number: int, limit: int, start: bytes, keep_bad: bool) -> BadRecord:
+    problem = (
+        f"the line is longer than max_line_bytes ({limit} bytes); set the deserializer's option "
+        "'max_line_bytes' higher if such records are expected"
+    )
+    if not keep_bad:
+        raise ReaderError(f"{name} line {line_number}: {problem}")
+    return BadRecord(name, line_number, problem, start[:_TOO_LONG_KEPT].decode("utf-8", "replace") + "...")
+
+
 class JsonLinesDeserializer(BaseDeserializer):
-    """One JSON object per line; blank lines are ignored."""
+    """One JSON object per line; blank lines are ignored.
+
+    Integers beyond 64 bits stay exact (orjson would read them as floats): a line holding a run of
+    19 or more digits is read again with the standard library.
+    """
+
+    supported_options = LINE_LIMIT_OPTIONS
 
     def batches(self, chunks: Iterable[bytes], name: str, skip: int = 0) -> Iterator[list[dict[str, Any]]]:
-        pending = b""
+        limit = self.options["max_line_bytes"]
+        keep_bad = self.keep_bad_records
+        # the unfinished last line, in pieces: joined once when its end arrives (joining at every
+        # chunk copied a long line again and again: quadratic)
+        pending: list[bytes] = []
+        pending_size = 0
+        overlong: bytes | None = None  # the start of a line already past the limit; the rest is dropped
         lines_before = 0
         for chunk in chunks:
-            data = pending + chunk if pending else chunk
-            cut = data.rfind(b"\n")
+            cut = chunk.rfind(b"\n")
             if cut < 0:
-                pending = data
+                if overlong is None:
+                    pending.append(chunk)
+                    pending_size += len(chunk)
+                    if pending_size > limit:
+                        overlong, pending, pending_size = b"".join(pending)[:_TOO_LONG_KEPT], [], 0
                 continue
-            pending = data[cut + 1 :]
+            if overlong is not None:
+                end = chunk.find(b"\n")
+                lines_before += 1
+                if skip:
+                    skip -= 1
+                else:
+                    yield [_too_long(name, lines_before, limit, overlong, keep_bad)]  # type: ignore[list-item]
+                overlong = None
+                data = chunk[end + 1 :]
+                cut -= end + 1
+            elif pending:
+                data = b"".join((*pending, chunk))
+                cut += pending_size
+                pending, pending_size = [], 0
+            else:
+                data = chunk
+            rest = data[cut + 1 :]
+            if len(rest) > limit:
+                overlong = rest[:_TOO_LONG_KEPT]
+            elif rest:
+                pending, pending_size = [rest], len(rest)
+            if cut < 0:
+                continue
             lines = data[:cut].split(b"\n")
             first = lines_before + 1
             lines_before += len(lines)
             if skip:
                 lines, first, skip = _skip_records(lines, first, skip)
             if lines:
-                yield _parse_lines(lines, name, first, self.keep_bad_records)
-        if pending.strip():
+                yield _parse_lines(lines, name, first, keep_bad, limit if cut > limit else 0, data, cut)
+        if overlong is not None:
+            if not skip:
+                yield [_too_long(name, lines_before + 1, limit, overlong, keep_bad)]  # type: ignore[list-item]
+            return
+        last = b"".join(pending)
+        if last.strip():
             if skip:
                 return
-            yield _parse_lines([pending], name, lines_before + 1, self.keep_bad_records)
+            yield _parse_lines([last], name, lines_before + 1, keep_bad)
 
 
 def _skip_records(lines: list[bytes], first: int, skip: int) -> tuple[list[bytes], int, int]:
@@ -67,32 +138,71 @@ def _skip_records(lines: list[bytes], first: int, skip: int) -> tuple[list[bytes
     return [], first + len(lines), skip
 
 
-def _parse_lines(lines: list[bytes], name: str, first: int, keep_bad: bool = False) -> list[Any]:
+def _parse_lines(
+    lines: list[bytes],
+    name: str,
+    first: int,
+    keep_bad: bool = False,
+    limit: int = 0,
+    whole: bytes | None = None,
+    end: int = -1,
+) -> list[Any]:
+    """Items of ``lines``; ``limit``: when set, lines longer than it may be among them.
+
+    ``whole[:end]``: the bytes ``lines`` were split from (scanned without a copy).
+    """
+    if limit and max(map(len, lines)) > limit:
+        return _parse_slowly(lines, name, first, keep_bad, limit)
     loads = orjson.loads
     try:
         items = [loads(line) for line in lines]
     except orjson.JSONDecodeError:
-        items = _parse_slowly(lines, name, first, keep_bad)
-    else:
-        dict_type = dict
-        for item in items:
-            if type(item) is not dict_type:
-                return _parse_slowly(lines, name, first, keep_bad)
+        return _parse_slowly(lines, name, first, keep_bad)
+    dict_type = dict
+    for item in items:
+        if type(item) is not dict_type:
+            return _parse_slowly(lines, name, first, keep_bad)
+    found = (
+        _LONG_DIGITS.search(whole, 0, end) if whole is not None else _LONG_DIGITS.search(b"\n".join(lines))
+    )
+    if found is not None:
+        return _parse_slowly(lines, name, first, keep_bad)
     return items
 
 
-def _parse_slowly(lines: list[bytes], name: str, first: int, keep_bad: bool = False) -> list[Any]:
+# 19 digits in a row: maybe an integer beyond 64 bits, which orjson reads as a float (silently)
+_LONG_DIGITS = re.compile(rb"\d{19}")
+
+
+def loads_exact(line: bytes | str) -> Any:
+    """``orjson.loads``, but integers beyond 64 bits stay ``int`` (orjson makes them floats).
+
+    orjson decides what is valid JSON (so NaN stays an error); only a line with 19 digits in a row
+    is read a second time, by the standard library, to take its exact numbers.
+    """
+    item = orjson.loads(line)
+    if _LONG_DIGITS.search(line if isinstance(line, bytes) else line.encode()) is None:
+        return item
+    return json.loads(line)
+
+
+def _parse_slowly(
+    lines: list[bytes], name: str, first: int, keep_bad: bool = False, limit: int = 0
+) -> list[Any]:
     """Per-line parse: skips blank lines and names the exact line of a bad record.
 
     ``keep_bad``: a bad line becomes a ``BadRecord`` in its place instead of an error.
     """
     items: list[Any] = []
     for offset, line in enumerate(lines):
+        if limit and len(line) > limit:
+            items.append(_too_long(name, first + offset, limit, line, keep_bad))
+            continue
         if not line.strip():
             continue
         line_number = first + offset
         try:
-            item = orjson.loads(line)
+            item = loads_exact(line)
         except orjson.JSONDecodeError as error:
             problem = _describe_bad_line(line, error)
         else:
@@ -128,6 +238,7 @@ class CSVDeserializer(BaseDeserializer):
     supported_options = {
         "delimiter": {"type": str, "default": ",", "help": "Field delimiter."},
         "encoding": {"type": str, "default": "utf-8", "help": "Text encoding of the input."},
+        **LINE_LIMIT_OPTIONS,
     }
 
     @classmethod
@@ -147,8 +258,12 @@ class CSVDeserializer(BaseDeserializer):
 
     def batches(self, chunks: Iterable[bytes], name: str, skip: int = 0) -> Iterator[list[dict[str, Any]]]:
         encoding = self.options["encoding"]
+        limit = self.options["max_line_bytes"]
+        # the csv module's own cap on one field (128 KiB by default, process-wide) must not be
+        # the smaller one
+        csv.field_size_limit(max(csv.field_size_limit(), limit))
         reader = csv.DictReader(
-            _decoded_lines(chunks, encoding, name), delimiter=self.options["delimiter"], strict=True
+            _decoded_lines(chunks, encoding, name, limit), delimiter=self.options["delimiter"], strict=True
         )
         batch: list[Any] = []
         try:
@@ -191,13 +306,15 @@ class CSVDeserializer(BaseDeserializer):
             yield batch
 
 
-def _decoded_lines(chunks: Iterable[bytes], encoding: str, name: str) -> Iterator[str]:
+def _decoded_lines(chunks: Iterable[bytes], encoding: str, name: str, limit: int = 0) -> Iterator[str]:
     """Text lines (ends kept, split as a file opened with ``newline=''``) of a byte stream.
 
     Decoding here, not in a read-ahead text wrapper, lets a decoding error name its real line.
+    ``limit``: a line longer than this many characters (about bytes) is an error naming it.
     """
     decoder = codecs.getincrementaldecoder(encoding)()
-    carry = ""
+    carry: list[str] = []  # the unfinished line in pieces, joined once its end arrives (linear)
+    carry_size = 0
     lines_done = 0
     for chunk in _with_end(chunks):
         final = chunk is None
@@ -205,7 +322,7 @@ def _decoded_lines(chunks: Iterable[bytes], encoding: str, name: str) -> Iterato
             text = decoder.decode(chunk or b"", final)
         except UnicodeDecodeError as error:
             before = bytes(error.object[: error.start]).decode(encoding, "replace")
-            parts = io.StringIO(carry + before, newline="").readlines()
+            parts = io.StringIO("".join(carry) + before, newline="").readlines()
             line = lines_done + sum(1 for part in parts if part.endswith(("\n", "\r"))) + 1
             raise ReaderError(
                 f"{name} line {line}: not valid {encoding} ({error.reason}); set the deserializer's "
@@ -216,10 +333,23 @@ def _decoded_lines(chunks: Iterable[bytes], encoding: str, name: str) -> Iterato
                 f"{name} line {lines_done + 1}: not valid {encoding} ({error}); set the deserializer's "
                 "option 'encoding' to the file's encoding"
             ) from None
-        lines = io.StringIO(carry + text, newline="").readlines()
-        carry = ""
+        if not final and "\n" not in text and "\r" not in text:
+            carry.append(text)
+            carry_size += len(text)
+            if limit and carry_size > limit:
+                _too_long(name, lines_done + 1, limit, b"", False)
+            continue
+        lines = io.StringIO("".join(carry) + text, newline="").readlines()
+        carry, carry_size = [], 0
         if lines and not final and not lines[-1].endswith("\n"):
-            carry = lines.pop()  # an unfinished line, or a '\r' that may be followed by '\n'
+            carry = [lines.pop()]  # an unfinished line, or a '\r' that may be followed by '\n'
+            carry_size = len(carry[0])
+        if limit:
+            for offset, each in enumerate(lines):
+                if len(each) > limit + 2:  # the line end is not part of the record
+                    _too_long(name, lines_done + offset + 1, limit, b"", False)
+            if carry_size > limit:
+                _too_long(name, lines_done + len(lines) + 1, limit, b"", False)
         lines_done += len(lines)
         yield from lines
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import json
 import operator
 from collections.abc import Sequence
 from typing import Any
@@ -138,8 +139,7 @@ def _column_texts(column: tuple[Any, ...]) -> tuple[Sequence[Any], str] | None:
     elif kinds == {bool}:
         return ["true" if value else "false" for value in column], '"{}"'
     elif kinds <= _JSON_TYPES:
-        dumps = orjson.dumps
-        return [data.decode("utf-8").replace('"', '""') for data in map(dumps, column)], '"{}"'
+        return [text.replace('"', '""') for text in map(_json_text, column)], '"{}"'
     else:
         texts = [_convert(value) for value in column]
         kinds = set(map(type, texts))
@@ -184,5 +184,13 @@ def _convert(value: Any) -> Any:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (dict, list)):
-        return orjson.dumps(value).decode("utf-8")
+        return _json_text(value)
     return value
+
+
+def _json_text(value: Any) -> str:
+    """Compact JSON; integers beyond 64 bits (orjson refuses them) through the standard library."""
+    try:
+        return orjson.dumps(value).decode("utf-8")
+    except TypeError:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)

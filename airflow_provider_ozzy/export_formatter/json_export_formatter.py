@@ -41,7 +41,12 @@ def _dumps_one(item: dict[str, Any], option: int) -> bytes:
     except TypeError:
         indent = 2 if option & orjson.OPT_INDENT_2 else None
         text = json.dumps(
-            item, default=_fallback, ensure_ascii=False, indent=indent, sort_keys=indent is not None
+            item,
+            default=_fallback,
+            ensure_ascii=False,
+            indent=indent,
+            sort_keys=indent is not None,
+            separators=(",", ": ") if indent else (",", ":"),  # as orjson writes
         )
         return text.encode("utf-8")
 

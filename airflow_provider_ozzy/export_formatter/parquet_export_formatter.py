@@ -271,6 +271,11 @@ class ParquetItemFile:
         text = repr(value)
         text = text if len(text) <= 80 else text[:77] + "..."
         what = reason or f"does not fit the column type {describe(node) if node is not None else ''}"
+        if "too large" in what and "int64" in what:
+            what += (
+                " (an integer beyond 64 bits: no Parquet integer column holds it exactly; declare the "
+                "field 'string' in option 'schema' to keep its digits)"
+            )
         origin = (
             f"the schema was inferred from the file's first {self._inferred_from} item(s); declare "
             "option 'schema' or make the values consistent"
