@@ -14,7 +14,7 @@ import sys
 import traceback
 from typing import Any
 
-from airflow_provider_ozzy.errors import ConfigurationError, OzzyError
+from airflow_provider_ozzy.errors import ConfigurationError, OzzyError, describe_os_error
 from airflow_provider_ozzy.secret_options import install_log_masking, mask
 
 EXIT_FAILED = 1
@@ -64,6 +64,14 @@ def main(argv: list[str] | None = None) -> int:
             print(mask("".join(traceback.format_exception(error))), file=sys.stderr, end="")
             return EXIT_FAILED
         print(mask(f"ozzy: export failed: {error}"), file=sys.stderr)
+        return EXIT_FAILED
+    except OSError as error:
+        # disk full, read-only or missing folders, a file in a folder's place: the operating
+        # system's reason, the path, and what to do, on one line
+        if args.debug:
+            print(mask("".join(traceback.format_exception(error))), file=sys.stderr, end="")
+            return EXIT_FAILED
+        print(mask(f"ozzy: export failed: {describe_os_error(error)}"), file=sys.stderr)
         return EXIT_FAILED
 
 

@@ -10,7 +10,7 @@ import time
 import uuid
 from typing import Any
 
-from airflow_provider_ozzy.errors import PersistenceError
+from airflow_provider_ozzy.errors import ConfigurationError, PersistenceError
 from airflow_provider_ozzy.path_safety import safe_segment
 from airflow_provider_ozzy.persistence.base_persistence import BasePersistence
 from airflow_provider_ozzy.secret_options import strip_secrets
@@ -33,11 +33,36 @@ class PicklePersistence(BasePersistence):
 
     _stored_configuration: dict[str, Any] | None = None
 
+    def _make_folder(self) -> None:
+        """The state folder, created when missing; one that cannot hold state is a configuration error."""
+        folder = self.options["file_path"]
+        source = (
+            "environment variable OZZY_STATE_DIR"
+            if os.environ.get("OZZY_STATE_DIR") == folder
+            else "option 'file_path'"
+        )
+        if not folder:
+            raise ConfigurationError(f"PicklePersistence: the state folder ({source}) must not be empty")
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError as error:
+            raise ConfigurationError(
+                f"PicklePersistence: cannot use {folder!r} ({source}) as the state folder: "
+                f"{error.strerror or error}; point it at a writable folder"
+            ) from None
+        if not os.access(folder, os.W_OK | os.X_OK):
+            probe = os.statvfs(folder).f_flag & os.ST_RDONLY
+            why = "a read-only file system" if probe else "not writable by this user"
+            raise ConfigurationError(
+                f"PicklePersistence: cannot use {folder!r} ({source}) as the state folder: {why}; "
+                "point it at a writable folder"
+            )
+
     def open(self, job_id: str, configuration: dict[str, Any], resume: bool | None) -> dict[str, Any] | None:
         self.job_id = job_id or uuid.uuid4().hex
         self.configuration = configuration
         self._stored_configuration = None
-        os.makedirs(self.options["file_path"], exist_ok=True)
+        self._make_folder()
         self._remove_stale_temporaries()
         if os.path.exists(self.path):
             if resume is False:
@@ -91,9 +116,14 @@ class PicklePersistence(BasePersistence):
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(temporary, self.path)
-        except BaseException:
+        except BaseException as error:
             if os.path.exists(temporary):
                 os.remove(temporary)
+            if isinstance(error, OSError):  # disk full, quota: name the folder, keep the last state
+                raise PersistenceError(
+                    f"PicklePersistence: cannot save the job state in {folder}: {error.strerror or error}; "
+                    "the last saved state is kept: fix the cause, then resume the job"
+                ) from None
             raise
         directory = os.open(folder, os.O_RDONLY)
         try:
