@@ -34,7 +34,6 @@ from __future__ import annotations
 import collections
 import json
 import os
-import pickle
 import random
 import re
 import signal
@@ -226,7 +225,7 @@ class CrashHarness:
             return self.state.committed_state()
         try:
             with open(self.state_path, "rb") as handle:
-                return pickle.load(handle).get("state")
+                return json.load(handle).get("state")
         except FileNotFoundError:
             return None
 

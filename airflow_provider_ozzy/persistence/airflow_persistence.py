@@ -73,10 +73,10 @@ class AirflowPersistence(BasePersistence):
             self.log.info(
                 "Resuming from the position committed by an earlier try (batch %s)", state.get("batch")
             )
-        return state
+        return self.check_resume(state)
 
     def commit(self, state: dict[str, Any]) -> None:
-        self._store().set(self.options["key"], encode_state(state))
+        self._store().set(self.options["key"], encode_state(self.stamped(state)))
 
     def delete(self) -> None:
         self._store().delete(self.options["key"])

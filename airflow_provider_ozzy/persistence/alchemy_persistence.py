@@ -33,6 +33,7 @@ from sqlalchemy import (
     make_url,
     select,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
@@ -40,6 +41,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from airflow_provider_ozzy.errors import PersistenceError
 from airflow_provider_ozzy.options import Problem
 from airflow_provider_ozzy.persistence.base_persistence import BasePersistence
+from airflow_provider_ozzy.persistence.job_lock import FileJobLock, lock_key
 from airflow_provider_ozzy.secret_options import strip_secrets
 
 DEFAULT_TABLE = "ozzy_job"
@@ -218,6 +220,8 @@ class AlchemyPersistence(BasePersistence):
         self._url: URL | None = None
         self._engine: Engine | None = None
         self.table = job_table(self.options["table"])
+        self._file_lock: FileJobLock | None = None
+        self._lock_connection: Connection | None = None
 
     # -- validation (no network) ---------------------------------------------------------------------
     @classmethod
@@ -427,6 +431,72 @@ class AlchemyPersistence(BasePersistence):
                 f"AlchemyPersistence: job id is {len(self.job_id)} characters long (at most {MAX_JOB_ID_LENGTH})"
             )
         self._create_table()
+        self._take_lock()
+        try:
+            return self._open(resume)
+        except BaseException:
+            self._release_lock()
+            raise
+
+    # -- one runner per job ----------------------------------------------------------------------------
+    def _take_lock(self) -> None:
+        """SQLite: a byte of ``<database>.ozzy-locks`` (``job_lock``); PostgreSQL: a session advisory
+        lock; MySQL/MariaDB: ``GET_LOCK``. Held until ``close``; the server drops it with the session."""
+        self._release_lock()
+        key = lock_key(self.table.name, self.job_id)
+        backend = self.url.get_backend_name()
+        if backend == "sqlite":
+            lock = FileJobLock(f"{self.url.database}.ozzy-locks", self.table.name, self.job_id)
+            taken = lock.acquire()
+            self._file_lock = lock if taken else None
+        else:
+            if backend == "postgresql":
+                statement = sql_text("SELECT pg_try_advisory_lock(:key)")
+                parameters: dict[str, Any] = {"key": int.from_bytes(key[:8], "big", signed=True)}
+            else:  # MySQL/MariaDB: lock names are at most 64 characters
+                statement = sql_text("SELECT GET_LOCK(:key, 0)")
+                parameters = {"key": f"ozzy-{key.hex()[:40]}"}
+            try:
+                connection = self._engine_().connect()
+                taken = bool(connection.execute(statement, parameters).scalar())
+                connection.commit()  # the lock is the session's; no transaction stays open
+            except SQLAlchemyError as error:
+                raise PersistenceError(self._describe("lock the job", error)) from None
+            if taken:
+                self._lock_connection = connection
+            else:
+                connection.close()
+        if not taken:
+            raise PersistenceError(
+                f"AlchemyPersistence: job '{self.job_id}' is already running (another process holds its "
+                f"lock at {safe_url(self.url)}); wait for it to end or stop it, then resume"
+            )
+
+    def _release_lock(self) -> None:
+        if self._file_lock is not None:
+            self._file_lock.release()
+            self._file_lock = None
+        connection, self._lock_connection = self._lock_connection, None
+        if connection is not None:
+            # closing the session frees the lock; unlocking first frees it even when the
+            # connection goes back to a pool
+            with contextlib.suppress(SQLAlchemyError):
+                key = lock_key(self.table.name, self.job_id)
+                if self.url.get_backend_name() == "postgresql":
+                    connection.execute(
+                        sql_text("SELECT pg_advisory_unlock(:key)"),
+                        {"key": int.from_bytes(key[:8], "big", signed=True)},
+                    )
+                else:
+                    connection.execute(
+                        sql_text("SELECT RELEASE_LOCK(:key)"), {"key": f"ozzy-{key.hex()[:40]}"}
+                    )
+                connection.commit()
+            with contextlib.suppress(SQLAlchemyError):
+                connection.close()
+
+    def _open(self, resume: bool | None) -> dict[str, Any] | None:
+        configuration = self.configuration
         stored = orjson.dumps(without_secrets(_other_secrets_stripped(configuration)), default=str).decode()
         table = self.table
         with self._transaction("open the job") as connection:
@@ -450,6 +520,8 @@ class AlchemyPersistence(BasePersistence):
                         f"AlchemyPersistence: job '{self.job_id}' already exists in table '{table.name}'; "
                         f"resume it with `ozzy resume {self.uri}` or use another job id"
                     )
+                # refuses a changed deciding configuration before anything is written
+                state = self.check_resume(self._decode(row.last_position))
                 if row.configuration != stored:
                     connection.execute(
                         table.update().where(table.c.id == self.job_id).values(configuration=stored)
@@ -457,7 +529,6 @@ class AlchemyPersistence(BasePersistence):
         if row is None:
             self.log.info("Created job with id: %s (resume with: ozzy resume %s)", self.job_id, self.uri)
             return None
-        state = self._decode(row.last_position)
         if state is not None:
             self.log.info("Resuming job %s from its committed state in %s", self.job_id, safe_url(self.url))
         return state
@@ -476,7 +547,7 @@ class AlchemyPersistence(BasePersistence):
         return state
 
     def commit(self, state: dict[str, Any]) -> None:
-        position = orjson.dumps(state, option=orjson.OPT_NON_STR_KEYS, default=str).decode()
+        position = orjson.dumps(self.stamped(state), option=orjson.OPT_NON_STR_KEYS, default=str).decode()
         values = {
             "last_position": position,
             "last_committed": datetime.datetime.now(datetime.UTC).replace(tzinfo=None),
@@ -532,6 +603,7 @@ class AlchemyPersistence(BasePersistence):
         return configuration
 
     def close(self) -> None:
+        self._release_lock()
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None

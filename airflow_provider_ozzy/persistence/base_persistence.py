@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from airflow_provider_ozzy.persistence.deciding_config import STATE_KEY, check_unchanged, deciding_config
 from airflow_provider_ozzy.pipeline_item import PipelineItem
 
 
@@ -11,6 +12,8 @@ class BasePersistence(PipelineItem):
     """Stores the committed state of a job so an interrupted export resumes where it stopped.
 
     ``commit`` must be atomic and durable: after it returns, a crash still finds the new state.
+    Every committed state carries the job's deciding configuration (``stamped``), and ``open``
+    refuses to resume a job whose deciding configuration changed (``check_resume``).
     """
 
     kind = "persistence"
@@ -24,6 +27,32 @@ class BasePersistence(PipelineItem):
         # since stored configurations never hold them (see ``secret_options``)
         self.config_source: str | None = None
         self.secret_paths: list[list[Any]] = []
+        self._deciding: dict[str, Any] | None = None
+
+    def stamped(self, state: dict[str, Any]) -> dict[str, Any]:
+        """``state`` with the deciding configuration of the job (see ``deciding_config``)."""
+        if self._deciding is None:
+            self._deciding = deciding_config(self.configuration)
+        return dict(state, **{STATE_KEY: self._deciding})
+
+    def check_resume(self, state: dict[str, Any] | None) -> dict[str, Any] | None:
+        """``state``, once sure the configuration decides as when the job started.
+
+        Raises ``ConfigurationError`` naming what changed. A state written before Ozzy stored
+        the deciding configuration cannot be checked: it resumes with a warning.
+        """
+        if not state or state.get("finished"):
+            return state
+        stored = state.get(STATE_KEY)
+        if not isinstance(stored, dict):
+            self.log.warning(
+                "Job %s: its state holds no deciding configuration (written by an older Ozzy); "
+                "the configuration is not checked against the first run",
+                self.job_id,
+            )
+            return state
+        check_unchanged(stored, self.configuration, self.job_id)
+        return state
 
     def open(self, job_id: str, configuration: dict[str, Any], resume: bool | None) -> dict[str, Any] | None:
         """Start or resume job ``job_id``; returns its committed state (``None`` for a fresh job).

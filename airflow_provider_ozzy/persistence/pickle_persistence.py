@@ -1,25 +1,62 @@
-"""Job state in a local file (the CLI default): ``<file_path>/<job id>``, replaced atomically."""
+"""Job state in a local file (the CLI default): ``<file_path>/<job file name>``, replaced atomically.
+
+The name ``PicklePersistence`` and the ``pickle:`` URI scheme are exporters'; the file itself is
+JSON, so a state file from a shared folder is data and can run nothing. Old Ozzy state files
+(pickles, format ``ozzy-pickle-1``) are read only when ``OZZY_ALLOW_PICKLE_STATE=1`` is set, and
+then only plain data (dicts, lists, text, numbers): any other object in the pickle is refused.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import io
 import os
 import pickle
+import re
 import tempfile
 import time
 import uuid
 from typing import Any
 
+import orjson
+
 from airflow_provider_ozzy.errors import ConfigurationError, PersistenceError
 from airflow_provider_ozzy.path_safety import safe_segment
 from airflow_provider_ozzy.persistence.base_persistence import BasePersistence
+from airflow_provider_ozzy.persistence.job_lock import FileJobLock
 from airflow_provider_ozzy.secret_options import strip_secrets
 
-_FORMAT = "ozzy-pickle-1"
+_FORMAT = "ozzy-json-1"
+_LEGACY_FORMAT = "ozzy-pickle-1"
+ALLOW_PICKLE_ENV = "OZZY_ALLOW_PICKLE_STATE"
+LOCK_FILE = ".ozzy-locks"  # hidden: never a state file name, never a temporary of one
+_HASHED = re.compile(r"-[0-9a-f]{10}$")
+
+
+def state_file_name(job_id: str) -> str:
+    """The file name of job ``job_id``: the id itself when it is a safe file name, else a cleaned
+    form suffixed with a hash of the id (``path_safety``). A safe id that ends like a hash suffix is
+    hashed too, so two job ids never share a file; the file also stores its job id, checked on open."""
+    name = safe_segment(job_id)
+    if name == job_id and _HASHED.search(name):
+        digest = hashlib.sha1(job_id.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+        name = f"{name[:60]}-{digest}"
+    return name
+
+
+class _PlainDataUnpickler(pickle.Unpickler):
+    """Reads only what pickle builds without importing: dicts, lists, tuples, sets, text, numbers."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        raise pickle.UnpicklingError(f"refused to load {module}.{name}: a job state holds only plain data")
 
 
 class PicklePersistence(BasePersistence):
-    """One pickle file per job holding the configuration and the last committed state."""
+    """One JSON file per job holding the configuration and the last committed state.
+
+    ``open`` takes a per-job lock (``job_lock``): a second runner of the same job is refused.
+    """
 
     uri_scheme = "pickle"
     supported_options = {
@@ -32,6 +69,20 @@ class PicklePersistence(BasePersistence):
     }
 
     _stored_configuration: dict[str, Any] | None = None
+    _file: str | None = None  # the state file named by an ``ozzy resume`` URI
+    _lock: FileJobLock | None = None
+
+    def open(self, job_id: str, configuration: dict[str, Any], resume: bool | None) -> dict[str, Any] | None:
+        self.job_id = job_id or uuid.uuid4().hex
+        self.configuration = configuration
+        self._stored_configuration = None
+        self._make_folder()
+        self._take_lock()
+        try:
+            return self._open(resume)
+        except BaseException:
+            self._release_lock()
+            raise
 
     def _make_folder(self) -> None:
         """The state folder, created when missing; one that cannot hold state is a configuration error."""
@@ -58,19 +109,40 @@ class PicklePersistence(BasePersistence):
                 "point it at a writable folder"
             )
 
-    def open(self, job_id: str, configuration: dict[str, Any], resume: bool | None) -> dict[str, Any] | None:
-        self.job_id = job_id or uuid.uuid4().hex
-        self.configuration = configuration
-        self._stored_configuration = None
-        self._make_folder()
-        self._remove_stale_temporaries()
+    def _take_lock(self) -> None:
+        self._release_lock()
+        lock = FileJobLock(os.path.join(self.options["file_path"], LOCK_FILE), self.job_id)
+        if not lock.acquire():
+            raise PersistenceError(
+                f"PicklePersistence: job '{self.job_id}' is already running (another process holds its "
+                f"lock in {self.options['file_path']}); wait for it to end or stop it, then resume"
+            )
+        self._lock = lock
+
+    def _release_lock(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    def close(self) -> None:
+        self._release_lock()
+
+    def _open(self, resume: bool | None) -> dict[str, Any] | None:
+        self._remove_stale_temporaries()  # under the lock: never another runner's temporary
         if os.path.exists(self.path):
             if resume is False:
                 raise PersistenceError(
                     f"PicklePersistence: job '{self.job_id}' already has a state file {self.path}; "
                     f"resume it with `ozzy resume {self.uri}` or remove the file"
                 )
-            return self.read(self.path).get("state")
+            record = self.read(self.path)
+            stored_id = record.get("persistence_state_id")
+            if stored_id is not None and stored_id != self.job_id:
+                raise PersistenceError(
+                    f"PicklePersistence: {self.path} is the state of job '{stored_id}', not of job "
+                    f"'{self.job_id}'; use another job id or folder"
+                )
+            return self.check_resume(record.get("state"))
         if resume:
             raise PersistenceError(f"PicklePersistence: nothing to resume: {self.path} does not exist")
         self._write(None)
@@ -79,11 +151,13 @@ class PicklePersistence(BasePersistence):
 
     @property
     def path(self) -> str:
-        return os.path.join(self.options["file_path"], safe_segment(self.job_id))
+        if self._file is not None:
+            return self._file
+        return os.path.join(self.options["file_path"], state_file_name(self.job_id))
 
     def _remove_stale_temporaries(self) -> None:
-        """State files half-written when a process was killed (``.<job>.<random>``)."""
-        prefix = f".{safe_segment(self.job_id)}."
+        """State files half-written when a process was killed (``.<file name>.<random>``)."""
+        prefix = f".{os.path.basename(self.path)}."
         for name in os.listdir(self.options["file_path"]):
             if name.startswith(prefix):
                 with contextlib.suppress(OSError):
@@ -94,7 +168,7 @@ class PicklePersistence(BasePersistence):
         return f"pickle:{self.path}"
 
     def commit(self, state: dict[str, Any]) -> None:
-        self._write(state)
+        self._write(self.stamped(state))
 
     def _write(self, state: dict[str, Any] | None) -> None:
         if self._stored_configuration is None:  # once per job: the configuration does not change
@@ -109,10 +183,11 @@ class PicklePersistence(BasePersistence):
             "committed_at": time.time(),
         }
         folder = self.options["file_path"]
-        handle, temporary = tempfile.mkstemp(prefix=f".{safe_segment(self.job_id)}.", dir=folder)
+        data = orjson.dumps(record, option=orjson.OPT_NON_STR_KEYS, default=str)
+        handle, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(self.path)}.", dir=folder)
         try:
             with os.fdopen(handle, "wb") as out:
-                pickle.dump(record, out, protocol=pickle.HIGHEST_PROTOCOL)
+                out.write(data)
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(temporary, self.path)
@@ -137,25 +212,52 @@ class PicklePersistence(BasePersistence):
 
     @staticmethod
     def read(path: str) -> dict[str, Any]:
+        """The record of a state file: JSON, or an old Ozzy pickle when ``OZZY_ALLOW_PICKLE_STATE=1``."""
         try:
             with open(path, "rb") as handle:
-                record = pickle.load(handle)
+                data = handle.read()
         except FileNotFoundError:
             raise PersistenceError(f"PicklePersistence: no job state at {path}") from None
-        except (pickle.UnpicklingError, EOFError, AttributeError, ValueError) as error:
-            raise PersistenceError(
-                f"PicklePersistence: {path} is not an Ozzy job state file ({error})"
-            ) from None
-        if not isinstance(record, dict) or record.get("format") != _FORMAT:
+        if data[:1] == b"\x80":  # pickle protocol 2 or later: Ozzy state files before JSON
+            record = PicklePersistence._read_legacy(path, data)
+            expected = _LEGACY_FORMAT
+        else:
+            try:
+                record = orjson.loads(data)
+            except orjson.JSONDecodeError as error:
+                raise PersistenceError(
+                    f"PicklePersistence: {path} is not an Ozzy job state file ({error})"
+                ) from None
+            expected = _FORMAT
+        if not isinstance(record, dict) or record.get("format") != expected:
             raise PersistenceError(f"PicklePersistence: {path} is not an Ozzy job state file")
         return record
 
+    @staticmethod
+    def _read_legacy(path: str, data: bytes) -> Any:
+        if os.environ.get(ALLOW_PICKLE_ENV) != "1":
+            raise PersistenceError(
+                f"PicklePersistence: {path} is a pickle (an Ozzy state file from before JSON); a pickle "
+                f"can run code, so Ozzy reads one only with {ALLOW_PICKLE_ENV}=1 set (plain data only)"
+            )
+        try:
+            return _PlainDataUnpickler(io.BytesIO(data)).load()
+        except (pickle.UnpicklingError, EOFError, AttributeError, ValueError, TypeError) as error:
+            raise PersistenceError(
+                f"PicklePersistence: {path} is not an Ozzy job state file ({error})"
+            ) from None
+
     def load_configuration(self, job_id: str) -> dict[str, Any]:
+        """The stored configuration; the job id becomes the one stored (the file name may be a
+        cleaned form of it)."""
         self.job_id = job_id
         record = self.read(self.path)
         configuration = record.get("configuration")
         if not isinstance(configuration, dict):
             raise PersistenceError(f"PicklePersistence: {self.path} holds no configuration")
+        stored_id = record.get("persistence_state_id")
+        if isinstance(stored_id, str) and stored_id:
+            self.job_id = stored_id
         self.config_source = record.get("config_source")
         self.secret_paths = list(record.get("secret_paths") or [])
         return configuration
@@ -165,5 +267,7 @@ class PicklePersistence(BasePersistence):
         path = uri.split(":", 1)[1]
         if path.startswith("//"):
             path = path[2:]
-        folder, job_id = os.path.split(path)
-        return cls({"file_path": folder or "."}), job_id
+        folder, name = os.path.split(path)
+        persistence = cls({"file_path": folder or "."})
+        persistence._file = os.path.join(folder or ".", name)
+        return persistence, name

@@ -37,7 +37,8 @@ def persistence_for_uri(uri: str) -> tuple[BasePersistence, str, dict[str, Any]]
             configuration = restore_secrets(
                 configuration, persistence.config_source, persistence.secret_paths
             )
-            return persistence, job_id, configuration
+            # the job id the job started with (a state file name may be a cleaned form of it)
+            return persistence, persistence.job_id or job_id, configuration
     known = ", ".join(
         [f"{cls.uri_scheme}:" for cls in PERSISTENCE_CLASSES] + [f"{s}:" for s in DATABASE_SCHEMES]
     )

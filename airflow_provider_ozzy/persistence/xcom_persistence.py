@@ -7,6 +7,10 @@ value with ``include_prior_dates`` and this task's ``map_index``:
 - an unfinished earlier job is resumed exactly (the failed run's work is not repeated);
 - a finished one is *continued*: reading starts at its final reader position (new files, new Kafka
   offsets), file numbers go on from where they were, counters start again.
+
+A resume (of an earlier try, or of an unfinished earlier run) is refused when the deciding
+configuration changed (``deciding_config``); continuing a finished run is not a resume and is not
+checked.
 """
 
 from __future__ import annotations
@@ -55,7 +59,7 @@ class XComPersistence(BasePersistence):
         state = decode_state(store.get(key)) if store is not None else None
         if state is not None:
             self.log.info("Resuming the position an earlier try of this run committed")
-            return state
+            return self.check_resume(state)
         ti = context["ti"]
         earlier = ti.xcom_pull(
             task_ids=ti.task_id, key=key, include_prior_dates=True, map_indexes=getattr(ti, "map_index", -1)
@@ -67,11 +71,11 @@ class XComPersistence(BasePersistence):
             self.log.info("Continuing after the previous run's final position: %s", state.get("reader"))
             return continuation(state)
         self.log.info("Resuming the unfinished job of a previous run from %s", state.get("reader"))
-        return state
+        return self.check_resume(state)
 
     def commit(self, state: dict[str, Any]) -> None:
         context = self._context()
-        value = encode_state(state)
+        value = encode_state(self.stamped(state))
         context["ti"].xcom_push(key=self.options["key"], value=value)
         store = context.get("task_state_store")
         if store is not None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import pickle
 import time
 import zlib
 from collections import Counter
@@ -135,7 +134,7 @@ def test_a_resumed_job_keeps_its_stop_offsets_and_group_offsets_follow_ozzys_com
     def progress(counters: dict[str, Any]) -> None:
         # called after each batch's commit: the group says exactly what Ozzy committed, never more
         with open(tmp_path / "state" / "resume", "rb") as handle:
-            ozzy = {int(p): o for p, o in pickle.load(handle)["state"]["reader"]["offsets"].items()}
+            ozzy = {int(p): o for p, o in json.load(handle)["state"]["reader"]["offsets"].items()}
         group = kafka_broker.committed(topic, "ozzy-g1")
         assert group == ozzy
         checked.append(group)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import pickle
 import subprocess
 import uuid
 from collections.abc import Callable, Iterator
@@ -327,7 +326,7 @@ def assert_clear_failure(output: str, module: str, where: str) -> None:
 def check_nothing_complete(place: Place, kind: str, prefix: str, work: Path, state: Path) -> None:
     if state.exists():
         with open(state, "rb") as handle:
-            saved = pickle.load(handle).get("state") or {}
+            saved = json.load(handle).get("state") or {}
         assert not saved.get("finished"), "a failed job is marked finished"
     if kind == "writer":
         published = [name for name in place.names(prefix) if not name.split("/")[-1].startswith(".")]
@@ -569,6 +568,6 @@ def test_permanent_smtp_outage_fails_clearly_with_no_mail_sent(
     assert_clear_failure(output, "MailWriter", str(proxy.port))
     assert smtp.mails() == []
     with open(state, "rb") as handle:
-        assert not (pickle.load(handle).get("state") or {}).get("finished")
+        assert not (json.load(handle).get("state") or {}).get("finished")
     assert proxy.faults_injected().get("refuse", 0) > 1, "the error was not retried before giving up"
     record("smtp (aiosmtpd)", proxy.faults_injected())
