@@ -6,8 +6,9 @@ finished before this run (``done``), the inputs of this run in the order they we
 that input). A resume reads ``read[index:]`` again in the same order, so every item after the
 committed position comes back in the same order (the commit protocol counts on it), then every
 listed input that is in neither list, in name order. Inputs added, removed, renamed or re-sorted
-between runs, or between a crash and its resume, are therefore each read exactly once; an input
-that must be read again but is gone or changed size stops the resume with a clear error.
+between runs, or between a crash and its resume, are therefore each read exactly once. An input
+that must be read again but is gone or shrank stops the resume with a clear error; one that grew
+(repaired, appended to) is read on after the items already delivered.
 """
 
 from __future__ import annotations
@@ -97,8 +98,17 @@ class StreamBasedReader(BaseReader):
         plan: list[Stream] = []
         for name, size in replay:
             stream = by_name.get(name)
-            if stream is None or (size is not None and stream.size is not None and stream.size != size):
-                what = "is gone" if stream is None else f"changed size ({size} -> {stream.size} bytes)"
+            if stream is not None and size is not None and stream.size is not None and stream.size > size:
+                self.log.warning(
+                    "%s: input %s grew since it was read (%d -> %d bytes): taken as appended to (a "
+                    "repaired or growing file); its items already delivered are skipped",
+                    type(self).__name__,
+                    name,
+                    size,
+                    stream.size,
+                )
+            elif stream is None or (size is not None and stream.size is not None and stream.size != size):
+                what = "is gone" if stream is None else f"shrank ({size} -> {stream.size} bytes)"
                 raise ReaderError(
                     f"{type(self).__name__}: cannot resume exactly: input {name}, read after the last "
                     f"committed position, {what}; restore it, or delete the job state to start over"

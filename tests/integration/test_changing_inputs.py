@@ -172,17 +172,32 @@ def test_a_finished_input_that_changed_is_not_read_again_and_a_warning_names_it(
     job.check()
 
 
-def test_an_input_that_changed_while_being_read_stops_the_resume_instead_of_being_half_read(
+def test_an_input_that_shrank_while_being_read_stops_the_resume_instead_of_being_half_read(
     request: pytest.FixtureRequest, work: Path
 ) -> None:
     job = IncrementalJob(work, make_store(request, "fs", work / "store"), items_per_file=1000)
     job.add("big.jl.gz", 3000)
     harness = killed_after(job, 20)
-    job.add("big.jl.gz", 3001)
+    job.add("big.jl.gz", 2000)  # replaced by a shorter one
     result = run_ozzy("resume", harness.uri, cwd=work)
     assert result.returncode == 1
-    assert "big.jl.gz" in result.stderr and "changed size" in result.stderr
+    assert "big.jl.gz" in result.stderr and "shrank" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_an_input_appended_to_while_being_read_is_read_on_after_the_items_delivered(
+    request: pytest.FixtureRequest, work: Path
+) -> None:
+    job = IncrementalJob(work, make_store(request, "fs", work / "store"), items_per_file=1000)
+    job.add("big.jl.gz", 3000)
+    harness = killed_after(job, 20)
+    job.add("big.jl.gz", 3500)  # the same 3,000 items and 500 more
+    for item in job.present["big.jl.gz"]:
+        job.expected[(item["src"], item["n"])] = 1
+    result = run_ozzy("resume", harness.uri, cwd=work)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "grew since it was read" in result.stderr
+    job.check()
 
 
 # -- the position's encoding ----------------------------------------------------------------------------

@@ -972,17 +972,18 @@ def test_dir_pointer(work):
     assert read_json_lines("out/items_0000.jl.gz") == numbered(2) + numbered(2, second=True)
 
 
-def test_list_of_inputs_keeps_the_list_order(work):
+def test_a_list_of_inputs_is_read_in_one_global_path_order_each_path_once(work):
+    """exporters sorted every input path together and read a path listed twice once."""
     write_json_lines_gz("z/last.jl.gz", numbered(1, src="z"))
     write_json_lines_gz("in/a.jl.gz", numbered(1, src="in/a"))
     write_json_lines_gz("in/b.jl.gz", numbered(1, src="in/b"))
     write_json_lines_gz("single.jl.gz", numbered(1, src="single"))
-    export(fs_config(["z/last.jl.gz", {"dir": "in"}, {"file": "single.jl.gz"}]))
+    export(fs_config(["z/last.jl.gz", {"dir": "in"}, {"file": "single.jl.gz"}, "in/b.jl.gz"]))
     assert [item["src"] for item in read_json_lines("out/items_0000.jl.gz")] == [
-        "z",
         "in/a",
         "in/b",
         "single",
+        "z",
     ]
 
 
