@@ -64,6 +64,12 @@ EXPORTER_OPTIONS: dict[str, dict[str, Any]] = {
         "default": None,
         "help": "Job id.",
     },
+    "incremental": {
+        "type": bool,
+        "default": False,
+        "help": "Each run of this job id continues after the last finished one: it reads only the inputs "
+        "(files, objects, offsets) no earlier run read, and its file numbers go on.",
+    },
     "prevent_bypass": {"type": bool, "default": False, "help": "Never move whole objects instead of items."},
     "disable_retries": {
         "type": bool,

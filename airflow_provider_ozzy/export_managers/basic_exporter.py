@@ -20,7 +20,7 @@ from airflow_provider_ozzy.bypasses.base_bypass import (
     BypassNotApplicable,
     choose_bypass,
 )
-from airflow_provider_ozzy.commit_protocol import STATE_VERSION, CommitTracker
+from airflow_provider_ozzy.commit_protocol import STATE_VERSION, CommitTracker, continuation
 from airflow_provider_ozzy.config import EXPORTER_OPTIONS, ExportConfig, normalize, validate
 from airflow_provider_ozzy.dead_letters import DeadLetterSink, attach_dead_letters, isolate_bad_items
 from airflow_provider_ozzy.errors import PersistenceError
@@ -96,7 +96,7 @@ class BasicExporter:
         self.notifiers = NotifiersList(self.options["notifications"])
         self.job_info = dict(job_info or {})  # dag_id, task_id, run_id, try_number, map_index in Airflow
         self.resume: bool | None = self.options["resume"] if resume is None else resume
-        if auto_resume:
+        if auto_resume or self.options["incremental"]:
             self.resume = None  # resume when the persistence holds state for this job, else start
         state_id = self.options["persistence_state_id"]
         self.job_id = job_id or (str(state_id) if state_id is not None else "")
@@ -137,6 +137,9 @@ class BasicExporter:
             self._notify_failure(error)
             raise
         self.job_id = self.persistence.job_id
+        if state and state.get("finished") and self.options["incremental"]:
+            log.info("Job %s: this run continues after the last finished run", self.job_id)
+            state = continuation(state)
         if state and state.get("finished"):
             log.info("Job %s already finished; nothing to do", self.job_id)
             self.persistence.close()
@@ -247,9 +250,11 @@ class BasicExporter:
             finished=bypass.finished,
         )
         if bypass.finished:
-            self.persistence.commit(
-                {"version": STATE_VERSION, "bypass": {"name": name}, "finished": True, "stats": stats}
-            )
+            final: dict[str, Any] = {"version": STATE_VERSION, "bypass": {"name": name}}
+            if isinstance(self.reader, StreamBasedReader):  # what an incremental next run continues after
+                final["reader"] = self.reader.position_after(bypass.streams)
+                final["writer"] = {"accepted": 0, "groups": [[[], len(bypass.streams), 0]]}
+            self.persistence.commit(dict(final, finished=True, stats=stats))
             self.stats_manager.report_final(stats)
             if self.progress:
                 self.progress(dict(stats, fraction=1.0, done=True))
