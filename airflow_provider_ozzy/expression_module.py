@@ -13,6 +13,9 @@ from typing import Any, ClassVar
 from airflow_provider_ozzy.options import Problem
 from airflow_provider_ozzy.python_sandbox import (
     FILTER,
+    MAP,
+    VALUES,
+    CompiledExpressions,
     ExpressionError,
     ExpressionFailure,
     SandboxBudgetError,
@@ -20,6 +23,7 @@ from airflow_provider_ozzy.python_sandbox import (
     _short,
     compile_expressions,
     expression_problem,
+    item_keys,
     resolve_imports,
 )
 from airflow_provider_ozzy.sandbox_process import MEMORY, TIME, OutOfBudget, SandboxProcess
@@ -82,16 +86,21 @@ class SandboxedExpressions:
     """Compiled expressions evaluated in a sandbox process; ``run(batch)`` as ``CompiledExpressions.run``."""
 
     def __init__(
-        self, sources: list[str], mode: str, modules: dict[str, str], values: dict[str, Any]
+        self, compiled: CompiledExpressions, mode: str, modules: dict[str, str], values: dict[str, Any]
     ) -> None:
-        self.sources = list(sources)
+        self.sources = list(compiled.sources)
         self.mode = mode
+        # only the keys the expressions read cross to the sandbox process, when that is all they
+        # read and the items themselves do not come back (not ``apply``: it changes them)
+        self.keys = item_keys(compiled._trees) if mode in (FILTER, MAP, VALUES) else None
         self.process = SandboxProcess(
             values[TIME], values[MEMORY], lambda: [("expressions", self.sources, mode, modules)]
         )
 
     def run(self, batch: list[Any]) -> list[Any]:
-        answer = self.process.request(("run", batch))
+        keys = self.keys
+        sent = batch if keys is None else [{key: item[key] for key in keys if key in item} for item in batch]
+        answer = self.process.request(("run", sent))
         if answer[0] == "ok":
             if self.mode == FILTER:
                 return [batch[position] for position in answer[1]]
@@ -142,9 +151,9 @@ class ExpressionModule:
         """Checked here (nothing runs), evaluated in a sandbox process started at the first batch."""
         expressions = self._sources(self.options)
         mode = self._mode(expressions)
-        compile_expressions(expressions, mode, self.options["imports"])
+        compiled = compile_expressions(expressions, mode, self.options["imports"])
         modules = resolve_imports(self.options["imports"])
-        self._sandboxed = SandboxedExpressions(expressions, mode, modules, self.options)
+        self._sandboxed = SandboxedExpressions(compiled, mode, modules, self.options)
         return self._sandboxed
 
     def run_expressions(self, compiled: Any, batch: list[dict[str, Any]], items_before: int) -> Any:

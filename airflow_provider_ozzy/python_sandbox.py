@@ -790,6 +790,47 @@ class CompiledExpressions:
         return ExpressionFailure(self.sources[0], None, error)
 
 
+def item_keys(trees: Sequence[ast.Expression]) -> tuple[str, ...] | None:
+    """The keys of ``item`` the expressions read, when they read ``item`` only by constant keys.
+
+    ``item['k']``, ``item.get('k', ...)`` and ``'k' in item`` give the same results on a dict
+    holding only those keys, so a sandbox process needs only them (``None``: the whole item).
+    """
+    keys: list[str] = []
+    for tree in trees:
+        parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name) and node.id == ITEM:
+                key = _constant_key(node, parents)
+                if key is None:
+                    return None
+                keys.append(key)
+    return tuple(dict.fromkeys(keys))
+
+
+def _constant_key(node: ast.Name, parents: dict[ast.AST, ast.AST]) -> str | None:
+    parent = parents.get(node)
+    if isinstance(parent, ast.Subscript) and parent.value is node:
+        index = parent.slice
+        return index.value if isinstance(index, ast.Constant) and isinstance(index.value, str) else None
+    if isinstance(parent, ast.Attribute) and parent.attr == "get":
+        call = parents.get(parent)
+        if (
+            isinstance(call, ast.Call)
+            and call.func is parent
+            and not call.keywords
+            and 1 <= len(call.args) <= 2
+        ):
+            first = call.args[0]
+            return first.value if isinstance(first, ast.Constant) and isinstance(first.value, str) else None
+        return None
+    if isinstance(parent, ast.Compare) and len(parent.ops) == 1 and parent.comparators[0] is node:
+        left = parent.left
+        if isinstance(parent.ops[0], (ast.In, ast.NotIn)) and isinstance(left, ast.Constant):
+            return left.value if isinstance(left.value, str) else None
+    return None
+
+
 class ExpressionFailure(Exception):
     """Where an expression failed: ``position`` in the batch (``None``: not found again)."""
 

@@ -196,7 +196,7 @@ def test_second_signal_stops_mid_expression_keeping_the_commits(signum: int, tmp
         tmp_path,
         filter_before={
             "name": "PythonexpFilter",
-            "options": {"python_expression": expression, "time_budget_seconds": 600},
+            "options": {"python_expression": expression},  # the default budget: 60 s
         },
         writer={"name": "FSWriter", "options": {"filebase": "out/items_", "items_per_buffer_write": 10}},
     )
