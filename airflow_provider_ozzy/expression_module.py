@@ -60,7 +60,9 @@ def budget_problems(values: dict[str, Any]) -> list[Problem]:
         value = values[option]
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
             problems.append(
-                Problem(option, f"option '{option}' must be a number from {low:g} to {high:g}, got {value!r}")
+                Problem(
+                    option, f"option '{option}' must be a number from {low:g} to {high:.0f}, got {value!r}"
+                )
             )
     return problems
 
