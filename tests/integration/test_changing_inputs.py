@@ -7,6 +7,7 @@ a local folder, an S3 bucket (moto) and an SFTP server, with the job state in a 
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import pytest
 from airflow_provider_ozzy.readers.input_log import CHUNK, InputLog, decode_entries, encode_entries
 from tests.crash_harness import CrashHarness, Trigger
 from tests.helpers import read_json_lines, run_ozzy, write_config, write_json_lines_gz
-from tests.integration.changing_inputs import PERSISTENCES, IncrementalJob, gz, make_store
+from tests.integration.changing_inputs import PERSISTENCES, IncrementalJob, S3Store, gz, items_of, make_store
 
 STORES = ["fs", "s3", "sftp"]
 
@@ -216,3 +217,45 @@ def test_an_input_log_encodes_full_chunks_once() -> None:
     again = log.encoded(CHUNK * 2 + 10)
     assert again[0] is first[0] and again[1] is first[1]  # cached, not encoded again
     assert decode_entries(again) == log.entries
+
+
+def test_the_run_after_an_s3_bypass_reads_only_new_objects_and_overwrites_no_copied_file(
+    request: pytest.FixtureRequest, work: Path
+) -> None:
+    store = make_store(request, "s3", work / "store")
+    assert isinstance(store, S3Store)
+    config = {
+        "reader": store.reader(),
+        "writer": {
+            "name": "S3Writer",
+            "options": {"bucket": store.bucket, "filebase": "out/items_", "host": store.endpoint},
+        },
+        "persistence": PERSISTENCES["pickle"],
+        "exporter_options": {"persistence_state_id": "copy", "incremental": True},
+    }
+    env = dict(
+        store.env,
+        EXPORTERS_S3WRITER_AWS_LOGIN=store.env["EXPORTERS_S3READER_AWS_KEY"],
+        EXPORTERS_S3WRITER_AWS_SECRET=store.env["EXPORTERS_S3READER_AWS_SECRET"],
+    )
+    write_config(work / "copy.json", config)
+    expected = []
+    for name in ("k-2.jl.gz", "k-3.jl.gz"):
+        items = items_of(name, 10)
+        store.put(name, gz(items))
+        expected += items
+    first = run_ozzy("run", "copy.json", cwd=work, env=env)
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert "S3Bypass" in first.stderr + first.stdout
+    for name in ("k-1.jl.gz", "k-4.jl.gz"):
+        items = items_of(name, 10)
+        store.put(name, gz(items))
+        expected += items
+    second = run_ozzy("run", "copy.json", cwd=work, env=env)
+    assert second.returncode == 0, second.stderr[-3000:]
+    written = []
+    pages = store.client.get_paginator("list_objects_v2").paginate(Bucket=store.bucket, Prefix="out/")
+    for key in [entry["Key"] for page in pages for entry in page.get("Contents", [])]:
+        data = store.client.get_object(Bucket=store.bucket, Key=key)["Body"].read()
+        written += [json.loads(line) for line in gzip.decompress(data).splitlines()]
+    assert sorted(written, key=json.dumps) == sorted(expected, key=json.dumps)
