@@ -28,6 +28,7 @@ exact and fastest for JSON-like items, else ``pickle``), the payload. Requests (
 
 from __future__ import annotations
 
+import gc
 import marshal
 import os
 import pickle
@@ -266,8 +267,10 @@ def _main(argv: list[str]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _die_with_parent(parent)
+    from airflow_provider_ozzy.gc_tuning import EXPORT_GEN0_THRESHOLD
     from airflow_provider_ozzy.sandbox_worker import Worker
 
+    gc.set_threshold(EXPORT_GEN0_THRESHOLD)  # batches are trees freed by reference counting (gc_tuning)
     worker = Worker()
     _limit_memory(memory_mib)
     _write(answers, ("ready",))

@@ -1,0 +1,109 @@
+"""Sandboxed expressions in a real Airflow task process (``tests/e2e/dags/ozzy_sandbox.py``).
+
+``airflow dags test --use-executor`` with the supervised executor (see ``test_operator_runtime``),
+so ``task_runner`` wires SIGTERM to ``on_kill()`` in a task process of its own, started with a
+``PYTHONHASHSEED`` other than the CLI run's:
+
+* a PythonExpGrouper over ``'-'.join(set(item['tags']))`` writes byte for byte what ``ozzy run``
+  writes under another seed;
+* SIGTERM twice while a filter expression loops in C: the try ends within seconds (before: the
+  handler never ran, the task hung until killed).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.helpers import output_files, run_ozzy, write_config, write_json_lines_gz
+
+ROOT = Path(__file__).parents[2]
+AIRFLOW = Path(sys.executable).parent / "airflow"
+
+
+def _items() -> list[dict[str, object]]:
+    rng = random.Random(11)
+    words = [f"w{number}" for number in range(12)]
+    return [{"id": number, "tags": rng.sample(words, 4)} for number in range(400)]
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {name: (folder / name).read_bytes() for name in output_files(folder)}
+
+
+def test_grouping_matches_the_cli_and_a_second_sigterm_stops_mid_expression(
+    airflow_db: str, tmp_path: Path
+) -> None:
+    source = write_json_lines_gz(tmp_path / "in.jl.gz", _items())
+    cli = tmp_path / "cli"
+    cli.mkdir()
+    write_config(
+        cli / "config.json",
+        {
+            "reader": {"name": "FSReader", "options": {"input": str(source), "batch_size": 50}},
+            "grouper": {
+                "name": "PythonExpGrouper",
+                "options": {"python_expressions": ["'-'.join(set(item['tags']))"]},
+            },
+            "writer": {"name": "FSWriter", "options": {"filebase": "out/{groups[0]}/part_"}},
+        },
+    )
+    result = run_ozzy("run", "config.json", "--quiet", cwd=cli, env={"PYTHONHASHSEED": "1"})
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    output, evidence, log = tmp_path / "out", tmp_path / "evidence", tmp_path / "dags-test.log"
+    output.mkdir()
+    evidence.mkdir()
+    env = dict(
+        os.environ,
+        AIRFLOW__CORE__EXECUTOR="tests.e2e.supervised_executor.SupervisedInProcessAPIExecutor",
+        AIRFLOW__API_AUTH__JWT_SECRET=secrets.token_hex(32),
+        AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL="1",
+        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        PYTHONHASHSEED="2",
+        OZZY_E2E_SANDBOX_INPUT=str(source),
+        OZZY_E2E_SANDBOX_OUTPUT=str(output),
+        OZZY_E2E_SANDBOX_EVIDENCE=str(evidence),
+    )
+    with open(log, "wb") as log_file:
+        process = subprocess.Popen(
+            [str(AIRFLOW), "dags", "test", "ozzy_e2e_sandbox", "--use-executor"],
+            cwd=ROOT,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    pid_file = evidence / "hang.pid"
+    try:
+        deadline = time.monotonic() + 180
+        while not pid_file.exists():
+            assert process.poll() is None, log.read_text()[-6000:]
+            assert time.monotonic() < deadline, "task 'hang' never started:\n" + log.read_text()[-6000:]
+            time.sleep(0.1)
+        time.sleep(4)  # batches 0-4 pass, batch 5 loops in C
+        pid = int(pid_file.read_text())
+        os.kill(pid, signal.SIGTERM)
+        time.sleep(1)
+        signalled = time.monotonic()
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        while Path(f"/proc/{pid}").exists() and Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z":
+            assert time.monotonic() < deadline, "the task process ignored the second SIGTERM"
+            time.sleep(0.1)
+        assert time.monotonic() - signalled < 20
+        process.wait(timeout=120)
+    finally:
+        if pid_file.exists() and Path(f"/proc/{int(pid_file.read_text())}").exists():
+            os.kill(int(pid_file.read_text()), signal.SIGKILL)  # never leave a task spinning in C
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    text = log.read_text()
+    assert "stopped at once on a second SIGTERM" in text, text[-6000:]
+    assert _tree(output / "grouped") == _tree(cli / "out")
