@@ -15,6 +15,8 @@ import hashlib
 import os
 import threading
 
+from airflow_provider_ozzy.errors import PersistenceError
+
 # POSIX record locks belong to the process and are all dropped when it closes any descriptor of
 # the file, so each lock file is opened once per process and its held offsets are tracked here
 _GUARD = threading.Lock()
@@ -38,7 +40,13 @@ class FileJobLock:
         """Take the lock; ``False`` when another runner (process, or job in this process) holds it."""
         with _GUARD:
             if self.path not in _FILES:
-                _FILES[self.path] = (os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644), set())
+                try:
+                    descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+                except OSError as error:
+                    raise PersistenceError(
+                        f"cannot open the job lock file {self.path}: {error.strerror or error}"
+                    ) from None
+                _FILES[self.path] = (descriptor, set())
             descriptor, held = _FILES[self.path]
             if self.offset in held:
                 return False
