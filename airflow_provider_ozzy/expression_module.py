@@ -101,7 +101,13 @@ class SandboxedExpressions:
 
     def run(self, batch: list[Any]) -> list[Any]:
         keys = self.keys
-        sent = batch if keys is None else [{key: item[key] for key in keys if key in item} for item in batch]
+        if keys is None:
+            sent = batch
+        elif len(keys) == 1:
+            (key,) = keys
+            sent = [{key: item[key]} if key in item else {} for item in batch]
+        else:
+            sent = [{key: item[key] for key in keys if key in item} for item in batch]
         answer = self.process.request(("run", sent))
         if answer[0] == "ok":
             if self.mode == FILTER:
