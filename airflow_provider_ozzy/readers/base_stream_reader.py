@@ -13,6 +13,7 @@ that must be read again but is gone or shrank stops the resume with a clear erro
 
 from __future__ import annotations
 
+import bisect
 import time
 from collections.abc import Iterator
 from typing import Any, BinaryIO, NamedTuple
@@ -22,7 +23,14 @@ from airflow_provider_ozzy.decompressors.stream_decompressors import AutoDecompr
 from airflow_provider_ozzy.deserializers.stream_deserializers import BaseDeserializer, JsonLinesDeserializer
 from airflow_provider_ozzy.errors import ReaderError
 from airflow_provider_ozzy.readers.base_reader import BaseReader
-from airflow_provider_ozzy.readers.input_log import Entry, InputLog, decode_entries, encode_entries
+from airflow_provider_ozzy.readers.input_log import (
+    Entry,
+    InputLog,
+    decode_entries,
+    encode_entries,
+    iter_entries,
+    merge_sorted,
+)
 from airflow_provider_ozzy.retries import is_transient, retrying
 
 POSITION_VERSION = 2
@@ -80,24 +88,26 @@ class StreamBasedReader(BaseReader):
         listed = _in_order(self.get_read_streams())
         if position and "stream_index" in position:
             position = self._from_index_position(position, listed)
-        done, replay, self._offset, folded = _unpack(position)
-        self._streams = self._plan(listed, done, replay)
-        # the inputs finished before are encoded once per process, and only when they changed
-        self._done_encoded = (
-            list(position["done"]) if position and not folded else encode_entries(sorted(done.items()))
-        )
+        done, read, index = _unpack(position)
+        replay = read[index:]
+        self._offset = int(position.get("offset", 0)) if position and replay else 0
+        # inputs of the run before that finished join the done ones; held sorted, never as a set:
+        # at a million inputs a set of names would cost more memory than the listing itself
+        finished = sorted(read[:index])
+        self._streams = self._plan(listed, merge_sorted(iter_entries(done), finished), replay)
+        self._done_encoded = encode_entries(merge_sorted(iter_entries(done), finished)) if finished else done
         self._log = InputLog((stream.name, stream.size) for stream in self._streams)
         self._bytes_total = sum(stream.size or 0 for stream in self._streams)
         self.finished = not self._streams
 
-    def _plan(self, listed: list[Stream], done: dict[str, int | None], replay: list[Entry]) -> list[Stream]:
+    def _plan(self, listed: list[Stream], done: Iterator[Entry], replay: list[Entry]) -> list[Stream]:
         """What this run reads: first the inputs read after the committed position, in the order
         they were read (so every item comes back in the same order), then every listed input not
-        finished before, in name order."""
-        by_name = {stream.name: stream for stream in listed}
+        finished before, in name order (``listed`` and ``done`` are both sorted by name)."""
         plan: list[Stream] = []
         for name, size in replay:
-            stream = by_name.get(name)
+            found = bisect.bisect_left(listed, name, key=lambda stream: stream.name)
+            stream = listed[found] if found < len(listed) and listed[found].name == name else None
             if stream is not None and size is not None and stream.size is not None and stream.size > size:
                 self.log.warning(
                     "%s: input %s grew since it was read (%d -> %d bytes): taken as appended to (a "
@@ -116,11 +126,14 @@ class StreamBasedReader(BaseReader):
             plan.append(stream)
         replayed = {name for name, _ in replay}
         changed = []
+        finished = next(done, None)
         for stream in listed:
+            while finished is not None and finished[0] < stream.name:
+                finished = next(done, None)
             if stream.name in replayed:
                 continue
-            if stream.name in done:
-                size = done[stream.name]
+            if finished is not None and finished[0] == stream.name:
+                size = finished[1]
                 if size is not None and stream.size is not None and size != stream.size:
                     changed.append(stream.name)
                 continue
@@ -284,26 +297,26 @@ class StreamBasedReader(BaseReader):
 
 def _in_order(streams: list[Stream]) -> list[Stream]:
     """Every input once, in one global name order, whatever the order and overlap of the listing."""
-    unique = {stream.name: stream for stream in reversed(streams)}  # the first listing of a name wins
-    return [unique[name] for name in sorted(unique)]
+    ordered = sorted(streams, key=lambda stream: stream.name)  # stable: the first listing of a name wins
+    return [
+        stream for index, stream in enumerate(ordered) if not index or ordered[index - 1].name != stream.name
+    ]
 
 
-def _unpack(position: dict[str, Any] | None) -> tuple[dict[str, int | None], list[Entry], int, bool]:
-    """Inputs done, inputs to read again in order, the items of the first one already delivered,
-    and whether inputs of the last run moved into the done ones."""
+def _unpack(position: dict[str, Any] | None) -> tuple[list[str], list[Entry], int]:
+    """The encoded inputs done before the last run, the last run's inputs in read order, and the
+    index in them where reading starts again."""
     if not position:
-        return {}, [], 0, False
+        return [], [], 0
     try:
-        done = dict(decode_entries(position.get("done", [])))
+        done = list(position.get("done", []))
         read = decode_entries(position.get("read", []))
     except ValueError as error:
         raise ReaderError(f"cannot resume: {error}") from None
     index = int(position.get("index", 0))
     if not 0 <= index <= len(read):
         raise ReaderError(f"cannot resume: damaged position (input {index} of {len(read)})")
-    done.update(read[:index])
-    replay = read[index:]
-    return done, replay, int(position.get("offset", 0)) if replay else 0, index > 0
+    return done, read, index
 
 
 class _CountingReader:

@@ -3,81 +3,98 @@
 A stream reader's position names its inputs by identity (see ``base_stream_reader``): every
 input finished by earlier runs, and the inputs of this run in read order. At a million inputs
 that is tens of megabytes of names, committed after every batch, so the lists are stored as
-chunks of ``CHUNK`` entries, each zlib-compressed and base64-encoded: names of one listing share
-long prefixes and compress about tenfold. An append-only list (``InputLog``) encodes each full
+chunks of ``CHUNK`` entries, each JSON, zlib-compressed and base64-encoded: names of one listing
+share long prefixes and compress about tenfold, and JSON decodes at C speed. An append-only list (``InputLog``) encodes each full
 chunk once and only re-encodes its last, partial chunk at a commit.
 
-Names are stored as bytes with ``surrogateescape``, so any file name (newlines, tabs, bytes that
-are not UTF-8) survives the round trip.
+Any file name survives the round trip: newlines and tabs as JSON escapes, bytes that are not UTF-8
+(``surrogateescape``) as base64.
 """
 
 from __future__ import annotations
 
 import base64
+import heapq
+import itertools
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+
+import orjson
 
 CHUNK = 4096
 
 Entry = tuple[str, int | None]  # input name and size (None when the store does not say)
 
 
-def _varint(value: int, out: bytearray) -> None:
-    while value >= 0x80:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
-
-
 def encode_chunk(entries: Iterable[Entry]) -> str:
-    """One chunk: per entry the name's length and bytes, then the size plus one (0: unknown)."""
-    raw = bytearray()
+    """One chunk: ``[names, sizes, escaped]`` as compressed JSON. Names that JSON cannot carry
+    (lone surrogates from bytes that are not UTF-8) are stored as base64 of their bytes, their
+    places listed in ``escaped``."""
+    names: list[str] = []
+    sizes: list[int | None] = []
     for name, size in entries:
-        data = name.encode("utf-8", "surrogateescape")
-        _varint(len(data), raw)
-        raw += data
-        _varint(0 if size is None else size + 1, raw)
-    return base64.b64encode(zlib.compress(bytes(raw), 6)).decode("ascii")
+        names.append(name)
+        sizes.append(size)
+    try:
+        raw = orjson.dumps([names, sizes, []])
+    except orjson.JSONEncodeError:
+        escaped = [index for index, name in enumerate(names) if not _json_safe(name)]
+        for index in escaped:
+            names[index] = base64.b64encode(names[index].encode("utf-8", "surrogateescape")).decode()
+        raw = orjson.dumps([names, sizes, escaped])
+    return base64.b64encode(zlib.compress(raw, 6)).decode("ascii")
+
+
+def _json_safe(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def decode_chunk(text: str) -> list[Entry]:
     try:
-        raw = zlib.decompress(base64.b64decode(text.encode("ascii"), validate=True))
-    except (ValueError, zlib.error) as error:
+        names, sizes, escaped = orjson.loads(
+            zlib.decompress(base64.b64decode(text.encode("ascii"), validate=True))
+        )
+        for index in escaped:
+            names[index] = base64.b64decode(names[index]).decode("utf-8", "surrogateescape")
+        if len(names) != len(sizes):
+            raise ValueError("names and sizes differ in length")
+    except (ValueError, TypeError, zlib.error) as error:
         raise ValueError(f"damaged input list in the job state ({error})") from None
-    entries: list[Entry] = []
-    position, end = 0, len(raw)
-    while position < end:
-        length, position = _read_varint(raw, position)
-        name = raw[position : position + length].decode("utf-8", "surrogateescape")
-        position += length
-        size, position = _read_varint(raw, position)
-        entries.append((name, size - 1 if size else None))
-    return entries
+    return list(zip(names, sizes, strict=True))
 
 
-def _read_varint(raw: bytes, position: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        if position >= len(raw):
-            raise ValueError("damaged input list in the job state (truncated)")
-        byte = raw[position]
-        position += 1
-        value |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return value, position
-        shift += 7
+def encode_entries(entries: Iterable[Entry]) -> list[str]:
+    """Entries (a list or any iterator) in chunks of ``CHUNK``, holding one chunk at a time."""
+    iterator = iter(entries)
+    chunks = []
+    while chunk := list(itertools.islice(iterator, CHUNK)):
+        chunks.append(encode_chunk(chunk))
+    return chunks
 
 
-def encode_entries(entries: list[Entry]) -> list[str]:
-    return [encode_chunk(entries[start : start + CHUNK]) for start in range(0, len(entries), CHUNK)]
+def iter_entries(chunks: Iterable[str]) -> Iterator[Entry]:
+    """The entries of encoded chunks, decoding one chunk at a time."""
+    for chunk in chunks:
+        yield from decode_chunk(chunk)
 
 
 def decode_entries(chunks: Iterable[str]) -> list[Entry]:
-    entries: list[Entry] = []
-    for chunk in chunks:
-        entries.extend(decode_chunk(chunk))
-    return entries
+    return list(iter_entries(chunks))
+
+
+def merge_sorted(*sorted_entries: Iterable[Entry]) -> Iterator[Entry]:
+    """Entries of several name-sorted iterables in one name order, each name once (the last given wins)."""
+    pending: Entry | None = None
+    for entry in heapq.merge(*sorted_entries, key=lambda entry: entry[0]):
+        if pending is not None and pending[0] != entry[0]:
+            yield pending
+        pending = entry
+    if pending is not None:
+        yield pending
 
 
 class InputLog:
