@@ -7,7 +7,7 @@ Every case runs ``ozzy run``/``ozzy validate``/``ozzy resume`` as a child proces
   ``memory_budget_mib`` with a one-line error naming the module, the option and the expression;
 * a second SIGINT/SIGTERM stops ``ozzy`` at once (exit 130) even in the middle of such an
   expression, keeping what was committed;
-* ``ozzy validate`` never runs ReduceWriter's top-level code;
+* ``ozzy validate`` and DAG parsing never run ReduceWriter's top-level code;
 * module functions with side effects (``calendar.prcal``, ``calendar.setfirstweekday``,
   ``re.DEBUG``) and reserved names (``imports: {ozzy_pow: math}``) are refused;
 * a grouper iterating a set of strings gives the same output whatever the ``ozzy`` process's
@@ -25,6 +25,8 @@ import random
 import resource
 import signal
 import subprocess
+import sys
+import textwrap
 import time
 from pathlib import Path
 from typing import Any
@@ -350,3 +352,32 @@ def test_kill_9_and_resume_under_another_hash_seed_gives_the_exact_output(tmp_pa
     second = crashed.attempt(None)
     assert second.returncode == 0, second.log.read_text()[-3000:]
     assert _tree(crashed.output) == expected
+
+
+def test_dag_parsing_does_not_run_reduce_top_level_code(tmp_path: Path) -> None:
+    """The operator checks its config when the DAG file is parsed: the same checks as ``ozzy validate``."""
+    dag_file = tmp_path / "reduce_dag.py"
+    dag_file.write_text(
+        textwrap.dedent(
+            """
+            from datetime import datetime
+            from airflow.sdk import DAG
+            from airflow_provider_ozzy.operators.ozzy_export import OzzyExportOperator
+
+            CODE = "x = any(iter(int, 1))\\ndef reduce_function(item, accumulator=None):\\n    return x\\n"
+            with DAG("reduce_parse", schedule=None, start_date=datetime(2026, 1, 1)):
+                OzzyExportOperator(
+                    task_id="reduce",
+                    reader={"name": "RandomReader", "options": {"number_of_items": 10}},
+                    writer={"name": "ReduceWriter", "options": {"code": CODE}},
+                )
+            print("parsed")
+            """
+        )
+    )
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, str(dag_file)], cwd=tmp_path, capture_output=True, text=True, timeout=90
+    )
+    assert result.returncode == 0 and "parsed" in result.stdout, result.stderr[-3000:]
+    assert time.monotonic() - started < 60
