@@ -1,5 +1,9 @@
 """Items of a Scrapy Cloud collection, in key order; the position is the last key scanned.
 
+The next run of an incremental job (``XComPersistence``, ``exporter_options.incremental``) reads
+every item written since the last run started, wherever its key sorts, and not the versions that
+run already read; an item written again is a new version and is exported again.
+
 A collection is a sorted key-value store, so ``startafter=<last key>`` continues exactly where a
 batch ended: that key is the whole position (exporters' ``{"last_key": ...}``; a plain string is
 accepted as the legacy form). ``startts``/``endts`` given as dates are turned into milliseconds once,
@@ -14,6 +18,7 @@ merged ``_ts``. Items carry ``_key`` (not ``_ts``), as in exporters.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from airflow_provider_ozzy.errors import ConfigurationError, OzzyError, ReaderError
@@ -27,6 +32,7 @@ from airflow_provider_ozzy.scrapy_cloud import (
     to_millis,
 )
 
+CLOCK_MARGIN_MS = 300_000  # the next run also looks at items written up to 5 minutes before the last run
 PAGE = 1000  # records per request at most (the service streams; smaller pages retry cheaper)
 _AFTER_PREFIX = "\U0010ffff"  # greater than any key starting with a prefix: skips an excluded prefix
 
@@ -83,6 +89,11 @@ class HubstorageReader(BaseReader):
     def __init__(self, options: dict[str, Any] | None = None) -> None:
         super().__init__(options)
         self.last_key: str | None = None
+        self.run_started = (
+            0  # ms since the epoch: the next run of an incremental job reads items written since
+        )
+        self.seen: dict[str, int] = {}  # key -> _ts of items read that were written lately
+        self.skip: dict[str, int] = {}  # the ``seen`` of the last run: versions already exported
         self.startts: int | None = None
         self.endts: int | None = None
         self.access: CollectionAccess | None = None
@@ -118,12 +129,18 @@ class HubstorageReader(BaseReader):
         if isinstance(position, str):  # exporters' legacy position
             position = {"last_key": position}
         position = position or {}
-        self.last_key = position.get("last_key") or None
         try:
             self.startts = position.get("startts", to_millis(self.options["startts"], "startts"))
             self.endts = position.get("endts", to_millis(self.options["endts"], "endts"))
         except ValueError as error:
             raise ConfigurationError(f"{self.label}: {error}") from None
+        if position.get("scan_finished"):
+            self._continue_after(position)
+        else:
+            self.last_key = position.get("last_key") or None
+            self.run_started = int(position.get("run_started") or time.time() * 1000)
+            self.seen = dict(position.get("seen") or {})
+            self.skip = dict(position.get("skip") or {})
         self.finished = self._limit_reached()
         self.access = CollectionAccess(
             self.label, self.options, self.options["project_id"], self.options["collection_name"]
@@ -142,6 +159,21 @@ class HubstorageReader(BaseReader):
             raise
         except OzzyError as error:
             raise ReaderError(str(error)) from None
+
+    def _continue_after(self, finished: dict[str, Any]) -> None:
+        """The next run of an incremental job: every item written since the last run started.
+
+        A collection is scanned in key order, so items written during a scan before its cursor are
+        not seen by it, and new keys may sort anywhere: the next run scans from the start again,
+        only items written since the last run started (``_ts``, with ``CLOCK_MARGIN_MS`` for clock
+        differences), and skips the ones that run read in the same version (``seen``).
+        """
+        self.last_key = None
+        since = int(finished["run_started"]) - CLOCK_MARGIN_MS
+        self.startts = max(self.startts or 0, since)
+        self.run_started = int(time.time() * 1000)
+        self.skip = dict(finished.get("seen") or {})
+        self.seen = {}
 
     def _limit_reached(self) -> bool:
         count = self.options["count"]
@@ -195,6 +227,10 @@ class HubstorageReader(BaseReader):
             ts = record.pop("_ts", None)
             if self.endts is not None and ts is not None and ts >= self.endts:
                 continue
+            if ts is not None and ts >= self.run_started - CLOCK_MARGIN_MS:
+                self.seen[key] = ts  # written lately: the next run sees it again, and skips it
+                if self.skip.get(key) == ts:
+                    continue  # the last run read this very version
             batch.append(record)
         if len(records) < wanted:
             self.finished = True
@@ -235,9 +271,15 @@ class HubstorageReader(BaseReader):
         return records
 
     def get_last_position(self) -> dict[str, Any]:
-        position: dict[str, Any] = {"last_key": self.last_key}
+        position: dict[str, Any] = {"last_key": self.last_key, "run_started": self.run_started}
         if self.startts is not None:
             position["startts"] = self.startts
         if self.endts is not None:
             position["endts"] = self.endts
+        if self.seen:
+            position["seen"] = dict(self.seen)
+        if self.skip:
+            position["skip"] = self.skip
+        if self.finished:
+            position["scan_finished"] = True
         return position

@@ -144,7 +144,30 @@ def test_reader_resumes_after_the_last_key(server: ScrapyCloudServer, tmp_path: 
         batch = module.get_next_batch()
         assert batch[0]["_key"] == "beta-000011" and batch[-1]["_key"] == "gamma-000029"
         assert len(batch) == 19 + 30 and module.is_finished()
-        assert module.get_last_position() == {"last_key": "gamma-000029"}
+        position = module.get_last_position()
+        assert position["last_key"] == "gamma-000029" and position["scan_finished"] is True
+
+
+def test_incremental_runs_read_every_item_written_since_wherever_its_key_sorts(
+    server: ScrapyCloudServer, tmp_path: Path
+) -> None:
+    """A collection is read in key order: new keys sorting before the last key read, items written
+    during a run behind its cursor and items written again are each read by the next run, once."""
+    seed_items(server, 20)
+    config = {
+        "reader": reader(server, batch_size=7),
+        "writer": fs_writer(tmp_path / "out", per_file=10),
+        "exporter_options": {"persistence_state_id": "collection", "incremental": True},
+    }
+    expected = [(item["_key"], item["n"]) for item in server.items("items")]
+    assert export(config, tmp_path)["finished"]
+    server.seed("items", [{"_key": "aaa-000001", "n": -1}, {"_key": "zzz-000001", "n": -2}])
+    server.seed("items", [{"_key": "beta-000003", "n": 1003}])  # written again: a new version
+    expected += [("aaa-000001", -1), ("zzz-000001", -2), ("beta-000003", 1003)]
+    assert export(config, tmp_path)["items_read_this_run"] == 3
+    assert export(config, tmp_path)["items_read_this_run"] == 0  # nothing new
+    written = [(item["_key"], item["n"]) for item in read_output(tmp_path / "out")]
+    assert sorted(written) == sorted(expected)
 
 
 def test_reader_retries_server_errors(server: ScrapyCloudServer, tmp_path: Path) -> None:
