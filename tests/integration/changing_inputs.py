@@ -194,3 +194,41 @@ class IncrementalJob:
             f"{sum(missing.values())} missing (e.g. {sorted(missing)[:3]}), "
             f"{len(twice)} written twice (e.g. {sorted(twice)[:3]}), {sum(extra.values())} unexpected"
         )
+
+
+def sqlite_state(work: Path, job_id: str = "job1") -> Any:
+    """``CrashHarness`` access to a job's state in SQLite (AlchemyPersistence, ``state.db``)."""
+    import sqlalchemy
+
+    from tests.crash_harness import JobStateAccess
+
+    path = work / "state.db"
+
+    def row() -> Any:
+        if not path.exists():
+            return None
+        engine = sqlalchemy.create_engine(f"sqlite:///{path}")
+        try:
+            with engine.connect() as connection:
+                if not sqlalchemy.inspect(connection).has_table("ozzy_job"):
+                    return None
+                query = sqlalchemy.text("SELECT last_position, last_committed FROM ozzy_job WHERE id = :id")
+                return connection.execute(query, {"id": job_id}).first()
+        finally:
+            engine.dispose()
+
+    def committed() -> dict[str, Any] | None:
+        found = row()
+        return json.loads(found.last_position) if found is not None and found.last_position else None
+
+    def token() -> Any:
+        found = row()
+        return found.last_committed if found is not None else None
+
+    return JobStateAccess(
+        PERSISTENCES["alchemy-sqlite"],
+        f"sqlite://{path}:{job_id}",
+        lambda: row() is not None,
+        committed,
+        token,
+    )

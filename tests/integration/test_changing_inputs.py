@@ -16,7 +16,15 @@ import pytest
 from airflow_provider_ozzy.readers.input_log import CHUNK, InputLog, decode_entries, encode_entries
 from tests.crash_harness import CrashHarness, Trigger
 from tests.helpers import read_json_lines, run_ozzy, write_config, write_json_lines_gz
-from tests.integration.changing_inputs import PERSISTENCES, IncrementalJob, S3Store, gz, items_of, make_store
+from tests.integration.changing_inputs import (
+    PERSISTENCES,
+    IncrementalJob,
+    S3Store,
+    gz,
+    items_of,
+    make_store,
+    sqlite_state,
+)
 
 STORES = ["fs", "s3", "sftp"]
 
@@ -73,26 +81,30 @@ def rare(job: IncrementalJob) -> None:
     job.present["a-rare.jl.gz"] = [item]
 
 
-def killed_after(job: IncrementalJob, commits: int) -> CrashHarness:
+def killed_after(job: IncrementalJob, commits: int, persistence: str = "pickle") -> CrashHarness:
     """``ozzy run`` of the job, killed (SIGKILL) after ``commits`` commits."""
     for items in job.present.values():
         for item in items:
             job.expected[(item["src"], item["n"])] = 1
-    harness = CrashHarness(job.work, job.config, env=job.store.env)
+    state = sqlite_state(job.work) if persistence == "alchemy-sqlite" else None
+    harness = CrashHarness(job.work, job.config, env=job.store.env, state=state)
     attempt = harness.attempt(Trigger("commits", commits))
     assert attempt.interrupted, attempt.describe()
     return harness
 
 
-@pytest.mark.parametrize("store", ["fs", "s3"])
+@pytest.mark.parametrize(
+    ("store", "persistence"),
+    [("fs", "pickle"), ("s3", "pickle"), ("fs", "alchemy-sqlite"), ("sftp", "pickle")],
+)
 def test_inputs_inserted_among_read_ones_between_a_kill_and_its_resume(
-    request: pytest.FixtureRequest, work: Path, store: str
+    request: pytest.FixtureRequest, work: Path, store: str, persistence: str
 ) -> None:
     job = IncrementalJob(work, make_store(request, store, work / "store"), items_per_file=4)
     rare(job)
     for number in range(10, 90, 2):
         job.add(f"b-{number}.jl.gz", 50)
-    harness = killed_after(job, 30)
+    harness = killed_after(job, 30, persistence)
     job.add("b-11.jl.gz", 15)  # among the inputs already read
     job.add("a-0.jl.gz", 15)  # before every input
     result = run_ozzy("resume", harness.uri, cwd=work, env=job.store.env)
