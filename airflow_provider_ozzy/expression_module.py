@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 from airflow_provider_ozzy.options import Problem
 from airflow_provider_ozzy.python_sandbox import (
+    APPLY,
     FILTER,
     MAP,
     VALUES,
@@ -25,6 +26,7 @@ from airflow_provider_ozzy.python_sandbox import (
     expression_problem,
     item_keys,
     resolve_imports,
+    update_keys,
 )
 from airflow_provider_ozzy.sandbox_process import MEMORY, TIME, OutOfBudget, SandboxProcess
 
@@ -93,10 +95,17 @@ class SandboxedExpressions:
         self.sources = list(compiled.sources)
         self.mode = mode
         # only the keys the expressions read cross to the sandbox process, when that is all they
-        # read and the items themselves do not come back (not ``apply``: it changes them)
+        # read and the items themselves do not come back; an ``apply`` of ``item.update({...})``
+        # gets back only the keys it sets (``written``), other ``apply`` expressions whole items
         self.keys = item_keys(compiled._trees) if mode in (FILTER, MAP, VALUES) else None
+        self.written: tuple[str, ...] | None = None
+        updates = update_keys(compiled._trees) if mode == APPLY else None
+        if updates is not None:
+            self.keys = item_keys(compiled._trees, skip=updates[1])
+            self.written = updates[0] if self.keys is not None else None
+        written = self.written
         self.process = SandboxProcess(
-            values[TIME], values[MEMORY], lambda: [("expressions", self.sources, mode, modules)]
+            values[TIME], values[MEMORY], lambda: [("expressions", self.sources, mode, modules, written)]
         )
 
     def run(self, batch: list[Any]) -> list[Any]:
@@ -112,6 +121,15 @@ class SandboxedExpressions:
         if answer[0] == "ok":
             if self.mode == FILTER:
                 return [batch[position] for position in answer[1]]
+            if self.written is not None:  # the values of the keys set, per item: changed in place
+                for item, changes in zip(batch, answer[1], strict=True):
+                    item.update(changes)
+                return batch
+            if self.mode == APPLY:  # whole items came back: changed in place, as without a process
+                for item, changed in zip(batch, answer[1], strict=True):
+                    item.clear()
+                    item.update(changed)
+                return batch
             return answer[1]  # type: ignore[no-any-return]
         if answer[0] == "failure":
             raise ExpressionFailure(answer[1], answer[2], answer[3])

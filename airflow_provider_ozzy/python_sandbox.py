@@ -790,22 +790,91 @@ class CompiledExpressions:
         return ExpressionFailure(self.sources[0], None, error)
 
 
-def item_keys(trees: Sequence[ast.Expression]) -> tuple[str, ...] | None:
+def item_keys(trees: Sequence[ast.Expression], skip: Sequence[ast.AST] = ()) -> tuple[str, ...] | None:
     """The keys of ``item`` the expressions read, when they read ``item`` only by constant keys.
 
     ``item['k']``, ``item.get('k', ...)`` and ``'k' in item`` give the same results on a dict
     holding only those keys, so a sandbox process needs only them (``None``: the whole item).
+    ``skip``: uses of ``item`` that are not reads (the ``item`` of ``item.update``, see ``update_keys``).
     """
     keys: list[str] = []
     for tree in trees:
         parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
         for node in ast.walk(tree):
-            if isinstance(node, ast.Name) and node.id == ITEM:
+            if isinstance(node, ast.Name) and node.id == ITEM and not any(node is each for each in skip):
                 key = _constant_key(node, parents)
                 if key is None:
                     return None
                 keys.append(key)
     return tuple(dict.fromkeys(keys))
+
+
+# methods that change the list, dict or set they are called on (items hold only those containers)
+_MUTATING_METHODS = frozenset(
+    {
+        "append",
+        "extend",
+        "insert",
+        "pop",
+        "popitem",
+        "remove",
+        "clear",
+        "sort",
+        "reverse",
+        "update",
+        "setdefault",
+        "add",
+        "discard",
+        "difference_update",
+        "intersection_update",
+        "symmetric_difference_update",
+        "appendleft",
+        "extendleft",
+        "popleft",
+        "rotate",
+    }
+)
+
+
+def update_keys(trees: Sequence[ast.Expression]) -> tuple[tuple[str, ...], list[ast.AST]] | None:
+    """For expressions that are all ``item.update({'k': ...})`` (constant keys, or ``k=...``) and
+    call no other method that changes a container: the keys they set, and the ``item`` nodes of
+    the ``item.update`` calls (for ``item_keys``'s ``skip``). ``None`` for anything else.
+
+    Such transforms change exactly those keys of every item, so a sandbox process can get only
+    the keys they read and send back only the keys they set.
+    """
+    written: list[str] = []
+    targets: list[ast.AST] = []
+    for tree in trees:
+        call = tree.body
+        if not (
+            isinstance(call, ast.Call)
+            and isinstance(call.func, ast.Attribute)
+            and call.func.attr == "update"
+            and isinstance(call.func.value, ast.Name)
+            and call.func.value.id == ITEM
+            and len(call.args) + len(call.keywords) >= 1
+            and len(call.args) <= 1
+        ):
+            return None
+        if call.args:
+            literal = call.args[0]
+            if not isinstance(literal, ast.Dict):
+                return None
+            for key in literal.keys:
+                if not (isinstance(key, ast.Constant) and isinstance(key.value, str)):
+                    return None  # computed keys and ``**mapping``
+                written.append(key.value)
+        for keyword in call.keywords:
+            if keyword.arg is None:
+                return None
+            written.append(keyword.arg)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and node.attr in _MUTATING_METHODS and node is not call.func:
+                return None
+        targets.append(call.func.value)
+    return tuple(dict.fromkeys(written)), targets
 
 
 def _constant_key(node: ast.Name, parents: dict[ast.AST, ast.AST]) -> str | None:

@@ -42,6 +42,7 @@ def _portable(error: BaseException) -> BaseException:
 class Worker:
     def __init__(self) -> None:
         self.expressions: sandbox.CompiledExpressions | None = None
+        self.written: list[str] | None = None
         self.reduce_function: Any = None
         self.accumulator: Any = None
 
@@ -53,8 +54,11 @@ class Worker:
         except MemoryError:
             return ("memory", None)
 
-    def _expressions(self, sources: list[str], mode: str, modules: dict[str, str]) -> tuple[Any, ...]:
+    def _expressions(
+        self, sources: list[str], mode: str, modules: dict[str, str], written: list[str] | None = None
+    ) -> tuple[Any, ...]:
         self.expressions = sandbox.CompiledExpressions(sources, mode, modules)
+        self.written = written
         return ("ok", None)
 
     def _run(self, batch: list[Any]) -> tuple[Any, ...]:
@@ -69,6 +73,9 @@ class Worker:
         if compiled.mode == sandbox.FILTER:
             kept = set(map(id, values))
             return ("ok", [position for position, item in enumerate(batch) if id(item) in kept])
+        if self.written is not None:  # ``item.update({...})`` transforms: only the keys they set
+            written = self.written
+            return ("ok", [{key: item[key] for key in written} for item in values])
         return ("ok", values)
 
     def _reduce(self, code: str, modules: dict[str, str]) -> tuple[Any, ...]:

@@ -186,3 +186,33 @@ def test_the_sandbox_dies_with_its_parent(tmp_path: Path) -> None:
         if parent.poll() is None:
             parent.kill()
             parent.wait()
+
+
+@pytest.mark.parametrize(
+    ("expressions", "keys", "written"),
+    [
+        (["item.update({'n': len(item['tags'])})"], ("tags",), ("n",)),
+        (["item.update({'a': 1})", "item.update(b=item['a'] + 1)"], ("a",), ("a", "b")),
+        (["item.update({'n': item['tags'].pop()})"], None, None),  # changes a list in place
+        (["item.update(item['extra'])"], None, None),  # keys not known in advance
+        (["item.update({'n': len(item)})"], None, None),  # reads the whole item
+        (["item['tags'].append(1)"], None, None),
+    ],
+)
+def test_update_transforms_exchange_only_the_keys_read_and_set(
+    expressions: list[str], keys: tuple[str, ...] | None, written: tuple[str, ...] | None
+) -> None:
+    from airflow_provider_ozzy.transform.pythonexp_transform import PythonexpTransform
+
+    module = PythonexpTransform({"python_expressions": expressions})
+    try:
+        assert (module._expressions.keys, module._expressions.written) == (keys, written)
+        items = [{"tags": [1, 2], "extra": {"z": 0}, "a": 0, "other": {"deep": [1]}}]
+        expected = [dict(items[0], tags=list(items[0]["tags"]))]
+        for expression in expressions:  # what the expressions do in this process, for reference
+            compile_expressions([expression], "apply").run(expected)
+        changed = module.transform_batch(items)
+        assert changed == expected
+        assert changed[0] is items[0]  # changed in place, as before
+    finally:
+        module.close()
