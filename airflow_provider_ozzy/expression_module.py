@@ -191,6 +191,8 @@ class ExpressionModule:
             raise ExpressionError(
                 f"{label}: {failure.describe(self.expression_option, items_before)}"
             ) from failure.cause
+        except SandboxViolation as violation:  # only if the sandbox process disagrees with this one
+            raise ExpressionError(f"{label}: option '{self.expression_option}': {violation}") from None
         except OutOfBudget as over:
             what = f"option '{self.expression_option}': " + " ; ".join(
                 _short(source) for source in compiled.sources

@@ -47,7 +47,19 @@ _HEADER = struct.Struct("<QB")
 _MARSHAL, _PICKLE = 0, 1
 _CHUNK = 1 << 20
 # what the child inherits from the environment: nothing that could hold a secret
-_ENVIRONMENT = ("PATH", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "LC_TIME", "TZ", "PYTHONPATH", "TMPDIR")
+_ENVIRONMENT = (
+    "PATH",
+    "LANG",
+    "LANGUAGE",
+    "LC_ALL",
+    "LC_CTYPE",
+    "LC_TIME",
+    "TZ",
+    "TMPDIR",
+    "PYTHONPATH",
+    "PYTHONHOME",  # relocated interpreters
+    "LD_LIBRARY_PATH",  # interpreters built with a shared libpython
+)
 
 TIME = "time_budget_seconds"
 MEMORY = "memory_budget_mib"
