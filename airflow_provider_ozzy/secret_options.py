@@ -113,11 +113,14 @@ _WEB_SCHEMES = ("http://", "https://", "ws://", "wss://")
 
 
 def _token_like(segment: str) -> bool:
-    """A path segment that may be a credential: long, or mixing letters and digits."""
+    """A path segment that may be a credential: long (20 or more characters, as tokens are), or
+    mixing several letters and digits. Names such as an account or a container in a URL's path
+    (``/devstoreaccount1``) are not: masking them would hide where an error happened."""
     text = urllib.parse.unquote(segment)
-    if len(text) >= 16:
+    if len(text) >= 20:
         return True
-    return len(text) >= 8 and any(c.isdigit() for c in text) and any(c.isalpha() for c in text)
+    digits = sum(c.isdigit() for c in text)
+    return len(text) >= 8 and digits >= 2 and sum(c.isalpha() for c in text) >= 2
 
 
 def _url_secrets(url: str) -> list[str]:

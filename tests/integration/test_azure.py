@@ -204,7 +204,7 @@ def test_azure_blob_reader_listing_semantics(work, blob, container):
         prefix=["other/", "logs/%Y%m%d/"],
         pattern=r"\.jl\.gz$",
         prefix_format_using_date=["yesterday", "today"],
-    ) == [3, 4, 1, 2]
+    ) == [1, 2, 3, 4]  # one global name order (exporters: prefix by prefix)
     assert read(prefix_pointer="pointer", prefix_format_using_date="yesterday") == [1, 99, 3]
     assert read(prefix="logs/", pattern="a\\.jl") == [1, 2]
 

@@ -315,8 +315,8 @@ def test_a_dropped_connection_is_retried_on_a_new_connection(
         assert target.server.drops_left == 0, "the server dropped no connection"
     problems = check_download(target, folder, tmp_path / "back", items, 100)
     assert not problems, "\n".join(problems)
-    retries = set(re.findall(r"Retrying .* after attempt (\d) failed: (.*)", logged(caplog, capfd)))
-    assert {attempt for attempt, _ in retries} == {"1", "2"}, retries
+    retries = set(re.findall(r": attempt (\d) of \d+ in [\d.]+ s: (.*)", logged(caplog, capfd)))
+    assert {attempt for attempt, _ in retries} == {"2", "3"}, retries
     assert all(target.server.password not in reason for _, reason in retries)
 
 
