@@ -248,13 +248,20 @@ def redact_configuration(configuration: dict[str, Any]) -> dict[str, Any]:
     return _redacted(configuration, drop=False)[0]
 
 
-def register_configuration(configuration: dict[str, Any]) -> None:
-    """Remember the secret values of a job configuration, so ``mask`` removes them from any text."""
+def secret_values(configuration: dict[str, Any]) -> list[str]:
+    """Every secret text of a job configuration: secret options, and the secret parts of URLs."""
     _, paths = _redacted(configuration, drop=True)
+    values: list[str] = []
     for path in paths:
         value, found = _get(configuration, path)
         if found:
-            register_secret(*_secret_strings(value))
+            values.extend(_secret_strings(value))
+    return values
+
+
+def register_configuration(configuration: dict[str, Any]) -> None:
+    """Remember the secret values of a job configuration, so ``mask`` removes them from any text."""
+    register_secret(*secret_values(configuration))
 
 
 def _secret_strings(value: Any) -> list[str]:

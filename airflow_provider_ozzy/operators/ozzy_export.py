@@ -16,6 +16,7 @@ from airflow.providers.common.compat.sdk import BaseOperator
 
 from airflow_provider_ozzy.config import ExportConfig, check, load_config
 from airflow_provider_ozzy.errors import ConfigurationError, OzzyError
+from airflow_provider_ozzy.secret_options import secret_values
 
 SECTION_ARGUMENTS = (
     "reader",
@@ -133,6 +134,23 @@ class OzzyExportOperator(BaseOperator):
         if options:
             data["exporter_options"] = options
         return ExportConfig(data, base.source, base.lines if data == base.data else {})
+
+    def render_template_fields(self, context: Any, jinja_env: Any = None) -> None:
+        super().render_template_fields(context, jinja_env)
+        self._mask_config_secrets()
+
+    def _mask_config_secrets(self) -> None:
+        """Give Airflow's secrets masker every secret of the rendered config before Airflow stores
+        the rendered fields: tokens in URL paths and queries carry no secret-looking option name,
+        so Airflow alone would keep them in the rendered fields, logs and XComs."""
+        from airflow.sdk.log import mask_secret
+
+        try:
+            config = self.assemble()
+        except ConfigurationError:
+            return  # execute() reports it
+        for value in secret_values(config.data):
+            mask_secret(value)
 
     def _check_at_parse_time(self) -> None:
         """Fail DAG parsing on a broken config, with ``ozzy validate``'s messages.
