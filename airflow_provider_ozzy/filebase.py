@@ -11,7 +11,10 @@ How, in order:
 * Group values become path text through ``path_safety.safe_segment`` (injective).
 * The file name always holds the file number (``{file_number:04d}`` is appended when ``filebase``
   has none, after a ``-`` when the name would otherwise end with a group) and every group
-  (those ``filebase`` does not name are appended as ``-value``, as exporters did).
+  (those ``filebase`` does not name are appended as ``-value``, as exporters did). A ``filebase``
+  ending in ``/`` has an empty file-name prefix, so its files are ``<dir>/0000.jl.gz`` and, grouped,
+  ``<dir>/0000-<value>.jl.gz`` (exporters' names): the name starts with the file number, never
+  empty, hidden, ``.``/``..`` or the md5 file.
 * Inside one path segment the placeholders' texts can be read back left to right: each ends
   where the literal after it starts (or at the first digit before a file number, at the first
   non-digit after one). A segment where this does not hold, or that is too long, or that reads as
@@ -159,6 +162,11 @@ class Filebase:
             if field.group is not None
         }
 
+    @property
+    def names_no_file_prefix(self) -> bool:
+        """Whether ``filebase`` ends with ``/``: files are ``<dir>/0000.<ext>``, as in exporters."""
+        return not self.prefix.parts
+
     @classmethod
     def problems(cls, option: str) -> list[str]:
         """Why ``option`` (the raw ``filebase``) cannot name files: one line each, empty when it can."""
@@ -170,8 +178,6 @@ class Filebase:
             return [f"option 'filebase' is not a valid strftime pattern ({error})"]
         *directory, prefix = effective.split("/")
         problems: list[str] = []
-        if not prefix:
-            problems.append("option 'filebase' must end with a file name prefix, not '/'")
         if ".." in option.split("/"):
             problems.append("option 'filebase' must not contain '..'")
         segments: list[tuple[str, Segment]] = []

@@ -1,7 +1,9 @@
 """What the object-by-object bypasses share (S3ToAzureBlobBypass, S3ToAzureFileBypass, StreamBypass).
 
 Input object N of the reader's listing becomes the writer's file N (``destination_name((), N)``:
-``out/items_0000.jl.gz``, ...), one file per object, as S3Bypass names them. The job state holds
+``out/items_0000.jl.gz``, ...), one file per object, as S3Bypass names them; a ``filebase`` ending in
+``/`` names no file prefix, and then each object keeps its basename (``out/part-3.jl.gz``), as in
+exporters (``copy_targets``). The job state holds
 the ``filebase`` date, a fingerprint of the listing and which objects are done, so a resume
 redoes only the objects not recorded as done and refuses to continue over a changed listing.
 """
@@ -9,6 +11,7 @@ redoes only the objects not recorded as done and refuses to continue over a chan
 from __future__ import annotations
 
 import hashlib
+import posixpath
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,6 +22,8 @@ from airflow_provider_ozzy.bypasses.base_bypass import (
     module_values,
 )
 from airflow_provider_ozzy.errors import WriterError
+from airflow_provider_ozzy.filebase import MD5_FILE_NAME, SEGMENT_BYTES
+from airflow_provider_ozzy.path_safety import utf8
 from airflow_provider_ozzy.readers.base_stream_reader import Stream
 
 
@@ -55,6 +60,39 @@ def fingerprint(streams: list[Stream]) -> str:
     for stream in streams:
         digest.update(f"{stream.name}\t{stream.size}\t{stream.meta}\n".encode())
     return digest.hexdigest()
+
+
+def copy_targets(writer: Any, streams: list[Stream]) -> list[str]:
+    """Where each input object goes: the writer's file N, or ``<dir>/<basename>`` for a ``filebase``
+    ending in ``/`` (exporters' bypass names).
+
+    Raises ``BypassNotApplicable`` (the pipeline runs instead) when two objects have one basename
+    (``src/x/part.jl.gz``, ``src/y/part.jl.gz``: the second copy would replace the first), or one
+    differing only in case on a case-insensitive destination, or a basename that cannot be a file
+    name there (longer than ``SEGMENT_BYTES`` bytes, ``.``, ``..``, the md5 file's name).
+    """
+    if not writer.filebase.names_no_file_prefix:
+        return [writer.destination_name((), number) for number in range(len(streams))]
+    folder = writer.filebase.static_directory()
+    fold = bool(getattr(writer, "case_insensitive_names", False))
+    seen: dict[str, str] = {}
+    targets = []
+    for stream in streams:
+        name = posixpath.basename(stream.name)
+        if name in ("", ".", "..", MD5_FILE_NAME) or len(utf8(name)) > SEGMENT_BYTES:
+            raise BypassNotApplicable(
+                f"{stream.name}: its basename cannot name a file in {folder!r} "
+                f"(empty, '.', '..', {MD5_FILE_NAME} or over {SEGMENT_BYTES} bytes)"
+            )
+        key = name.casefold() if fold else name
+        if key in seen:
+            differs = " (names differing only in case are one file there)" if seen[key] != stream.name else ""
+            raise BypassNotApplicable(
+                f"{seen[key]} and {stream.name} would both be copied to {posixpath.join(folder, name)}{differs}"
+            )
+        seen[key] = stream.name
+        targets.append(posixpath.join(folder, name))
+    return targets
 
 
 class ObjectCopyBypass(BaseBypass):
@@ -100,7 +138,7 @@ class ObjectCopyBypass(BaseBypass):
                 f"{type(self).__name__}: the input objects changed since the job started "
                 f"({len(self.streams)} now, {saved['total']} then); the copy cannot resume exactly"
             )
-        self.targets = [self.writer.destination_name((), number) for number in range(len(self.streams))]
+        self.targets = copy_targets(self.writer, self.streams)
         self.done = DoneSet(saved)
         self._state = {
             "effective_filebase": self.writer.effective_filebase,

@@ -15,7 +15,7 @@ from airflow_provider_ozzy.bypasses.base_bypass import (
     module_values,
     section_class,
 )
-from airflow_provider_ozzy.bypasses.object_copy import DoneSet, fingerprint
+from airflow_provider_ozzy.bypasses.object_copy import DoneSet, copy_targets, fingerprint
 from airflow_provider_ozzy.errors import InconsistentWriteError, WriterError
 from airflow_provider_ozzy.readers.base_stream_reader import Stream
 from airflow_provider_ozzy.readers.s3_reader import S3Reader
@@ -32,6 +32,8 @@ class S3Bypass(BaseBypass):
     JSON lines compressed as the input objects are (checked on their names: ``.jl.gz`` for gz), the
     ``filebase`` has no group placeholder and both sides use the same S3 endpoint. Key N of the
     listing becomes ``filebase`` file N (``out/items_0000.jl.gz``, ...): one file per input object.
+    A ``filebase`` ending in ``/`` keeps exporters' names, ``<dir>/<source basename>``, unless two
+    keys share a basename (then the pipeline runs; see ``object_copy.copy_targets``).
 
     Copies run on the server (``CopyObject``; ``UploadPartCopy`` above ``multipart_copy_threshold``,
     since S3 copies at most 5 GiB in one request), ``copy_threads`` at a time; no object byte goes
@@ -83,7 +85,7 @@ class S3Bypass(BaseBypass):
                 f"S3Bypass: the keys under the reader's prefixes changed since the job started "
                 f"({len(streams)} now, {saved['total']} then); the copy cannot resume exactly"
             )
-        targets = [writer.key_for(writer.destination_name((), number)) for number in range(len(streams))]
+        targets = [writer.key_for(target) for target in copy_targets(writer, streams)]
         done = DoneSet(saved)
         state = {
             "effective_filebase": writer.effective_filebase,

@@ -44,6 +44,7 @@ class AzureFileWriter(FilebaseBaseWriter):
         "share": {"type": str, "help": "File share to write to (created when missing)."},
         **azure_options("file", legacy_env=True),
     }
+    case_insensitive_names = True  # Azure Files: ``A.jl.gz`` and ``a.jl.gz`` are one file (bypass names)
 
     def __init__(self, options: dict[str, Any] | None = None) -> None:
         super().__init__(options)

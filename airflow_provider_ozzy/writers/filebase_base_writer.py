@@ -50,6 +50,10 @@ class FilebaseBaseWriter(BaseWriter):
         },
     }
 
+    # whether the destination folds case (``A`` and ``a`` are one file): bypasses then refuse basenames
+    # that differ only in case (see ``bypasses.object_copy.copy_targets``)
+    case_insensitive_names = False
+
     def __init__(self, options: dict[str, Any] | None = None) -> None:
         super().__init__(options)
         self.effective_filebase = ""

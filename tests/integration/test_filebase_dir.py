@@ -1,0 +1,377 @@
+"""A ``filebase`` ending in ``/`` (issue 18): exporters' ``<dir>/0000.<ext>[.<comp>]`` names, end to end.
+
+exporters' own configs and tests use ``'filebase': 'some_prefix/'``, ``'/tmp/'`` and
+``'some_path/%Y-%m-%d/'``. Each case here runs the real exporter into FSWriter (a local folder),
+S3Writer (moto), SFTPWriter and GStorageWriter (the fake GCS server), then lists and reads back what
+is at the destination with an independent client. Names follow exporters' ``formatted_prefix`` with an
+empty prefix: the file number (``0000``), then ``-value`` for every group ``filebase`` does not name.
+
+The S3 bypass copies each object to ``<dir>/<source basename>`` as exporters' did, and records the
+folder in ``save_pointer``; two input objects with one basename would be one object there, so the
+bypass then declines and the item pipeline runs (``dir/0000.jl.gz``).
+"""
+
+from __future__ import annotations
+
+import datetime
+import gzip
+import hashlib
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from airflow_provider_ozzy.export_managers.basic_exporter import BasicExporter
+from tests.helpers import decompress, output_files, write_json_lines_gz
+from tests.servers.gcs_server import GCSServer
+from tests.servers.moto_server import MotoServer
+from tests.servers.sftp_server import SFTPTestServer
+
+S3_CONN = "ozzy_dir_s3"
+SFTP_CONN = "ozzy_dir_sftp"
+GCS_CONN = "ozzy_dir_gcs"
+
+
+class Destination:
+    """Where the writer puts files, and an independent way to read every visible file back."""
+
+    def writer(self, filebase: str, **options: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def files(self) -> dict[str, bytes]:
+        """Every visible file by its path relative to the destination root, with its bytes."""
+        raise NotImplementedError
+
+
+class FSDestination(Destination):
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def writer(self, filebase: str, **options: Any) -> dict[str, Any]:
+        return {"name": "FSWriter", "options": {"filebase": f"{self.root}/{filebase}", **options}}
+
+    def files(self) -> dict[str, bytes]:
+        return {name: (self.root / name).read_bytes() for name in output_files(self.root)}
+
+
+class S3Destination(Destination):
+    def __init__(self, moto: MotoServer) -> None:
+        self.client = moto.client("s3")
+        self.bucket = moto.create_bucket("dir-names")
+
+    def writer(self, filebase: str, **options: Any) -> dict[str, Any]:
+        return {
+            "name": "S3Writer",
+            "options": {"bucket": self.bucket, "filebase": filebase, "aws_conn_id": S3_CONN, **options},
+        }
+
+    def files(self) -> dict[str, bytes]:
+        return s3_objects(self.client, self.bucket)
+
+
+class SFTPDestination(Destination):
+    def __init__(self, server: SFTPTestServer, local: Path) -> None:
+        self.server, self.local = server, local
+        self.folder = f"exports/dir-{uuid.uuid4().hex[:8]}"
+
+    def writer(self, filebase: str, **options: Any) -> dict[str, Any]:
+        return {
+            "name": "SFTPWriter",
+            "options": {"filebase": f"{self.folder}/{filebase}", "sftp_conn_id": SFTP_CONN, **options},
+        }
+
+    def files(self) -> dict[str, bytes]:
+        names = self.server.download(self.folder, self.local)
+        return {
+            name: (self.local / name).read_bytes()
+            for name in names
+            if not name.split("/")[-1].startswith(".")
+        }
+
+
+class GCSDestination(Destination):
+    def __init__(self, server: GCSServer) -> None:
+        self.client = server.client()
+        self.bucket = f"ozzy-dir-{uuid.uuid4().hex[:12]}"
+        self.client.create_bucket(self.bucket)
+
+    def writer(self, filebase: str, **options: Any) -> dict[str, Any]:
+        return {
+            "name": "GStorageWriter",
+            "options": {"bucket": self.bucket, "filebase": filebase, "gcp_conn_id": GCS_CONN, **options},
+        }
+
+    def files(self) -> dict[str, bytes]:
+        return {blob.name: blob.download_as_bytes() for blob in self.client.list_blobs(self.bucket)}
+
+
+def s3_objects(client: Any, bucket: str, prefix: str = "") -> dict[str, bytes]:
+    found = {}
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for entry in page.get("Contents", []):
+            found[entry["Key"]] = client.get_object(Bucket=bucket, Key=entry["Key"])["Body"].read()
+    return found
+
+
+@pytest.fixture
+def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture(params=["fs", "s3", "sftp", "gcs"])
+def destination(
+    request: pytest.FixtureRequest, work: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Destination]:
+    if request.param == "fs":
+        yield FSDestination(work / "dest")
+    elif request.param == "s3":
+        moto: MotoServer = request.getfixturevalue("moto_server")
+        monkeypatch.setenv(f"AIRFLOW_CONN_{S3_CONN.upper()}", moto.connection_json())
+        yield S3Destination(moto)
+    elif request.param == "sftp":
+        sftp: SFTPTestServer = request.getfixturevalue("sftp_server")
+        monkeypatch.setenv(f"AIRFLOW_CONN_{SFTP_CONN.upper()}", sftp.connection_json())
+        yield SFTPDestination(sftp, work / "sftp-download")
+    else:
+        gcs: GCSServer = request.getfixturevalue("gcs_server")
+        for name, value in gcs.env().items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv(f"AIRFLOW_CONN_{GCS_CONN.upper()}", gcs.connection_json())
+        yield GCSDestination(gcs)
+
+
+PLACES = [
+    {"id": 1, "country": "ES", "city": "Madrid"},
+    {"id": 2, "country": "ES", "city": "Valencia"},
+    {"id": 3, "country": "FR", "city": "Paris"},
+    {"id": 4, "country": "ES", "city": "Madrid"},
+    {"id": 5, "country": "FR", "city": "Paris"},
+    {"id": 6, "country": "FR", "city": "Lyon"},
+    {"id": 7, "country": "ES", "city": "Madrid"},
+]
+
+
+def config(
+    items: list[dict[str, Any]], writer: dict[str, Any], keys: list[str] | None = None
+) -> dict[str, Any]:
+    path = write_json_lines_gz("in/items.jl.gz", items)
+    data: dict[str, Any] = {
+        "reader": {"name": "FSReader", "options": {"input": str(path), "batch_size": 3}},
+        "writer": writer,
+        "persistence": {"name": "PicklePersistence", "options": {"file_path": ".state"}},
+    }
+    if keys:
+        data["grouper"] = {"name": "FileKeyGrouper", "options": {"keys": keys}}
+    return data
+
+
+def export(config: dict[str, Any]) -> dict[str, Any]:
+    stats = BasicExporter(config).export()
+    assert stats["finished"] is True
+    return stats
+
+
+def read_back(destination: Destination, tmp: Path) -> dict[str, list[int]]:
+    """Every data file by name with the ids it holds, in order (decompressed by its suffix)."""
+    found = {}
+    for name, body in destination.files().items():
+        if name.endswith("md5checksum.md5"):
+            continue
+        local = tmp / "read-back" / hashlib.sha1(name.encode()).hexdigest() / name.rsplit("/", 1)[-1]
+        local.parent.mkdir(parents=True, exist_ok=True)
+        local.write_bytes(body)
+        found[name] = [json.loads(line)["id"] for line in decompress(local).decode().splitlines() if line]
+    return found
+
+
+def relative(names: dict[str, Any], folder: str) -> dict[str, Any]:
+    """The files under ``folder`` (one path segment), by their name inside it; nothing else may exist."""
+    assert all(f"{folder}/" in name for name in names), sorted(names)
+    return {name.split(f"{folder}/", 1)[1]: value for name, value in names.items()}
+
+
+def check_all_once(found: dict[str, list[int]], items: list[dict[str, Any]], stats: dict[str, Any]) -> None:
+    ids = sorted(number for content in found.values() for number in content)
+    assert ids == sorted(item["id"] for item in items), found
+    assert stats["files_written"] == len(found) and stats["items_written"] == len(items)
+
+
+# -- the pipeline ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("compression", "tail"), [("gz", ".jl.gz"), ("none", ".jl"), ("bz2", ".jl.bz2"), ("zstd", ".jl.zstd")]
+)
+def test_ungrouped_dir_gives_numbered_files(
+    destination: Destination, work: Path, compression: str, tail: str
+):
+    """``out/`` gives ``out/0000.jl.gz``, ``out/0001.jl.gz``, ... (exporters' names)."""
+    writer = destination.writer("out/", items_per_buffer_write=3, compression=compression)
+    stats = export(config(PLACES, writer))
+    found = relative(read_back(destination, work), "out")
+    assert found == {f"0000{tail}": [1, 2, 3], f"0001{tail}": [4, 5, 6], f"0002{tail}": [7]}
+    check_all_once(found, PLACES, stats)
+
+
+def test_grouped_dir_gives_one_name_per_group_and_file(destination: Destination, work: Path):
+    """``out/`` grouped by country: ``out/0000-ES.jl.gz`` (exporters appended the group after ``-``)."""
+    writer = destination.writer("out/", items_per_buffer_write=2)
+    stats = export(config(PLACES, writer, ["country"]))
+    found = relative(read_back(destination, work), "out")
+    assert found == {
+        "0000-ES.jl.gz": [1, 2],
+        "0001-ES.jl.gz": [4, 7],
+        "0000-FR.jl.gz": [3, 5],
+        "0001-FR.jl.gz": [6],
+    }
+    check_all_once(found, PLACES, stats)
+
+
+def test_two_group_keys_and_a_group_folder(destination: Destination, work: Path):
+    """``out/{groups[0]}/`` with two keys: the folder names the country, the name the city."""
+    stats = export(config(PLACES, destination.writer("out/{groups[0]}/"), ["country", "city"]))
+    found = relative(read_back(destination, work), "out")
+    assert found == {
+        "ES/0000-Madrid.jl.gz": [1, 4, 7],
+        "ES/0000-Valencia.jl.gz": [2],
+        "FR/0000-Lyon.jl.gz": [6],
+        "FR/0000-Paris.jl.gz": [3, 5],
+    }
+    check_all_once(found, PLACES, stats)
+
+
+def test_group_folder_alone_gives_numbered_files_in_it(destination: Destination, work: Path):
+    stats = export(
+        config(PLACES, destination.writer("out/{groups[0]}/", items_per_buffer_write=3), ["country"])
+    )
+    found = relative(read_back(destination, work), "out")
+    assert found == {"ES/0000.jl.gz": [1, 2, 4], "ES/0001.jl.gz": [7], "FR/0000.jl.gz": [3, 5, 6]}
+    check_all_once(found, PLACES, stats)
+
+
+def test_dated_dir_with_compression_and_groups(destination: Destination, work: Path):
+    """``out/%Y-%m-%d/`` (exporters' ``some_path/%Y-%m-%d/``), grouped, bz2."""
+    before = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d")
+    writer = destination.writer("out/%Y-%m-%d/", compression="bz2", start_file_count=5)
+    stats = export(config(PLACES, writer, ["country"]))
+    after = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d")
+    found = relative(read_back(destination, work), "out")
+    dates = {name.split("/")[0] for name in found}
+    assert dates in ({before}, {after})
+    (day,) = dates
+    assert found == {f"{day}/0005-ES.jl.bz2": [1, 2, 4, 7], f"{day}/0005-FR.jl.bz2": [3, 5, 6]}
+    check_all_once(found, PLACES, stats)
+
+
+def test_values_that_read_alike_in_a_dir_name_do_not_share_a_file(destination: Destination, work: Path):
+    """("x-y", "z") and ("x", "y-z") both read ``0000-x-y-z``; a value like a file number stays apart."""
+    items = [
+        {"id": 1, "a": "x-y", "b": "z"},
+        {"id": 2, "a": "x", "b": "y-z"},
+        {"id": 3, "a": "0001", "b": "q"},
+        {"id": 4, "a": "md5checksum.md5", "b": "q"},
+    ]
+    stats = export(config(items, destination.writer("out/", generate_md5=True), ["a", "b"]))
+    files = destination.files()
+    found = relative(read_back(destination, work), "out")
+    assert len(found) == 4 and all(len(ids) == 1 for ids in found.values()), found
+    check_all_once(found, items, stats)
+    (md5_name,) = [name for name in files if name.endswith("md5checksum.md5")]
+    assert md5_name.endswith("out/md5checksum.md5")
+    listed = {
+        line.split()[1].rsplit("/", 1)[-1]: line.split()[0] for line in files[md5_name].decode().splitlines()
+    }
+    data = {name.rsplit("/", 1)[-1]: body for name, body in files.items() if name != md5_name}
+    assert listed == {name: hashlib.md5(body).hexdigest() for name, body in data.items()}
+
+
+def test_names_are_the_same_in_a_second_job(work: Path):
+    """Deterministic: the same config into another folder gives the same relative names."""
+    names = []
+    for run in ("first", "second"):
+        destination = FSDestination(work / run)
+        data = config(PLACES, destination.writer("out/", items_per_buffer_write=2), ["country"])
+        data["persistence"]["options"]["file_path"] = f".state-{run}"
+        export(data)
+        names.append(output_files(work / run))
+    assert names[0] == names[1] and len(names[0]) == 4
+
+
+# -- the S3 bypass -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def s3(work: Path, moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setenv(f"AIRFLOW_CONN_{S3_CONN.upper()}", moto_server.connection_json())
+    return moto_server.client("s3")
+
+
+def jl_gz(items: list[dict[str, Any]]) -> bytes:
+    return gzip.compress(b"".join(json.dumps(item).encode() + b"\n" for item in items))
+
+
+def bypass_config(source: str, destination: str, filebase: str, **writer: Any) -> dict[str, Any]:
+    return {
+        "reader": {
+            "name": "S3Reader",
+            "options": {"bucket": source, "prefix": "src/", "aws_conn_id": S3_CONN},
+        },
+        "writer": {
+            "name": "S3Writer",
+            "options": {"bucket": destination, "filebase": filebase, "aws_conn_id": S3_CONN, **writer},
+        },
+        "persistence": {"name": "PicklePersistence", "options": {"file_path": ".state"}},
+    }
+
+
+def test_s3_bypass_copies_to_the_dir_under_the_source_basenames(s3: Any, moto_server: MotoServer):
+    """exporters: ``some_prefix/test_key`` copied to ``some_prefix/test_key``; the pointer holds the folder."""
+    source, destination = moto_server.create_bucket(), moto_server.create_bucket()
+    objects = {f"src/part-{n}.jl.gz": jl_gz([{"id": n}, {"id": n + 10}]) for n in range(3)}
+    for key, data in objects.items():
+        s3.put_object(Bucket=source, Key=key, Body=data)
+    stats = export(bypass_config(source, destination, "some_prefix/", save_pointer="pointer/LAST"))
+    assert stats["bypass"] == "S3Bypass"
+    assert s3_objects(s3, destination, "some_prefix/") == {
+        f"some_prefix/{key.removeprefix('src/')}": data for key, data in objects.items()
+    }
+    pointer = s3.get_object(Bucket=destination, Key="pointer/LAST")["Body"].read()
+    assert pointer == b"some_prefix/"
+    assert stats["files_written"] == 3
+
+
+def test_s3_bypass_into_a_dated_dir(s3: Any, moto_server: MotoServer):
+    source, destination = moto_server.create_bucket(), moto_server.create_bucket()
+    s3.put_object(Bucket=source, Key="src/a/items.jl.gz", Body=jl_gz([{"id": 1}]))
+    day = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d")
+    stats = export(bypass_config(source, destination, "some_path/%Y-%m-%d/", save_pointer="LAST"))
+    assert stats["bypass"] == "S3Bypass"
+    assert list(s3_objects(s3, destination, "some_path/")) == [f"some_path/{day}/items.jl.gz"]
+    assert s3.get_object(Bucket=destination, Key="LAST")["Body"].read() == f"some_path/{day}/".encode()
+
+
+def test_s3_bypass_with_one_basename_under_two_prefixes_runs_the_pipeline(s3: Any, moto_server: MotoServer):
+    """``src/x/part.jl.gz`` and ``src/y/part.jl.gz`` would both be ``out/part.jl.gz``: no bypass then."""
+    source, destination = moto_server.create_bucket(), moto_server.create_bucket()
+    s3.put_object(Bucket=source, Key="src/x/part.jl.gz", Body=jl_gz([{"id": 1}, {"id": 2}]))
+    s3.put_object(Bucket=source, Key="src/y/part.jl.gz", Body=jl_gz([{"id": 3}]))
+    stats = export(bypass_config(source, destination, "out/"))
+    assert "bypass" not in stats
+    found = s3_objects(s3, destination)
+    assert list(found) == ["out/0000.jl.gz"]
+    ids = [json.loads(line)["id"] for line in gzip.decompress(found["out/0000.jl.gz"]).splitlines()]
+    assert ids == [1, 2, 3]
+
+
+def test_s3_bypass_with_a_file_name_prefix_keeps_the_pipeline_names(s3: Any, moto_server: MotoServer):
+    """Control: ``dst/items_`` still names copies as the pipeline names files."""
+    source, destination = moto_server.create_bucket(), moto_server.create_bucket()
+    s3.put_object(Bucket=source, Key="src/a.jl.gz", Body=jl_gz([{"id": 1}]))
+    s3.put_object(Bucket=source, Key="src/b.jl.gz", Body=jl_gz([{"id": 2}]))
+    stats = export(bypass_config(source, destination, "dst/items_"))
+    assert stats["bypass"] == "S3Bypass"
+    assert list(s3_objects(s3, destination)) == ["dst/items_0000.jl.gz", "dst/items_0001.jl.gz"]
