@@ -26,6 +26,7 @@ import pytest
 
 from airflow_provider_ozzy.export_managers.basic_exporter import BasicExporter
 from tests.helpers import decompress, output_files, write_json_lines_gz
+from tests.servers.azure_files_server import AzureFilesServer
 from tests.servers.gcs_server import GCSServer
 from tests.servers.moto_server import MotoServer
 from tests.servers.sftp_server import SFTPTestServer
@@ -375,3 +376,55 @@ def test_s3_bypass_with_a_file_name_prefix_keeps_the_pipeline_names(s3: Any, mot
     stats = export(bypass_config(source, destination, "dst/items_"))
     assert stats["bypass"] == "S3Bypass"
     assert list(s3_objects(s3, destination)) == ["dst/items_0000.jl.gz", "dst/items_0001.jl.gz"]
+
+
+# -- S3 to Azure Files (a case-insensitive destination) ------------------------------------------------------
+
+FILES_CONN = "ozzy_dir_files"
+
+
+@pytest.fixture
+def files(s3: Any, azure_files_server: AzureFilesServer, monkeypatch: pytest.MonkeyPatch) -> AzureFilesServer:
+    azure_files_server.reset()
+    monkeypatch.setenv(f"AIRFLOW_CONN_{FILES_CONN.upper()}", azure_files_server.connection_json())
+    return azure_files_server
+
+
+def files_config(source: str, share: str, filebase: str) -> dict[str, Any]:
+    data = bypass_config(source, "unused", filebase)
+    data["writer"] = {
+        "name": "AzureFileWriter",
+        "options": {"share": share, "filebase": filebase, "azure_fileshare_conn_id": FILES_CONN},
+    }
+    return data
+
+
+def test_s3_to_azure_files_bypass_copies_under_the_basenames(
+    s3: Any, moto_server: MotoServer, files: AzureFilesServer
+):
+    source = moto_server.create_bucket()
+    objects = {f"src/part-{n}.jl.gz": jl_gz([{"id": n}]) for n in range(3)}
+    for key, data in objects.items():
+        s3.put_object(Bucket=source, Key=key, Body=data)
+    stats = export(files_config(source, "dirshare", "out/"))
+    assert stats["bypass"] == "S3ToAzureFileBypass"
+    assert files.files("dirshare") == {
+        f"out/{key.removeprefix('src/')}": data for key, data in objects.items()
+    }
+
+
+def test_s3_to_azure_files_with_basenames_differing_in_case_runs_the_pipeline(
+    s3: Any, moto_server: MotoServer, files: AzureFilesServer
+):
+    """Azure Files folds case: ``A.jl.gz`` and ``a.jl.gz`` would be one file there."""
+    source = moto_server.create_bucket()
+    s3.put_object(Bucket=source, Key="src/A.jl.gz", Body=jl_gz([{"id": 1}]))
+    s3.put_object(Bucket=source, Key="src/a.jl.gz", Body=jl_gz([{"id": 2}]))
+    stats = export(files_config(source, "caseshare", "out/"))
+    assert "bypass" not in stats
+    stored = files.files("caseshare")
+    assert list(stored) == ["out/0000.jl.gz"]
+    assert [json.loads(line)["id"] for line in gzip.decompress(stored["out/0000.jl.gz"]).splitlines()] == [
+        1,
+        2,
+    ]
