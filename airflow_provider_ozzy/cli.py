@@ -22,6 +22,12 @@ EXIT_INVALID = 2
 EXIT_STOPPED = 130
 
 
+_STRICT_HELP = (
+    "refuse what exporters ignored (unknown sections, section keys, exporter options) instead of "
+    "warning; as exporter_options.strict: true"
+)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ozzy", description="Resumable data exports (exporters-compatible configs)."
@@ -34,8 +40,10 @@ def _parser() -> argparse.ArgumentParser:
         "--job-id", help="job id for the persistence (default: exporter_options.persistence_state_id or new)"
     )
     run.add_argument("--quiet", action="store_true", help="no progress output")
+    run.add_argument("--strict", action="store_true", help=_STRICT_HELP)
     validate = commands.add_parser("validate", help="check a config; lists every error, exit 2 when invalid")
     validate.add_argument("config")
+    validate.add_argument("--strict", action="store_true", help=_STRICT_HELP)
     resume = commands.add_parser("resume", help="resume a stopped or failed job, e.g. pickle:.ozzy-state/JOB")
     resume.add_argument("uri")
     resume.add_argument("--quiet", action="store_true")
@@ -77,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "validate":
-        return _validate(args.config)
+        return _validate(args.config, args.strict)
     if args.command == "modules" and args.markdown:
         from airflow_provider_ozzy.docs_gen import render_markdown
 
@@ -95,7 +103,14 @@ def _dispatch(args: argparse.Namespace) -> int:
 
     progress = None if args.quiet else ProgressPrinter()
     if args.command == "run":
-        exporter = BasicExporter(args.config, job_id=args.job_id, progress=progress)
+        config: Any = args.config
+        if args.strict:
+            from airflow_provider_ozzy.config import load_config
+
+            config = load_config(args.config)
+            options = config.data.get("exporter_options")
+            config.data["exporter_options"] = dict(options if isinstance(options, dict) else {}, strict=True)
+        exporter = BasicExporter(config, job_id=args.job_id, progress=progress)
     else:
         exporter = BasicExporter.from_persistence_uri(args.uri, progress=progress)
     return _export(exporter)
@@ -128,12 +143,18 @@ def _export(exporter: Any) -> int:
     return 0 if stats.get("finished") else EXIT_STOPPED
 
 
-def _validate(path: str) -> int:
+def _validate(path: str, strict: bool) -> int:
     from airflow_provider_ozzy.config import normalize, validate
 
-    config = validate(path)
+    config = validate(path, strict=strict or None)
     data = normalize(config.data)
-    print(f"{path}: valid ({data['reader']['name']} -> {data['writer']['name']})")
+    count = len(config.warnings)
+    ignored = (
+        f"; {count} ignored key{'s' if count != 1 else ''} (warnings above; --strict refuses them)"
+        if count
+        else ""
+    )
+    print(f"{path}: valid ({data['reader']['name']} -> {data['writer']['name']}){ignored}")
     return 0
 
 

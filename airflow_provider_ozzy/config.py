@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import difflib
 import json
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from typing import Any
 import yaml
 
 from airflow_provider_ozzy.errors import ConfigurationError
-from airflow_provider_ozzy.options import resolve_options
+from airflow_provider_ozzy.options import merged_options, resolve_options
 from airflow_provider_ozzy.registry import SECTION_KINDS, UnknownModuleError, resolve
 from airflow_provider_ozzy.retries import RETRY_OPTIONS
 
@@ -37,6 +38,12 @@ MODULE_SECTIONS = (
 )
 REQUIRED_SECTIONS = ("reader", "writer")
 TOP_LEVEL_KEYS = (*MODULE_SECTIONS, "exporter_options")
+MODULE_KEYS = ("name", "options")
+# Sections whose unknown options exporters ignored: its config check (exporter_config.check_for_errors)
+# refused unknown options of the other sections, of the formatter and of notifiers, not of these.
+LENIENT_OPTION_SECTIONS = ("grouper", "stats_manager")
+
+log = logging.getLogger("airflow_provider_ozzy.config")
 
 DEFAULT_SECTIONS: dict[str, dict[str, Any]] = {
     "filter_before": {"name": "NoFilter"},
@@ -107,6 +114,13 @@ EXPORTER_OPTIONS: dict[str, dict[str, Any]] = {
         "default": False,
         "help": "Accepted for exporters configs; batches are lists.",
     },
+    "strict": {
+        "type": bool,
+        "default": False,
+        "help": "Refuse what exporters ignored (unknown sections, section keys and exporter options, unknown "
+        "grouper and stats manager options, filter_before beside filter) instead of warning: for new "
+        "configs, so typos fail (also `ozzy validate --strict`, OzzyExportOperator(strict=True)).",
+    },
 }
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -147,6 +161,7 @@ class ExportConfig:
     data: dict[str, Any]
     source: str | None = None
     lines: dict[tuple[Any, ...], int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # what exporters ignored (set by validate)
 
     def where(self, *path: Any) -> str:
         """``file:line: `` for the deepest known key of ``path`` ('' for dict configs)."""
@@ -364,8 +379,10 @@ def _line_map(text: str) -> dict[tuple[Any, ...], int]:
 
 
 def normalize(data: dict[str, Any]) -> dict[str, Any]:
-    """The config with exporters' aliases applied and default sections filled in."""
+    """The config with exporters' aliases applied, what exporters ignored removed (see
+    ``ignored``) and default sections filled in."""
     data = copy.deepcopy(data)
+    _drop_ignored(data)
     if "filter" in data:
         data["filter_before"] = data.pop("filter")
     for section, default in DEFAULT_SECTIONS.items():
@@ -376,32 +393,52 @@ def normalize(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def validate(source: str | os.PathLike[str] | dict[str, Any] | ExportConfig) -> ExportConfig:
-    """Load and check a config; raises ``ConfigurationError`` listing every problem."""
+def validate(
+    source: str | os.PathLike[str] | dict[str, Any] | ExportConfig, *, strict: bool | None = None
+) -> ExportConfig:
+    """Load and check a config; raises ``ConfigurationError`` listing every problem.
+
+    What exporters ignored is logged as one warning each (``config.warnings``), or is an error
+    when ``strict`` (default: ``exporter_options.strict``).
+    """
     config = load_config(source)
-    errors = check(config)
+    warnings: list[str] = []
+    errors = check(config, strict=strict, warnings=warnings)
     if errors:
         raise ConfigurationError(errors=errors)
+    config.warnings = warnings
+    for warning in warnings:
+        log.warning("%s", warning)
     return config
 
 
-def check(config: ExportConfig, skip_value: Callable[[Any], bool] | None = None) -> list[str]:
+def is_strict(config: ExportConfig) -> bool:
+    options = config.data.get("exporter_options")
+    return isinstance(options, dict) and options.get("strict") is True
+
+
+def check(
+    config: ExportConfig,
+    skip_value: Callable[[Any], bool] | None = None,
+    *,
+    strict: bool | None = None,
+    warnings: list[str] | None = None,
+) -> list[str]:
     """Every problem of ``config``, each naming its place.
 
     ``skip_value``: option values for which problems are not reported (the operator passes values
-    still holding Jinja templates, checked again once rendered).
+    still holding Jinja templates, checked again once rendered). Keys exporters ignored (see
+    ``ignored``) are problems when ``strict`` (default: ``exporter_options.strict``), else they go
+    to ``warnings``.
     """
     data = config.data
     errors: list[str] = []
-    for key in data:
-        if key not in TOP_LEVEL_KEYS:
-            close = difflib.get_close_matches(str(key), TOP_LEVEL_KEYS, n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else f" (sections: {', '.join(TOP_LEVEL_KEYS)})"
-            errors.append(f"{config.where(key)}unknown section '{key}'{hint}")
-    if "filter" in data and "filter_before" in data:
-        errors.append(
-            f"{config.where('filter')}filter: 'filter' is the old name of 'filter_before'; give only one"
-        )
+    strict = is_strict(config) if strict is None else strict
+    for lenient, refused in ignored(config):
+        if strict:
+            errors.append(refused)
+        elif warnings is not None:
+            warnings.append(lenient)
     for section in REQUIRED_SECTIONS:
         if data.get(section) is None:
             errors.append(
@@ -440,11 +477,6 @@ def _check_module(
             f"{where}{label}: must be a mapping with 'name' and 'options', got {type(section).__name__}"
         )
         return None
-    for key in section:
-        if key not in ("name", "options"):
-            errors.append(
-                f"{config.where(*path, key)}{label}: unknown key '{key}' (a module section has 'name' and 'options')"
-            )
     name = section.get("name")
     if not name:
         errors.append(f"{where}{label}: module name is missing (set 'name')")
@@ -466,6 +498,9 @@ def _check_module(
             f"{config.where(*path, 'options')}{label} ({found.__name__}): 'options' must be a mapping"
         )
         return found
+    if path[-1] in LENIENT_OPTION_SECTIONS and len(path) == 1:  # unknown ones: see ignored()
+        declared = merged_options(found)
+        options = {option: value for option, value in options.items() if option in declared}
     _, problems = found.resolve(options)  # type: ignore[attr-defined]
     for problem in problems:
         if skip_value is not None and problem.option and skip_value(options.get(problem.option)):
@@ -481,7 +516,8 @@ def _check_exporter_options(
     errors: list[str],
     skip_value: Callable[[Any], bool] | None = None,
 ) -> None:
-    values, problems = resolve_options(EXPORTER_OPTIONS, options)
+    known = {option: value for option, value in options.items() if option in EXPORTER_OPTIONS}
+    values, problems = resolve_options(EXPORTER_OPTIONS, known)  # unknown ones: see ignored()
     for problem in problems:
         errors.append(
             f"{config.where('exporter_options', problem.option)}exporter_options: {problem.message}"
@@ -507,6 +543,122 @@ def _check_exporter_options(
             errors,
             skip_value,
         )
+
+
+def ignored(config: ExportConfig) -> list[tuple[str, str]]:
+    """What exporters 0.6.18 ignored in ``config``: (warning, strict error) per key.
+
+    exporters read the sections it knew and never looked at anything else: unknown top-level
+    sections, keys of a module section besides ``name`` and ``options``, unknown
+    ``exporter_options`` (the upper-case ``LOG_LEVEL``, ``FORMATTER`` of its sample configs
+    included), and ``filter_before`` when its old name ``filter`` is given too (``filter`` wins).
+    Its config check refused unknown module options except the grouper's and the stats
+    manager's, which it ignored. Ozzy runs such configs as exporters did, warning about each key.
+    """
+    data = config.data
+    found: list[tuple[str, str]] = []
+
+    def add(path: tuple[Any, ...], subject: str, hint: str = "") -> None:
+        where = config.where(*path)
+        found.append(
+            (
+                f"{where}{subject} ignored, as exporters did{hint} (an error with strict)",
+                f"{where}{subject}{hint} (exporters ignored it; strict refuses it)",
+            )
+        )
+
+    for key in data:
+        if key not in TOP_LEVEL_KEYS:
+            add((key,), f"unknown section '{key}'", _hint(key, TOP_LEVEL_KEYS, "sections"))
+    if "filter" in data and "filter_before" in data:
+        where = config.where("filter_before")
+        text = (
+            f"{where}filter_before: ignored: 'filter' (its old name) is given too and wins, as in "
+            "exporters; give only one"
+        )
+        found.append((text, text))
+    for section in MODULE_SECTIONS:
+        value = data.get(section)
+        if not isinstance(value, dict):
+            continue
+        for key in value:
+            if key not in MODULE_KEYS:
+                add((section, key), f"{section}: unknown key '{key}'", _hint(key, MODULE_KEYS, "keys"))
+        if section in LENIENT_OPTION_SECTIONS:
+            cls = _resolved(value.get("name"), SECTION_KINDS[section])
+            options = value.get("options")
+            if cls is not None and isinstance(options, dict):
+                declared = merged_options(cls)
+                for option in options:
+                    if option not in declared:
+                        add(
+                            (section, "options", option),
+                            f"{section} ({cls.__name__}): unknown option '{option}'",
+                            _hint(option, list(declared), "options"),
+                        )
+    exporter_options = data.get("exporter_options")
+    if isinstance(exporter_options, dict):
+        notifications = exporter_options.get("notifications")
+        nested = [(("exporter_options", "formatter"), exporter_options.get("formatter"))] + [
+            (("exporter_options", "notifications", index), notifier)
+            for index, notifier in enumerate(notifications if isinstance(notifications, list) else [])
+        ]
+        for path, value in nested:
+            for key in value if isinstance(value, dict) else ():
+                if key not in MODULE_KEYS:
+                    label = " ".join(str(part) for part in path)
+                    add((*path, key), f"{label}: unknown key '{key}'", _hint(key, MODULE_KEYS, "keys"))
+        for option in exporter_options:
+            if option not in EXPORTER_OPTIONS:
+                add(
+                    ("exporter_options", option),
+                    f"exporter_options: unknown option '{option}'",
+                    _hint(option, list(EXPORTER_OPTIONS), "options"),
+                )
+    return found
+
+
+def _hint(key: Any, known: Any, what: str) -> str:
+    """'; did you mean ...?' for a near miss (case aside), else the known names."""
+    text = str(key)
+    lowered = {name.lower(): name for name in known}
+    if text.lower() in lowered:
+        return f"; did you mean '{lowered[text.lower()]}'?"
+    close = difflib.get_close_matches(text.lower(), list(lowered), n=1)
+    if close:
+        return f"; did you mean '{lowered[close[0]]}'?"
+    return f" ({what}: {', '.join(sorted(known)) or 'none'})"
+
+
+def _resolved(name: Any, kind: str) -> type | None:
+    try:
+        return resolve(name, kind) if isinstance(name, str) and name.strip() else None
+    except UnknownModuleError:
+        return None
+    except Exception:  # a plugin failing as it imports is reported by the section's own check
+        return None
+
+
+def _drop_ignored(data: dict[str, Any]) -> None:
+    """Remove in place what ``ignored`` reports, so no module sees it (``filter`` wins later)."""
+    for key in [key for key in data if key not in TOP_LEVEL_KEYS]:
+        del data[key]
+    for section in MODULE_SECTIONS:
+        value = data.get(section)
+        if not isinstance(value, dict):
+            continue
+        for key in [key for key in value if key not in MODULE_KEYS]:
+            del value[key]
+        options = value.get("options")
+        if section in LENIENT_OPTION_SECTIONS and isinstance(options, dict):
+            cls = _resolved(value.get("name"), SECTION_KINDS[section])
+            if cls is not None:
+                declared = merged_options(cls)
+                value["options"] = {option: each for option, each in options.items() if option in declared}
+    exporter_options = data.get("exporter_options")
+    if isinstance(exporter_options, dict):
+        for key in [key for key in exporter_options if key not in EXPORTER_OPTIONS]:
+            del exporter_options[key]
 
 
 def _check_file_level_formatter(config: ExportConfig, classes: dict[str, type], errors: list[str]) -> None:

@@ -138,7 +138,52 @@ ALIASES: dict[str, str] = {
     "CloudSearchWriter": "CloudsearchWriter",
     "S3AzureBlobBypass": "S3ToAzureBlobBypass",
     "S3AzureFileBypass": "S3ToAzureFileBypass",
+    "S3MailNotifier": "SESMailNotifier",  # the name exporters' documentation and sample configs use
+    "BaseAlchemyPersistence": "AlchemyPersistence",
 }
+
+# Module paths of exporters' documentation (docs/modules.rst, its typos included) and package, after
+# ``exporters.`` or ``ozzy.``, whose Ozzy module differs or holds no catalogued class:
+# path -> (Ozzy module under the package, the class the path names when given alone).
+MODULE_PATHS: dict[str, tuple[str, str]] = {
+    "export_managers.basic_exporter": ("export_managers.basic_exporter", "BasicExporter"),
+    "bypasses.base": ("bypasses.base_bypass", "BaseBypass"),
+    "bypasses.s3_to_s3_bypass": ("bypasses.s3_bypass", "S3Bypass"),
+    "readers.base_reader": ("readers.base_reader", "BaseReader"),
+    "readers.base_stream_reader": ("readers.base_stream_reader", "StreamBasedReader"),
+    "writers.base_writer": ("writers.base_writer", "BaseWriter"),
+    "writers.filebase_base_writer": ("writers.filebase_base_writer", "FilebaseBaseWriter"),
+    "writers.aggregation_writer": ("writers.aggregation_writer", "AggregationWriter"),
+    "writers.aggregation_stats_writer": ("writers.aggregation_writer", "AggregationWriter"),
+    "writers.hs_reduce_writer": ("writers.hubstorage_reduce_writer", "HubstorageReduceWriter"),
+    "writers.odo_writer": ("writers.odo_writer", "OdoWriter"),
+    "contrib.writers.odo_writer": ("writers.odo_writer", "OdoWriter"),
+    "transform.base_transform": ("transform.base_transform", "BaseTransform"),
+    "filters.base_filter": ("filters.base_filter", "BaseFilter"),
+    "filters.key_value_filter": ("filters.key_value_filters", "KeyValueFilter"),
+    "filters.key_value_regex_filter": ("filters.key_value_filters", "KeyValueRegexFilter"),
+    "persistence.base_persistence": ("persistence.base_persistence", "BasePersistence"),
+    "persistence.alchemy_persistence": ("persistence.alchemy_persistence", "AlchemyPersistence"),
+    "notifications.base_notifier": ("notifications.base_notifier", "BaseNotifier"),
+    "notifications.s3_mail_notifier": ("notifications.ses_mail_notifier", "SESMailNotifier"),
+    "groupers.base_grouper": ("groupers.base_grouper", "BaseGrouper"),
+    "stats_managers.base_stats_manager": ("stats_managers.basic_stats_manager", "BasicStatsManager"),
+    "stats_managers.base_stats_managers": ("stats_managers.basic_stats_manager", "BasicStatsManager"),
+    "export_formatter.base_export_formatter": (
+        "export_formatter.base_export_formatter",
+        "BaseExportFormatter",
+    ),
+    "export_formatters.base_export_formatter": (
+        "export_formatter.base_export_formatter",
+        "BaseExportFormatter",
+    ),
+    "decompressors": ("decompressors.stream_decompressors", "BaseDecompressor"),
+    "deserializers": ("deserializers.stream_deserializers", "BaseDeserializer"),
+    "write_buffers.base": ("write_buffers.base", "WriteBuffer"),
+}
+
+# Base classes of exporters that Ozzy names otherwise (found through a module path only).
+_BASE_ALIASES: dict[str, str] = {"BaseStatsManager": "BasicStatsManager"}
 
 _LEGACY_PREFIXES = ("exporters.", "ozzy.")
 
@@ -174,6 +219,10 @@ def resolve(name: str, kind: str | None = None) -> type:
         found = _from_catalogue(name.rsplit(".", 1)[-1], kind)
         if found is not None:
             return found
+        if "." in name:
+            found = _from_module_path(name.split(".", 1)[1])
+            if found is not None:
+                return found
         if "." not in name or name.startswith("ozzy."):
             raise UnknownModuleError(_unknown_message(name, kind))
     module_path, _, class_name = name.rpartition(".")
@@ -191,6 +240,34 @@ def resolve(name: str, kind: str | None = None) -> type:
     if not isinstance(found_class, type):
         raise UnknownModuleError(f"'{module_path}' has no class '{class_name}'")
     return found_class
+
+
+def _from_module_path(path: str) -> type | None:
+    """The class an exporters-style module path names (``readers.base_reader`` alone, or with a
+    class: ``readers.base_reader.BaseReader``), or ``None``."""
+    if path in MODULE_PATHS:
+        module_name, class_name = MODULE_PATHS[path]
+    elif path.rpartition(".")[0] in MODULE_PATHS:
+        module_name = MODULE_PATHS[path.rpartition(".")[0]][0]
+        class_name = path.rpartition(".")[2]
+    else:
+        kind, _, rest = path.partition(".")
+        module_file, _, class_name = rest.rpartition(".") if "." in rest else (rest, "", "")
+        if kind not in CATALOGUE or not module_file.isidentifier():
+            return None
+        module_name = f"{kind}.{module_file}"
+        if not class_name:  # a module path alone: the catalogued class that lives in it, if just one
+            owned = [name for name, file in CATALOGUE[kind].items() if file == module_file]
+            if len(owned) != 1:
+                return None
+            class_name = owned[0]
+    try:
+        module = importlib.import_module(f"{PACKAGE}.{module_name}")
+    except ImportError:
+        return None
+    class_name = _BASE_ALIASES.get(class_name, ALIASES.get(class_name, class_name))
+    found = getattr(module, class_name, None)
+    return found if isinstance(found, type) else None
 
 
 def _unknown_message(name: str, kind: str | None) -> str:

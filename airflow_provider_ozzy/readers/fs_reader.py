@@ -17,7 +17,8 @@ class FSReader(StreamBasedReader):
     """Reads JSON lines (or CSV) files from the local file system, compressed or not.
 
     ``input`` is a file path, ``{"dir": path}`` or ``{"dir_pointer": file holding a path}`` with an
-    optional ``pattern`` (regular expression searched in the full path) and ``include_dot_files``,
+    optional ``pattern`` (a directory that does not exist holds nothing, with a warning, as in
+    exporters; a missing file is an error) (regular expression searched in the full path) and ``include_dot_files``,
     or a list of these. All inputs are read once each (a path listed twice, or given alone and
     inside a listed folder, is read once), in one global sorted order of their normalized paths.
     """
@@ -61,8 +62,21 @@ class FSReader(StreamBasedReader):
         directory = entry.get("dir")
         if "dir_pointer" in entry:
             directory = self._read_pointer(entry["dir_pointer"])
-        if not directory or not os.path.isdir(directory):
-            raise ReaderError(f"FSReader: input directory {directory!r} does not exist (option 'input')")
+        if not directory:
+            raise ReaderError("FSReader: the input directory is empty (option 'input')")
+        if not os.path.exists(directory):
+            # exporters walked a missing folder as an empty one, and an inbox of an incremental
+            # job may not exist yet: nothing to read there, but say so
+            self.log.warning(
+                "FSReader: input directory %r does not exist: nothing to read there (option 'input')",
+                directory,
+            )
+            return []
+        if not os.path.isdir(directory):
+            raise ReaderError(
+                f"FSReader: input directory {directory!r} is not a directory (option 'input'; "
+                "give a file as 'file')"
+            )
         pattern = re.compile(entry["pattern"]) if entry.get("pattern") else None
         return _walk(directory, pattern, bool(entry.get("include_dot_files", False)))
 

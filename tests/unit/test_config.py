@@ -68,7 +68,7 @@ def test_yaml_errors_all_at_once_with_file_and_line(tmp_path):
     path = tmp_path / "job.yaml"
     path.write_text(BAD_YAML)
     with pytest.raises(ConfigurationError) as raised:
-        validate(path)
+        validate(path, strict=True)  # the unknown section exporters ignored is an error with strict
     _assert_located(raised.value.errors, str(path), BAD_YAML_ERRORS)
     assert str(raised.value).startswith("invalid configuration: 8 errors\n  - ")
 
@@ -104,14 +104,14 @@ def test_json_errors_all_at_once_with_file_and_line(tmp_path):
         (options_lines[2], "exporter_options formatter (CSVExportFormatter): CSV needs the columns")
     )
     with pytest.raises(ConfigurationError) as raised:
-        validate(str(path))
+        validate(str(path), strict=True)
     _assert_located(raised.value.errors, str(path), expected)
 
 
 def test_dict_config_errors_name_section_module_and_option():
     import yaml
 
-    errors = check(load_config(yaml.safe_load(BAD_YAML)))
+    errors = check(load_config(yaml.safe_load(BAD_YAML)), strict=True)
     assert len(errors) == 8
     for _, start in BAD_YAML_ERRORS:  # the same messages, without a file:line prefix
         assert any(error.startswith(start) for error in errors), start
@@ -136,26 +136,30 @@ def test_section_shapes(tmp_path):
         "grouper": {"name": "FileKeyGrouper", "options": ["keys"]},
         "exporter_options": "DEBUG",
     }
-    errors = check(load_config(config))
+    errors = check(load_config(config), strict=True)
     assert errors == [
+        "transform: unknown key 'option'; did you mean 'options'? (exporters ignored it; strict refuses it)",
         "reader: must be a mapping with 'name' and 'options', got str",
         "writer: module name is missing (set 'name')",
-        "transform: unknown key 'option' (a module section has 'name' and 'options')",
         "grouper (FileKeyGrouper): 'options' must be a mapping",
         "exporter_options: must be a mapping",
     ]
 
 
 def test_filter_and_filter_before_together():
+    """exporters used 'filter' and ignored 'filter_before' (its tests' canonical config has both)."""
     config = {
         "reader": {"name": "RandomReader"},
         "writer": {"name": "ConsoleWriter"},
         "filter": {"name": "NoFilter"},
-        "filter_before": {"name": "NoFilter"},
+        "filter_before": {"name": "KeyValueFilter", "options": {"keys": [{"name": "a", "value": 1}]}},
     }
-    assert check(load_config(config)) == [
-        "filter: 'filter' is the old name of 'filter_before'; give only one"
-    ]
+    message = "filter_before: ignored: 'filter' (its old name) is given too and wins, as in exporters; give only one"
+    warnings: list[str] = []
+    assert check(load_config(config), warnings=warnings) == []
+    assert warnings == [message]
+    assert check(load_config(config), strict=True) == [message]
+    assert normalize(config)["filter_before"] == {"name": "NoFilter"}
 
 
 def test_filter_is_an_alias_of_filter_before():
@@ -230,7 +234,7 @@ def test_missing_file(tmp_path):
 def test_cli_validate(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text(BAD_YAML)
-    result = run_ozzy("validate", str(bad), cwd=tmp_path)
+    result = run_ozzy("validate", "--strict", str(bad), cwd=tmp_path)
     assert result.returncode == 2
     for line, start in BAD_YAML_ERRORS:
         assert f"{bad}:{line}: {start}" in result.stderr
@@ -403,4 +407,5 @@ def test_schema_and_validator_agree_on_examples(cli_schema, config, valid):
     assert (schema_errors == []) is valid, [error.message for error in schema_errors]
     if "some_plugin" in json.dumps(config):
         return  # the schema allows any third-party module; the validator imports it
-    assert (check(load_config(config)) == []) is valid
+    # the schema describes strict configs: what exporters ignored is not in it
+    assert (check(load_config(config), strict=True) == []) is valid
