@@ -50,6 +50,9 @@ class OzzyExportOperator(BaseOperator):
     :param progress_interval: seconds between progress log lines (and ``progress`` state updates).
     :param shard: one shard of a sharded export (``sharding.plan_shards``; usually mapped with
         ``.expand(shard=...)``): its reader options, its own file names and position.
+    :param strict: refuse what exporters ignored (unknown sections, section keys and exporter
+        options) when the DAG is parsed, instead of a warning in the task log
+        (``exporter_options.strict``); for new DAGs, so typos fail the import.
     """
 
     template_fields: Sequence[str] = ("config", "sections", "exporter_options")
@@ -75,6 +78,7 @@ class OzzyExportOperator(BaseOperator):
         exporter_options: dict[str, Any] | None = None,
         progress_interval: float = 30.0,
         shard: dict[str, Any] | None = None,
+        strict: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -97,6 +101,8 @@ class OzzyExportOperator(BaseOperator):
             self.exporter_options["formatter"] = formatter
         if notifications is not None:
             self.exporter_options["notifications"] = notifications
+        if strict:
+            self.exporter_options["strict"] = True
         self.progress_interval = progress_interval
         self.shard = shard
         self._exporter: Any = None

@@ -346,3 +346,16 @@ def test_a_path_that_is_not_a_module_is_still_unknown() -> None:
         resolve("ozzy.readers.no_such_reader")
     with pytest.raises(UnknownModuleError):
         resolve("ozzy.readers.base_reader.NoSuchClass")
+
+
+def test_operator_strict_fails_the_dag_import_on_what_exporters_ignored() -> None:
+    from airflow_provider_ozzy.operators.ozzy_export import OzzyExportOperator
+
+    sections = {
+        "reader": {"name": "RandomReader"},
+        "writer": {"name": "ConsoleWriter"},
+        "exporter_options": {"LOG_LEVEL": "DEBUG"},
+    }
+    OzzyExportOperator(task_id="lenient", **sections)  # a warning in the task log when it runs
+    with pytest.raises(ConfigurationError, match="task strict: exporter_options: unknown option 'LOG_LEVEL'"):
+        OzzyExportOperator(task_id="strict", strict=True, **sections)
