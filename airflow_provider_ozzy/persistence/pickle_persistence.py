@@ -218,6 +218,11 @@ class PicklePersistence(BasePersistence):
                 data = handle.read()
         except FileNotFoundError:
             raise PersistenceError(f"PicklePersistence: no job state at {path}") from None
+        if data[:3] == b"(dp":  # a protocol 0 pickle of a dict: what exporters (Python 2) wrote
+            raise PersistenceError(
+                f"PicklePersistence: {path} is a job state of exporters (Python 2); Ozzy cannot resume it "
+                "(its positions mean other things): run the job again with its config (ozzy run CONFIG)"
+            )
         if data[:1] == b"\x80":  # pickle protocol 2 or later: Ozzy state files before JSON
             record = PicklePersistence._read_legacy(path, data)
             expected = _LEGACY_FORMAT
