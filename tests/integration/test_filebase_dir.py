@@ -2,7 +2,7 @@
 
 exporters' own configs and tests use ``'filebase': 'some_prefix/'``, ``'/tmp/'`` and
 ``'some_path/%Y-%m-%d/'``. Each case here runs the real exporter into FSWriter (a local folder),
-S3Writer (moto), SFTPWriter and GStorageWriter (the fake GCS server), then lists and reads back what
+S3Writer (moto), SFTPWriter, FTPWriter and GStorageWriter (the fake GCS server), then lists and reads back what
 is at the destination with an independent client. Names follow exporters' ``formatted_prefix`` with an
 empty prefix: the file number (``0000``), then ``-value`` for every group ``filebase`` does not name.
 
@@ -27,12 +27,13 @@ import pytest
 from airflow_provider_ozzy.export_managers.basic_exporter import BasicExporter
 from tests.helpers import decompress, output_files, write_json_lines_gz
 from tests.servers.azure_files_server import AzureFilesServer
+from tests.servers.ftp_server import FTPTestServer
 from tests.servers.gcs_server import GCSServer
 from tests.servers.moto_server import MotoServer
 from tests.servers.sftp_server import SFTPTestServer
 
 S3_CONN = "ozzy_dir_s3"
-SFTP_CONN = "ozzy_dir_sftp"
+REMOTE_CONN = "ozzy_dir_remote"
 GCS_CONN = "ozzy_dir_gcs"
 
 
@@ -73,15 +74,21 @@ class S3Destination(Destination):
         return s3_objects(self.client, self.bucket)
 
 
-class SFTPDestination(Destination):
-    def __init__(self, server: SFTPTestServer, local: Path) -> None:
-        self.server, self.local = server, local
+class RemoteDestination(Destination):
+    """SFTPWriter or FTPWriter; read back over the wire (paramiko, ftplib) by the server fixture."""
+
+    def __init__(self, kind: str, server: SFTPTestServer | FTPTestServer, local: Path) -> None:
+        self.kind, self.server, self.local = kind, server, local
         self.folder = f"exports/dir-{uuid.uuid4().hex[:8]}"
 
     def writer(self, filebase: str, **options: Any) -> dict[str, Any]:
         return {
-            "name": "SFTPWriter",
-            "options": {"filebase": f"{self.folder}/{filebase}", "sftp_conn_id": SFTP_CONN, **options},
+            "name": "SFTPWriter" if self.kind == "sftp" else "FTPWriter",
+            "options": {
+                "filebase": f"{self.folder}/{filebase}",
+                f"{self.kind}_conn_id": REMOTE_CONN,
+                **options,
+            },
         }
 
     def files(self) -> dict[str, bytes]:
@@ -123,7 +130,7 @@ def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-@pytest.fixture(params=["fs", "s3", "sftp", "gcs"])
+@pytest.fixture(params=["fs", "s3", "sftp", "ftp", "gcs"])
 def destination(
     request: pytest.FixtureRequest, work: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Destination]:
@@ -133,10 +140,10 @@ def destination(
         moto: MotoServer = request.getfixturevalue("moto_server")
         monkeypatch.setenv(f"AIRFLOW_CONN_{S3_CONN.upper()}", moto.connection_json())
         yield S3Destination(moto)
-    elif request.param == "sftp":
-        sftp: SFTPTestServer = request.getfixturevalue("sftp_server")
-        monkeypatch.setenv(f"AIRFLOW_CONN_{SFTP_CONN.upper()}", sftp.connection_json())
-        yield SFTPDestination(sftp, work / "sftp-download")
+    elif request.param in ("sftp", "ftp"):
+        server = request.getfixturevalue(f"{request.param}_server")
+        monkeypatch.setenv(f"AIRFLOW_CONN_{REMOTE_CONN.upper()}", server.connection_json())
+        yield RemoteDestination(request.param, server, work / "download")
     else:
         gcs: GCSServer = request.getfixturevalue("gcs_server")
         for name, value in gcs.env().items():
