@@ -252,6 +252,19 @@ def test_two_group_keys_and_a_group_folder(destination: Destination, work: Path)
     check_all_once(found, PLACES, stats)
 
 
+def test_two_unnamed_groups_are_appended_one_dash_each(destination: Destination, work: Path):
+    """exporters joined them (``0000-ESMadrid``: ``ES``+``Madrid`` and ``ESM``+``adrid`` were one file)."""
+    stats = export(config(PLACES, destination.writer("out/"), ["country", "city"]))
+    found = relative(read_back(destination, work), "out")
+    assert found == {
+        "0000-ES-Madrid.jl.gz": [1, 4, 7],
+        "0000-ES-Valencia.jl.gz": [2],
+        "0000-FR-Lyon.jl.gz": [6],
+        "0000-FR-Paris.jl.gz": [3, 5],
+    }
+    check_all_once(found, PLACES, stats)
+
+
 def test_group_folder_alone_gives_numbered_files_in_it(destination: Destination, work: Path):
     stats = export(
         config(PLACES, destination.writer("out/{groups[0]}/", items_per_buffer_write=3), ["country"])
