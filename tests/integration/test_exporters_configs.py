@@ -167,7 +167,7 @@ def test_unknown_options_exporters_refused_stay_errors(section: str) -> None:
     assert len(errors) == 1 and "unknown option 'bogus'" in errors[0], errors
 
 
-def test_ignored_keys_do_not_reach_the_modules() -> None:
+def test_ignored_keys_do_not_reach_the_modules(tmp_path: Path) -> None:
     config = _minimal(
         grouper={"name": "NoGrouper", "options": {"bogus": 1}, "extra": 2},
         stats_manager={"name": "BasicStatsManager", "options": {"bogus": 1}},
