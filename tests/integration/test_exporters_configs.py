@@ -178,9 +178,9 @@ def test_ignored_keys_do_not_reach_the_modules(tmp_path: Path) -> None:
     assert data["grouper"] == {"name": "NoGrouper", "options": {}}
     assert data["stats_manager"] == {"name": "BasicStatsManager", "options": {}}
     assert "LOG_LEVEL" not in data["exporter_options"] and "x_common" not in data
-    stats = BasicExporter(
-        dict(config, reader={"name": "RandomReader", "options": {"number_of_items": 5}})
-    ).export()
+    config["persistence"] = {"name": "PicklePersistence", "options": {"file_path": str(tmp_path)}}
+    config["reader"] = {"name": "RandomReader", "options": {"number_of_items": 5}}
+    stats = BasicExporter(config).export()
     assert stats["items_written"] == 5
 
 
