@@ -193,6 +193,12 @@ def load_config(source: str | os.PathLike[str] | dict[str, Any] | ExportConfig) 
         raise ConfigurationError(
             f"{path}:{line}: configuration files must be UTF-8 (byte 0x{raw[error.start]:02x}: {error.reason})"
         ) from None
+    return load_config_text(text, path)
+
+
+def load_config_text(text: str, path: str) -> ExportConfig:
+    """A config from its JSON or YAML text (``path`` names it in messages; ``.json``: JSON), with the
+    same limits as a file: duplicate keys refused, alias expansion bounded."""
     data = _parse(text, path)
     if data is None:
         raise ConfigurationError(f"{path}: the configuration file is empty (it needs a reader and a writer)")

@@ -14,7 +14,7 @@ from typing import Any
 
 from airflow.providers.common.compat.sdk import BaseOperator
 
-from airflow_provider_ozzy.config import ExportConfig, check, load_config
+from airflow_provider_ozzy.config import ExportConfig, check, load_config, load_config_text
 from airflow_provider_ozzy.errors import ConfigurationError, OzzyError
 from airflow_provider_ozzy.secret_options import secret_values
 
@@ -122,13 +122,10 @@ class OzzyExportOperator(BaseOperator):
         if config.rstrip().endswith(tuple(self.template_ext)) and "\n" not in config:
             path = config if os.path.isabs(config) else os.path.join(self._base_folder(), config)
             return load_config(path)
-        # a rendered file (template_ext): the text of the config itself
-        import yaml
-
-        data = yaml.safe_load(config)
-        if not isinstance(data, dict):
-            raise ConfigurationError(f"{self.task_id}: config must be a mapping of sections")
-        return ExportConfig(data)
+        # a rendered file (template_ext): the text of the config itself, under the file limits
+        # (a YAML alias bomb in a templated config must not hang the worker)
+        loaded = load_config_text(config, f"task {self.task_id} config")
+        return ExportConfig(loaded.data)
 
     def assemble(self) -> ExportConfig:
         """The job config: ``config`` with the section arguments and exporter options laid over it."""
