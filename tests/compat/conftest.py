@@ -77,10 +77,18 @@ def run_ozzy(
             argv = [str(arg) for arg in args]
         capsys.readouterr()
         caplog.clear()
+        root = logging.getLogger()
+        handlers = list(root.handlers)
         try:
             code = cli.main(argv)
         except SystemExit as exit_:
             code = exit_.code if isinstance(exit_.code, int) else 1
+        finally:
+            # a handler added meanwhile (Airflow's logging setup on first import) holds this case's
+            # captured stderr, closed once the case ends
+            for handler in root.handlers:
+                if handler not in handlers:
+                    root.removeHandler(handler)
         captured = capsys.readouterr()
         return Result(code, captured.out, captured.err + caplog.text)
 
@@ -123,8 +131,3 @@ def fs_input(folder: Path, items: list[dict[str, Any]], name: str = "in/data.jl.
 
 def console() -> dict[str, Any]:
     return {"name": "exporters.writers.console_writer.ConsoleWriter"}
-
-
-def gap(what: str) -> pytest.MarkDecorator:
-    """A known gap another engineer is closing (issue 18): the case asserts the target behaviour."""
-    return pytest.mark.xfail(reason=f"issue 18: {what}", strict=False)

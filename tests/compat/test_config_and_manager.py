@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.compat.conftest import EXPORTERS_DATA, RunOzzy, files_under, gap, random_reader
+from tests.compat.conftest import EXPORTERS_DATA, RunOzzy, files_under, random_reader
 from tests.helpers import write_config
 
 VALID = {
@@ -308,7 +308,6 @@ def test_module_paths_load(run_ozzy: RunOzzy, work: Path, section: str, name: st
     assert result.stats["items_read"] == result.stats["items_written"] + result.stats["items_filtered"]
 
 
-@gap("module paths from the original docs (ozzy.bypasses.s3_to_s3_bypass, ...)")
 @pytest.mark.parametrize(
     "name", ["ozzy.bypasses.s3_to_s3_bypass.S3Bypass", "exporters.bypasses.s3_to_s3_bypass.S3Bypass"]
 )
@@ -317,10 +316,9 @@ def test_bypass_module_path_from_the_docs(name: str) -> None:
     catalogue file is ``bypasses/s3_to_s3_bypass.py``."""
     from airflow_provider_ozzy.registry import resolve
 
-    assert resolve("bypass", name).__name__ == "S3Bypass"
+    assert resolve(name).__name__ == "S3Bypass"
 
 
-@gap("upper-case exporter_options keys and the writer's export_format warn, not fail")
 def test_upper_case_exporter_options_warn(run_ozzy: RunOzzy, work: Path) -> None:
     """BaseGrouperTest / FileKeyGrouperTest configs (``LOG_LEVEL``, ``LOGGER_NAME``) and
     tests/data/basic_config.json (``RESUME``, ``JOB_ID``, ``FORMATTER``, writer ``export_format``):
@@ -332,6 +330,15 @@ def test_upper_case_exporter_options_warn(run_ozzy: RunOzzy, work: Path) -> None
     assert "LOG_LEVEL" in result.err
     assert "export_format" in result.err
     assert result.stats["items_written"] == 10
+
+
+def test_upper_case_exporter_options_fail_with_strict(run_ozzy: RunOzzy, work: Path) -> None:
+    """What exporters ignored is an error under ``exporter_options.strict`` (docs/design.md)."""
+    config = valid_with(exporter_options={"LOG_LEVEL": "DEBUG", "strict": True})
+    result = run_ozzy(config)
+    assert result.code == 2
+    assert "LOG_LEVEL" in result.err
+    assert not result.out.strip()
 
 
 # -- the export manager (tests/test_export_manager.py) ----------------------------------------------
@@ -444,14 +451,15 @@ def test_persisted_positions_and_resume(run_ozzy: RunOzzy, work: Path) -> None:
 
 def test_resume_of_an_exporters_pickle_state_is_refused(run_ozzy: RunOzzy, work: Path) -> None:
     """test_resume_items / test_resume_bypass resumed from pickled state files (tests/data/*.pickle).
-    Departure (docs/design.md, "Smaller departures": PicklePersistence writes JSON): a pickle state
-    file runs no code; without OZZY_ALLOW_PICKLE_STATE it is refused with a message saying so."""
+    Departure (docs/design.md, "Departures from exporters' output": exporters' job state): a Python 2
+    pickle is refused in one line naming the file (exit 1); unpickling would run code."""
     state = work / "state"
     state.mkdir()
     (state / "resume_persistence.pickle").write_bytes(b"\x80\x02}q\x00U\x04evilq\x01K\x01s.")
     result = run_ozzy("resume", "pickle:state/resume_persistence.pickle")
-    assert result.code in (1, 2)
-    assert "OZZY_ALLOW_PICKLE_STATE" in result.err or "pickle" in result.err.lower()
+    assert result.code == 1
+    assert "resume_persistence.pickle" in result.err
+    assert "Traceback" not in result.err
 
 
 def test_prevent_bypass_is_accepted(run_ozzy: RunOzzy, work: Path) -> None:
@@ -607,7 +615,6 @@ def test_tutorial_kafka_to_s3_config(run_ozzy: RunOzzy, work: Path) -> None:
     assert result.code == 0, result.err
 
 
-@gap("upper-case exporter_options keys and the writer's export_format warn, not fail")
 def test_exporters_basic_config_json(run_ozzy: RunOzzy, work: Path) -> None:
     """tests/data/basic_config.json (BasicExportManagerTest.test_from_file_configuration): validates
     with warnings for its upper-case keys, ``export_format`` and the S3MailNotifier options it

@@ -283,9 +283,6 @@ def test_filter_logs_on_a_big_batch(run_ozzy: RunOzzy, work: Path) -> None:
     assert result.stats["items_written"] == 2500
 
 
-@pytest.mark.xfail(
-    reason="issue 18: filter and filter_before together (exporters applies filter)", strict=False
-)
 def test_filter_and_filter_before_together_apply_filter(run_ozzy: RunOzzy, work: Path) -> None:
     """exporters read ``filter`` and ignored ``filter_before`` when a config had both."""
     items = [{"country_code": cc} for cc in ("es", "uk", "us")]

@@ -147,8 +147,8 @@ def test_transform(
 
 def test_flatson_field_order_is_the_schema_order(run_ozzy: RunOzzy, work: Path) -> None:
     """FlatsonTransformTest.test_transform_batch expected alphabetical keys (flatson sorted them).
-    Departure (docs/design.md, "Filters, transforms and groupers: departures", FlatsonTransform
-    field order): with a schema, fields come in the schema's order; the values are the same."""
+    Departure (docs/design.md, "Departures from exporters' output": FlatsonTransform with a
+    schema): with a schema, fields come in the schema's order; the values are the same."""
     result = run_ozzy(
         {
             "reader": fs_input(work, PEOPLE[:1]),
