@@ -7,12 +7,15 @@ Exit codes: 0 done, 1 the export failed, 2 the configuration is invalid, 130 sto
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
+import os
 import signal
 import sys
 import traceback
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, BinaryIO
 
 from airflow_provider_ozzy.errors import ConfigurationError, OzzyError, describe_os_error
 from airflow_provider_ozzy.secret_options import install_log_masking, mask
@@ -113,10 +116,39 @@ def _dispatch(args: argparse.Namespace) -> int:
         exporter = BasicExporter(config, job_id=args.job_id, progress=progress)
     else:
         exporter = BasicExporter.from_persistence_uri(args.uri, progress=progress)
-    return _export(exporter)
+    with _stdout_for_data_only() as data:
+        return _export(exporter, data)
 
 
-def _export(exporter: Any) -> int:
+@contextlib.contextmanager
+def _stdout_for_data_only() -> Iterator[BinaryIO]:
+    """Standard output carries the items (ConsoleWriter) and the stats line, nothing else: it is
+    kept aside for them, while ``sys.stdout`` (and, for a real terminal or pipe, file descriptor 1)
+    lead to standard error, where whatever else prints belongs (Airflow's logging, set up when a
+    module first resolves a connection, prints to standard output)."""
+    from airflow_provider_ozzy.writers.console_writer import use_data_stream
+
+    original = sys.stdout
+    original.flush()
+    real = original is sys.__stdout__
+    saved_fd = os.dup(1) if real else None
+    data: BinaryIO = os.fdopen(os.dup(1), "wb") if real else original.buffer
+    if real:
+        os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    use_data_stream(data)
+    try:
+        yield data
+    finally:
+        data.flush()
+        use_data_stream(None)
+        sys.stdout = original
+        if saved_fd is not None:
+            os.dup2(saved_fd, 1)
+            os.close(saved_fd)
+
+
+def _export(exporter: Any, data: BinaryIO) -> int:
     def stop(signum: int, _frame: Any) -> None:
         log = logging.getLogger("airflow_provider_ozzy")
         if not exporter.stop_requested.is_set():
@@ -139,7 +171,8 @@ def _export(exporter: Any) -> int:
             file=sys.stderr,
         )
         return EXIT_STOPPED
-    print(json.dumps(stats, sort_keys=True))
+    data.write(json.dumps(stats, sort_keys=True).encode() + b"\n")
+    data.flush()
     return 0 if stats.get("finished") else EXIT_STOPPED
 
 

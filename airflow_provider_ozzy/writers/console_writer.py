@@ -3,10 +3,24 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import Any, BinaryIO
 
 from airflow_provider_ozzy.groupers.base_grouper import GroupKey
 from airflow_provider_ozzy.writers.base_writer import BaseWriter
+
+_data_stream: BinaryIO | None = None
+
+
+def use_data_stream(stream: BinaryIO | None) -> None:
+    """Where the items go instead of ``sys.stdout``: the ``ozzy`` command keeps its standard output
+    for data alone and points ``sys.stdout`` (and file descriptor 1) at standard error, because
+    libraries it imports (Airflow's logging, once a module resolves a connection) print there."""
+    global _data_stream
+    _data_stream = stream
+
+
+def data_stream() -> BinaryIO:
+    return _data_stream if _data_stream is not None else sys.stdout.buffer
 
 
 class ConsoleWriter(BaseWriter):
@@ -28,7 +42,7 @@ class ConsoleWriter(BaseWriter):
 
     def write_batch(self, groups: dict[GroupKey, list[dict[str, Any]]], batch_number: int) -> None:
         assert self.formatter is not None
-        out = sys.stdout.buffer
+        out = data_stream()
         separator = self.formatter.item_separator
         for items in groups.values():
             self.accepted += len(items)
@@ -48,6 +62,6 @@ class ConsoleWriter(BaseWriter):
             footer = self.formatter.footer()
             # end with a newline, so what is printed next (the CLI's stats line) starts on its own line
             ends_line = (footer or self._last).endswith(b"\n")
-            sys.stdout.buffer.write(footer if ends_line else footer + b"\n")
-            sys.stdout.buffer.flush()
+            data_stream().write(footer if ends_line else footer + b"\n")
+            data_stream().flush()
             self._started = False

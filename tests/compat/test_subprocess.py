@@ -7,8 +7,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.compat.conftest import EXPORTERS_DATA
 from tests.helpers import run_ozzy, write_config
 
@@ -60,9 +58,6 @@ def test_exporters_data_read_in_a_process(tmp_path: Path) -> None:
     assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["0000.jl.gz"]
 
 
-@pytest.mark.xfail(
-    reason="bug found by issue 18: Airflow's log lines reach stdout when a hook is used", strict=False
-)
 def test_stdout_holds_only_items_and_stats_with_an_airflow_connection(
     tmp_path: Path, moto_server: Any
 ) -> None:
