@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import json
 import logging
 import os
@@ -15,7 +16,7 @@ import signal
 import sys
 import traceback
 from collections.abc import Iterator
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from airflow_provider_ozzy.errors import ConfigurationError, OzzyError, describe_os_error
 from airflow_provider_ozzy.secret_options import install_log_masking, mask
@@ -132,7 +133,10 @@ def _stdout_for_data_only() -> Iterator[BinaryIO]:
     original.flush()
     real = original is sys.__stdout__
     saved_fd = os.dup(1) if real else None
-    data: BinaryIO = os.fdopen(os.dup(1), "wb") if real else original.buffer
+    data = cast(
+        BinaryIO,
+        os.fdopen(os.dup(1), "wb") if real else getattr(original, "buffer", None) or _BytesToText(original),
+    )
     if real:
         os.dup2(2, 1)
     sys.stdout = sys.stderr
@@ -146,6 +150,23 @@ def _stdout_for_data_only() -> Iterator[BinaryIO]:
         if saved_fd is not None:
             os.dup2(saved_fd, 1)
             os.close(saved_fd)
+
+
+class _BytesToText(io.RawIOBase):
+    """A binary stream writing into a text one (``sys.stdout`` replaced by a ``StringIO``)."""
+
+    def __init__(self, text: Any) -> None:
+        self.text = text
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self.text.write(bytes(data).decode("utf-8", "replace"))
+        return len(data)
+
+    def flush(self) -> None:
+        self.text.flush()
 
 
 def _export(exporter: Any, data: BinaryIO) -> int:
