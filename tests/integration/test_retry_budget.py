@@ -98,7 +98,11 @@ def attempt_lines(stderr: str, prefix: str) -> list[tuple[int, int, float]]:
     return [(int(number), int(total), float(wait)) for *_, number, total, wait in found]
 
 
-@pytest.mark.parametrize("service", list(WRITERS))
+# SFTP and FTP wait out their whole budget after importing Airflow's hooks: stress runs only
+@pytest.mark.parametrize(
+    "service",
+    [pytest.param(name, marks=[pytest.mark.slow] if name in ("SFTP", "FTP") else []) for name in WRITERS],
+)
 def test_dead_server_fails_within_the_job_retry_budget(service: str, tmp_path: Path) -> None:
     make, prefix = WRITERS[service]
     # the budget counts from the first attempt, which for SFTP and FTP includes importing Airflow's hook

@@ -116,10 +116,11 @@ def test_generated_changes_runs_kills_and_resumes_keep_every_item_exactly_once(
     request: pytest.FixtureRequest, kind: str
 ) -> None:
     machine = machine_for(request, kind)
+    examples = 6 if kind == "fs" else 2  # S3 steps cost more (moto): fewer sequences in CI
     limits = (
         settings(max_examples=60, stateful_step_count=14, derandomize=False)
         if STRESS
-        else settings(max_examples=6, stateful_step_count=10)
+        else settings(max_examples=examples, stateful_step_count=10)
     )
     machine.TestCase.settings = limits
     machine.TestCase().runTest()
