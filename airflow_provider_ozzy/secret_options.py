@@ -266,7 +266,9 @@ def register_configuration(configuration: dict[str, Any]) -> None:
 
 def _secret_strings(value: Any) -> list[str]:
     if isinstance(value, str):
-        return _url_secrets(value) or [value] if "://" in value else [value]
+        # a URL (a service account's token_uri, say) is secret only in its secret parts: the whole
+        # of it masked would hide the place of every later error that names it
+        return _url_secrets(value) if "://" in value else [value]
     if isinstance(value, dict):
         return [text for item in value.values() for text in _secret_strings(item)]
     if isinstance(value, list):
