@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 from airflow_provider_ozzy.errors import OzzyError
 from airflow_provider_ozzy.options import Problem
-from airflow_provider_ozzy.retries import call_with_retries, current_policy
+from airflow_provider_ozzy.retries import call_translated, current_policy, operation_label
 from airflow_provider_ozzy.secret_options import mask
 
 T = TypeVar("T")
@@ -174,18 +174,9 @@ class AzureConnection:
 
         :param action: what it does, for the retry log lines (default: the function's name).
         """
-
-        def attempt() -> T:
-            try:
-                return operation()
-            except OzzyError:
-                raise
-            except Exception as error:
-                raise self.translate(error, name) from None
-
-        label = action or getattr(operation, "__name__", "request").strip("_").replace("_", " ")
-        return call_with_retries(
-            attempt, attempts, f"{self.what()} {label} {self.where_short(name)}", self.retry_policy
+        what = f"{self.what()} {operation_label(operation, action)} {self.where_short(name)}"
+        return call_translated(
+            operation, lambda error: self.translate(error, name), attempts, what, self.retry_policy
         )
 
     def what(self) -> str:

@@ -24,7 +24,7 @@ from typing import Any, BinaryIO, TypeVar
 
 from airflow_provider_ozzy.errors import OzzyError
 from airflow_provider_ozzy.options import Problem
-from airflow_provider_ozzy.retries import call_with_retries, current_policy
+from airflow_provider_ozzy.retries import call_translated, current_policy, operation_label
 from airflow_provider_ozzy.secret_options import mask
 
 T = TypeVar("T")
@@ -209,18 +209,11 @@ class GCSConnection:
 
         :param action: what it does, for the retry log lines (default: the function's name).
         """
-
-        def attempt() -> T:
-            try:
-                return operation()
-            except OzzyError:
-                raise
-            except Exception as error:
-                raise self.translate(error, name) from None
-
-        label = action or getattr(operation, "__name__", "request").strip("_").replace("_", " ")
         where = f"{self.bucket_name}/{name}" if name else self.bucket_name
-        return call_with_retries(attempt, attempts, f"GCS {label} {where}", self.retry_policy)
+        what = f"GCS {operation_label(operation, action)} {where}"
+        return call_translated(
+            operation, lambda error: self.translate(error, name), attempts, what, self.retry_policy
+        )
 
     def list_prefix(self, prefix: str) -> list[tuple[str, int | None, Any]]:
         """(name, size, generation) of every object under ``prefix``, in name order."""

@@ -37,6 +37,8 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from airflow_provider_ozzy.errors import OzzyError
+
 T = TypeVar("T")
 log = logging.getLogger("airflow_provider_ozzy.retries")
 
@@ -195,3 +197,30 @@ def call_with_retries(
     policy: RetryPolicy | None = None,
 ) -> T:
     return retrying(attempts, what=what, policy=policy)(operation)
+
+
+def call_translated(
+    operation: Callable[[], T],
+    translate: Callable[[Exception], BaseException],
+    attempts: int | None,
+    what: str,
+    policy: RetryPolicy | None,
+) -> T:
+    """``operation()`` (an SDK call made without the SDK's own retries) under Ozzy's retry policy;
+    an error that is not already Ozzy's becomes ``translate(error)``, which decides whether a
+    retry may help (``ConnectionError``) or not (an ``OzzyError`` naming the place)."""
+
+    def attempt() -> T:
+        try:
+            return operation()
+        except OzzyError:
+            raise
+        except Exception as error:
+            raise translate(error) from None
+
+    return call_with_retries(attempt, attempts, what, policy)
+
+
+def operation_label(operation: Callable[..., Any], action: str | None = None) -> str:
+    """What an operation does, for the retry log lines: ``action``, else its function's name."""
+    return action or getattr(operation, "__name__", "request").strip("_").replace("_", " ")
