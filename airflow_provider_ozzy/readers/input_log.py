@@ -4,8 +4,9 @@ A stream reader's position names its inputs by identity (see ``base_stream_reade
 input finished by earlier runs, and the inputs of this run in read order. At a million inputs
 that is tens of megabytes of names, committed after every batch, so the lists are stored as
 chunks of ``CHUNK`` entries, each JSON, zlib-compressed and base64-encoded: names of one listing
-share long prefixes and compress about tenfold, and JSON decodes at C speed. An append-only list (``InputLog``) encodes each full
-chunk once and only re-encodes its last, partial chunk at a commit.
+share long prefixes and compress about tenfold, and JSON decodes at C speed. ``InputLog`` (a run's
+inputs in read order) encodes each full chunk once and only re-encodes the last, partial chunk of
+the part committed.
 
 Any file name survives the round trip: newlines and tabs as JSON escapes, bytes that are not UTF-8
 (``surrogateescape``) as base64.
@@ -98,14 +99,11 @@ def merge_sorted(*sorted_entries: Iterable[Entry]) -> Iterator[Entry]:
 
 
 class InputLog:
-    """An append-only list of entries whose encoding is cached chunk by chunk."""
+    """A run's inputs in read order, whose encoding of any first part is cached chunk by chunk."""
 
     def __init__(self, entries: Iterable[Entry] = ()) -> None:
         self.entries: list[Entry] = list(entries)
         self._encoded: list[str] = []  # encodings of the full chunks, in order
-
-    def append(self, entry: Entry) -> None:
-        self.entries.append(entry)
 
     def __len__(self) -> int:
         return len(self.entries)
