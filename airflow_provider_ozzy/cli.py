@@ -18,8 +18,8 @@ import traceback
 from collections.abc import Iterator
 from typing import Any, BinaryIO, cast
 
+from airflow_provider_ozzy.engine.secret_options import install_log_masking, mask
 from airflow_provider_ozzy.errors import ConfigurationError, OzzyError, describe_os_error
-from airflow_provider_ozzy.secret_options import install_log_masking, mask
 
 EXIT_FAILED = 1
 EXIT_INVALID = 2
@@ -91,25 +91,25 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "validate":
         return _validate(args.config, args.strict)
     if args.command == "modules" and args.markdown:
-        from airflow_provider_ozzy.docs_gen import render_markdown
+        from airflow_provider_ozzy.engine.docs_gen import render_markdown
 
         print(render_markdown(), end="")
         return 0
     if args.command == "modules":
         return _modules(args.json)
     if args.command == "schema":
-        from airflow_provider_ozzy.schema import config_schema
+        from airflow_provider_ozzy.engine.schema import config_schema
 
         print(json.dumps(config_schema(), indent=2))
         return 0
+    from airflow_provider_ozzy.core.progress import ProgressPrinter
     from airflow_provider_ozzy.export_managers.basic_exporter import BasicExporter
-    from airflow_provider_ozzy.progress import ProgressPrinter
 
     progress = None if args.quiet else ProgressPrinter()
     if args.command == "run":
         config: Any = args.config
         if args.strict:
-            from airflow_provider_ozzy.config import load_config
+            from airflow_provider_ozzy.engine.config import load_config
 
             config = load_config(args.config)
             options = config.data.get("exporter_options")
@@ -198,7 +198,7 @@ def _export(exporter: Any, data: BinaryIO) -> int:
 
 
 def _validate(path: str, strict: bool) -> int:
-    from airflow_provider_ozzy.config import normalize, validate
+    from airflow_provider_ozzy.engine.config import normalize, validate
 
     config = validate(path, strict=strict or None)
     data = normalize(config.data)
@@ -213,8 +213,8 @@ def _validate(path: str, strict: bool) -> int:
 
 
 def _modules(as_json: bool) -> int:
-    from airflow_provider_ozzy.options import is_mandatory, merged_options, type_name
-    from airflow_provider_ozzy.registry import all_modules
+    from airflow_provider_ozzy.core.options import is_mandatory, merged_options, type_name
+    from airflow_provider_ozzy.engine.registry import all_modules
 
     listing: list[dict[str, Any]] = []
     for kind, class_name, cls in all_modules():

@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from airflow_provider_ozzy import compression  # noqa: E402
+from airflow_provider_ozzy.core import compression  # noqa: E402
 
 # (label, substrings of the pstats function key "file:line(name)"); the first match wins
 CATEGORIES: list[tuple[str, tuple[str, ...]]] = [

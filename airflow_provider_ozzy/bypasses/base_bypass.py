@@ -18,11 +18,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from airflow_provider_ozzy.compression import suffix
+from airflow_provider_ozzy.core.compression import suffix
+from airflow_provider_ozzy.core.options import merged_options
+from airflow_provider_ozzy.engine.registry import CATALOGUE, SECTION_KINDS, resolve
 from airflow_provider_ozzy.export_formatter.base_export_formatter import BaseExportFormatter
-from airflow_provider_ozzy.options import merged_options
 from airflow_provider_ozzy.readers.base_reader import BaseReader
-from airflow_provider_ozzy.registry import CATALOGUE, SECTION_KINDS, resolve
 from airflow_provider_ozzy.writers.base_writer import BaseWriter
 
 log = logging.getLogger("airflow_provider_ozzy.bypass")

@@ -19,7 +19,7 @@ from airflow_provider_ozzy.bypasses.object_copy import DoneSet, copy_targets, fi
 from airflow_provider_ozzy.errors import InconsistentWriteError, WriterError
 from airflow_provider_ozzy.readers.base_stream_reader import Stream
 from airflow_provider_ozzy.readers.s3_reader import S3Reader
-from airflow_provider_ozzy.s3_connection import is_refused
+from airflow_provider_ozzy.services.s3 import is_refused
 from airflow_provider_ozzy.writers.s3_writer import S3Writer, multipart_etag
 
 COMMIT_INTERVAL = 0.2  # seconds between commits of the copied keys

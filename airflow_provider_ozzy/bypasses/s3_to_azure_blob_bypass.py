@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from airflow_provider_ozzy.azure_connection import NO_SDK_RETRIES
 from airflow_provider_ozzy.bypasses.url_copy_bypass import CopyStatus, UrlCopyBypass
+from airflow_provider_ozzy.services.azure import NO_SDK_RETRIES
 
 
 class S3ToAzureBlobBypass(UrlCopyBypass):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import posixpath
 
-from airflow_provider_ozzy.azure_connection import NO_SDK_RETRIES
 from airflow_provider_ozzy.bypasses.url_copy_bypass import CopyStatus, UrlCopyBypass
+from airflow_provider_ozzy.services.azure import NO_SDK_RETRIES
 from airflow_provider_ozzy.writers.azure_file_writer import partial_name
 
 

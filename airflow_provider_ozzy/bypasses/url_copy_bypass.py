@@ -50,8 +50,8 @@ class UrlCopyBypass(ObjectCopyBypass):
 
     @classmethod
     def handles(cls, config: dict[str, Any]) -> bool:
+        from airflow_provider_ozzy.engine.registry import resolve
         from airflow_provider_ozzy.readers.s3_reader import S3Reader
-        from airflow_provider_ozzy.registry import resolve
 
         reader, writer = section_class(config, "reader"), section_class(config, "writer")
         wanted = resolve(cls.writer_name, "writers")

@@ -12,8 +12,8 @@ from typing import Any
 
 import orjson
 
+from airflow_provider_ozzy.core.options import Problem
 from airflow_provider_ozzy.export_formatter.base_export_formatter import BaseExportFormatter
-from airflow_provider_ozzy.options import Problem
 
 
 class CSVExportFormatter(BaseExportFormatter):

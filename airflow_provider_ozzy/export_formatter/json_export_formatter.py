@@ -9,8 +9,8 @@ from typing import Any
 
 import orjson
 
+from airflow_provider_ozzy.core.pipeline_item import PipelineItem
 from airflow_provider_ozzy.export_formatter.base_export_formatter import BaseExportFormatter
-from airflow_provider_ozzy.pipeline_item import PipelineItem
 
 
 def _fallback(value: Any) -> Any:

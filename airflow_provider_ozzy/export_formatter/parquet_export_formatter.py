@@ -12,6 +12,7 @@ import importlib.util
 import sys
 from typing import Any
 
+from airflow_provider_ozzy.core.options import Problem
 from airflow_provider_ozzy.errors import WriterError
 from airflow_provider_ozzy.export_formatter.base_export_formatter import (
     BaseExportFormatter,
@@ -31,7 +32,6 @@ from airflow_provider_ozzy.export_formatter.parquet_schema import (
     parse_schema,
     unknown_fields,
 )
-from airflow_provider_ozzy.options import Problem
 
 CODECS = ("snappy", "zstd", "gzip", "none")
 INSTALL_HINT = "pip install 'airflow-provider-ozzy[parquet]'"

@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
+from airflow_provider_ozzy.core.options import Problem
 from airflow_provider_ozzy.export_formatter.base_export_formatter import BaseExportFormatter
-from airflow_provider_ozzy.options import Problem
 
 _XML_NAME = re.compile(r"^[A-Za-z_][\w.\-]*$")
 _TYPE_NAMES = {str: "str", int: "int", float: "float", bool: "bool", dict: "dict", list: "list"}

@@ -20,13 +20,17 @@ from airflow_provider_ozzy.bypasses.base_bypass import (
     BypassNotApplicable,
     choose_bypass,
 )
-from airflow_provider_ozzy.commit_protocol import STATE_VERSION, CommitTracker, continuation
-from airflow_provider_ozzy.config import EXPORTER_OPTIONS, ExportConfig, normalize, validate
-from airflow_provider_ozzy.dead_letters import DeadLetterSink, attach_dead_letters, isolate_bad_items
+from airflow_provider_ozzy.core.dead_letters import DeadLetterSink, attach_dead_letters, isolate_bad_items
+from airflow_provider_ozzy.core.gc_tuning import fewer_collections
+from airflow_provider_ozzy.core.options import resolve_options
+from airflow_provider_ozzy.core.retries import RetryPolicy, retry_policy, use_retry_policy
+from airflow_provider_ozzy.engine.commit_protocol import STATE_VERSION, CommitTracker, continuation
+from airflow_provider_ozzy.engine.config import EXPORTER_OPTIONS, ExportConfig, normalize, validate
+from airflow_provider_ozzy.engine.registry import SECTION_KINDS, resolve
+from airflow_provider_ozzy.engine.secret_options import protect
 from airflow_provider_ozzy.errors import PersistenceError
 from airflow_provider_ozzy.export_formatter.base_export_formatter import BaseExportFormatter
 from airflow_provider_ozzy.filters.base_filter import BaseFilter
-from airflow_provider_ozzy.gc_tuning import fewer_collections
 from airflow_provider_ozzy.groupers.base_grouper import BaseGrouper
 from airflow_provider_ozzy.notifications.base_notifier import (
     COMPLETED,
@@ -36,13 +40,9 @@ from airflow_provider_ozzy.notifications.base_notifier import (
     redact_configuration,
 )
 from airflow_provider_ozzy.notifications.notifiers_list import NotifiersList
-from airflow_provider_ozzy.options import resolve_options
 from airflow_provider_ozzy.persistence.base_persistence import BasePersistence
 from airflow_provider_ozzy.readers.base_reader import BaseReader
 from airflow_provider_ozzy.readers.base_stream_reader import StreamBasedReader
-from airflow_provider_ozzy.registry import SECTION_KINDS, resolve
-from airflow_provider_ozzy.retries import RetryPolicy, retry_policy, use_retry_policy
-from airflow_provider_ozzy.secret_options import protect
 from airflow_provider_ozzy.stats_managers.basic_stats_manager import BasicStatsManager
 from airflow_provider_ozzy.transform.base_transform import BaseTransform
 from airflow_provider_ozzy.writers.base_writer import BaseWriter

@@ -32,10 +32,10 @@ from typing import Any
 
 import orjson
 
+from airflow_provider_ozzy.core.fields import MISSING, field_getter
+from airflow_provider_ozzy.core.options import Problem
 from airflow_provider_ozzy.errors import PersistenceError
-from airflow_provider_ozzy.fields import MISSING, field_getter
 from airflow_provider_ozzy.filters.base_filter import BaseFilter
-from airflow_provider_ozzy.options import Problem
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _LOOKUP_CHUNK = 900  # host parameters per SELECT, under every SQLite build's limit

@@ -18,9 +18,9 @@ import re
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from airflow_provider_ozzy.fields import MISSING, field_getter
+from airflow_provider_ozzy.core.fields import MISSING, field_getter
+from airflow_provider_ozzy.core.options import DICT_LIST, Problem
 from airflow_provider_ozzy.filters.base_filter import BaseFilter
-from airflow_provider_ozzy.options import DICT_LIST, Problem
 
 OPERATORS = ("==", "in", "contains", "re_match")
 Predicate = Callable[[dict[str, Any]], bool]

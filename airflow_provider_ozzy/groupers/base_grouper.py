@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_ozzy.pipeline_item import PipelineItem
+from airflow_provider_ozzy.core.pipeline_item import PipelineItem
 
 GroupKey = tuple[Any, ...]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_ozzy.fields import MISSING, field_getter
+from airflow_provider_ozzy.core.fields import MISSING, field_getter
 from airflow_provider_ozzy.groupers.base_grouper import BaseGrouper, GroupKey, group_value
 
 

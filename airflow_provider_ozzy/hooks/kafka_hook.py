@@ -18,7 +18,7 @@ from typing import Any
 
 from airflow.sdk import BaseHook
 
-from airflow_provider_ozzy.kafka_connection import SECURITY_SETTINGS, security_problems
+from airflow_provider_ozzy.services.kafka import SECURITY_SETTINGS, security_problems
 
 DEFAULT_PORT = 9092
 EXTRA_SETTINGS = tuple(name for name in SECURITY_SETTINGS if not name.startswith("sasl_plain_")) + (

@@ -170,7 +170,7 @@ def event_from_context(context: Any, job_status: str | None = None) -> JobEvent:
 
 def _add_export_details(event: JobEvent, context: Any, ti: Any) -> None:
     """Job id, counters and redacted configuration of an ``OzzyExportOperator`` task."""
-    from airflow_provider_ozzy.config import normalize
+    from airflow_provider_ozzy.engine.config import normalize
     from airflow_provider_ozzy.operators.ozzy_export import PROGRESS_KEY, OzzyExportOperator
 
     task = context.get("task")

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from airflow_provider_ozzy.pipeline_item import PipelineItem
-from airflow_provider_ozzy.secret_options import (  # noqa: F401 (re-exported for notifiers)
+from airflow_provider_ozzy.core.pipeline_item import PipelineItem
+from airflow_provider_ozzy.engine.secret_options import (  # noqa: F401 (re-exported for notifiers)
     REDACTED,
     SECRET_NAME,
     mask,

@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from airflow_provider_ozzy.engine.registry import resolve
 from airflow_provider_ozzy.notifications.base_notifier import BaseNotifier, JobEvent
-from airflow_provider_ozzy.registry import resolve
 
 log = logging.getLogger("airflow_provider_ozzy.notifier")
 

@@ -14,7 +14,8 @@ import os
 import re
 from typing import Any
 
-from airflow_provider_ozzy.aws_clients import DEFAULT_REGION, as_retryable, aws_client, error_text
+from airflow_provider_ozzy.core.options import Problem
+from airflow_provider_ozzy.core.retries import retrying
 from airflow_provider_ozzy.notifications.base_notifier import (
     COMPLETED,
     RETRYING,
@@ -22,8 +23,7 @@ from airflow_provider_ozzy.notifications.base_notifier import (
     BaseNotifier,
     JobEvent,
 )
-from airflow_provider_ozzy.options import Problem
-from airflow_provider_ozzy.retries import retrying
+from airflow_provider_ozzy.services.aws import DEFAULT_REGION, as_retryable, aws_client, error_text
 
 MAIL_ADDRESS = re.compile(r"[^\r\n]+@[^\r\n]+")
 ATTEMPTS = 5

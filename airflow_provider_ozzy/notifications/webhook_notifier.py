@@ -14,10 +14,10 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
+from airflow_provider_ozzy.core.options import Problem
+from airflow_provider_ozzy.core.retries import retrying
+from airflow_provider_ozzy.engine.secret_options import mask
 from airflow_provider_ozzy.notifications.base_notifier import BaseNotifier, JobEvent
-from airflow_provider_ozzy.options import Problem
-from airflow_provider_ozzy.retries import retrying
-from airflow_provider_ozzy.secret_options import mask
 
 ATTEMPTS = 5
 FIRST_WAIT = 0.5

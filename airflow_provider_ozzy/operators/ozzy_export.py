@@ -14,9 +14,9 @@ from typing import Any
 
 from airflow.providers.common.compat.sdk import BaseOperator
 
-from airflow_provider_ozzy.config import ExportConfig, check, load_config, load_config_text
+from airflow_provider_ozzy.engine.config import ExportConfig, check, load_config, load_config_text
+from airflow_provider_ozzy.engine.secret_options import secret_values
 from airflow_provider_ozzy.errors import ConfigurationError, OzzyError
-from airflow_provider_ozzy.secret_options import secret_values
 
 SECTION_ARGUMENTS = (
     "reader",
@@ -187,7 +187,7 @@ class OzzyExportOperator(BaseOperator):
 
         config = self.assemble()
         if self.shard is not None:
-            from airflow_provider_ozzy.sharding import apply_shard
+            from airflow_provider_ozzy.sharding.planning import apply_shard
 
             config = ExportConfig(apply_shard(config.data, self.shard), config.source)
         persistence = None
@@ -242,16 +242,16 @@ class OzzyExportOperator(BaseOperator):
             raise KeyboardInterrupt
         self._exporter.request_stop()
 
-    # -- OpenLineage (the provider is optional: imported in airflow_provider_ozzy.lineage only) ------
+    # -- OpenLineage (the provider is optional: imported in airflow_provider_ozzy.operators.lineage only) ------
     def get_openlineage_facets_on_start(self) -> Any:
-        """Input and output datasets of the reader and writer (see ``airflow_provider_ozzy.lineage``)."""
-        from airflow_provider_ozzy.lineage import operator_lineage
+        """Input and output datasets of the reader and writer (see ``airflow_provider_ozzy.operators.lineage``)."""
+        from airflow_provider_ozzy.operators.lineage import operator_lineage
 
         return operator_lineage(self.assemble().data)
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         """The same datasets, the output with what this run wrote (rows, bytes, files)."""
-        from airflow_provider_ozzy.lineage import operator_lineage
+        from airflow_provider_ozzy.operators.lineage import operator_lineage
 
         counters = self._exporter.counters() if self._exporter is not None else None
         return operator_lineage(self.assemble().data, statistics=counters)
@@ -283,7 +283,7 @@ def _shard_report(shard: dict[str, Any], writer: Any) -> dict[str, Any]:
 
 def _listed_writer_name(writer_class: type) -> str:
     """The writer's class name, or its nearest base the shard check can list files of."""
-    from airflow_provider_ozzy.shard_check import LISTERS
+    from airflow_provider_ozzy.sharding.check import LISTERS
 
     names = [cls.__name__ for cls in writer_class.__mro__]
     return next((name for name in names if name in LISTERS), writer_class.__name__)
@@ -324,7 +324,7 @@ class _TaskProgress:
         self._last: float | None = None
 
     def __call__(self, update: dict[str, Any]) -> None:
-        from airflow_provider_ozzy.progress import describe
+        from airflow_provider_ozzy.core.progress import describe
 
         now = time.monotonic()
         if not update.get("done") and self._last is not None and now - self._last < self.interval:

@@ -18,7 +18,7 @@ from airflow.providers.common.compat.sdk import BaseOperator
 
 from airflow_provider_ozzy.errors import ConfigurationError
 from airflow_provider_ozzy.operators.ozzy_export import OzzyExportOperator, _templated
-from airflow_provider_ozzy.shard_check import MANIFEST_NAME
+from airflow_provider_ozzy.sharding.check import MANIFEST_NAME
 
 
 class OzzyShardPlanOperator(OzzyExportOperator):
@@ -40,14 +40,14 @@ class OzzyShardPlanOperator(OzzyExportOperator):
             )
         self.shards = shards
         if not _templated(self.config):
-            from airflow_provider_ozzy.sharding import sharding_problems
+            from airflow_provider_ozzy.sharding.planning import sharding_problems
 
             problems = sharding_problems(self.assemble())
             if problems:
                 raise ConfigurationError(errors=[f"task {self.task_id}: {problem}" for problem in problems])
 
     def execute(self, context: Any) -> list[dict[str, Any]]:  # type: ignore[override]
-        from airflow_provider_ozzy.sharding import plan_shards
+        from airflow_provider_ozzy.sharding.planning import plan_shards
 
         plan = plan_shards(self.assemble(), self.shards)
         for shard in plan:
@@ -86,7 +86,7 @@ class OzzyShardCheckOperator(BaseOperator):
         self.manifest_name = manifest_name
 
     def execute(self, context: Any) -> dict[str, Any]:
-        from airflow_provider_ozzy.shard_check import check_shards, summary, write_manifest
+        from airflow_provider_ozzy.sharding.check import check_shards, summary, write_manifest
 
         manifest = check_shards(list(self.plan), list(self.results))
         path = write_manifest(manifest, self.manifest_name)

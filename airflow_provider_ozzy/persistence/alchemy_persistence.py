@@ -38,11 +38,11 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
+from airflow_provider_ozzy.core.options import Problem
+from airflow_provider_ozzy.engine.secret_options import strip_secrets
 from airflow_provider_ozzy.errors import PersistenceError
-from airflow_provider_ozzy.options import Problem
 from airflow_provider_ozzy.persistence.base_persistence import BasePersistence
 from airflow_provider_ozzy.persistence.job_lock import FileJobLock, lock_key
-from airflow_provider_ozzy.secret_options import strip_secrets
 
 DEFAULT_TABLE = "ozzy_job"
 PASSWORD_ENV = "OZZY_DB_PASSWORD"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from airflow_provider_ozzy.core.pipeline_item import PipelineItem
 from airflow_provider_ozzy.persistence.deciding_config import STATE_KEY, check_unchanged, deciding_config
-from airflow_provider_ozzy.pipeline_item import PipelineItem
 
 
 class BasePersistence(PipelineItem):

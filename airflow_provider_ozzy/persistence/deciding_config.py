@@ -72,8 +72,8 @@ def _plain(value: Any) -> Any:
 def _module(section: Any, kind: str) -> dict[str, Any] | None:
     if not isinstance(section, dict) or not section.get("name"):
         return None
-    from airflow_provider_ozzy.options import merged_options
-    from airflow_provider_ozzy.registry import UnknownModuleError, resolve
+    from airflow_provider_ozzy.core.options import merged_options
+    from airflow_provider_ozzy.engine.registry import UnknownModuleError, resolve
 
     name = str(section["name"])
     try:
@@ -94,8 +94,8 @@ def _module(section: Any, kind: str) -> dict[str, Any] | None:
 
 def deciding_config(configuration: dict[str, Any]) -> dict[str, Any]:
     """The part of ``configuration`` that decides the output (see the module docstring)."""
-    from airflow_provider_ozzy.config import normalize
-    from airflow_provider_ozzy.secret_options import strip_secrets
+    from airflow_provider_ozzy.engine.config import normalize
+    from airflow_provider_ozzy.engine.secret_options import strip_secrets
 
     data = normalize(strip_secrets(configuration)[0])
     exporter_options = data.get("exporter_options") or {}

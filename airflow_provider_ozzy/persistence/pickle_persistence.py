@@ -21,11 +21,11 @@ from typing import Any
 
 import orjson
 
+from airflow_provider_ozzy.core.path_safety import safe_segment
+from airflow_provider_ozzy.engine.secret_options import strip_secrets
 from airflow_provider_ozzy.errors import ConfigurationError, PersistenceError
-from airflow_provider_ozzy.path_safety import safe_segment
 from airflow_provider_ozzy.persistence.base_persistence import BasePersistence
 from airflow_provider_ozzy.persistence.job_lock import FileJobLock
-from airflow_provider_ozzy.secret_options import strip_secrets
 
 _FORMAT = "ozzy-json-1"
 _LEGACY_FORMAT = "ozzy-pickle-1"

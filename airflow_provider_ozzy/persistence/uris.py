@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow_provider_ozzy.engine.secret_options import mask, restore_secrets
 from airflow_provider_ozzy.errors import PersistenceError
 from airflow_provider_ozzy.persistence.base_persistence import BasePersistence
 from airflow_provider_ozzy.persistence.pickle_persistence import PicklePersistence
-from airflow_provider_ozzy.secret_options import mask, restore_secrets
 
 PERSISTENCE_CLASSES: list[type[BasePersistence]] = [PicklePersistence]
 # Database URIs (AlchemyPersistence): the class is imported only for its own scheme, since
@@ -27,7 +27,7 @@ def persistence_for_uri(uri: str) -> tuple[BasePersistence, str, dict[str, Any]]
     scheme = uri.split(":", 1)[0] if ":" in uri else ""
     classes = list(PERSISTENCE_CLASSES)
     if scheme in DATABASE_SCHEMES:
-        from airflow_provider_ozzy.registry import resolve
+        from airflow_provider_ozzy.engine.registry import resolve
 
         classes.append(resolve(DATABASE_SCHEMES[scheme], "persistence"))
     for cls in classes:

@@ -18,7 +18,8 @@ import time
 from collections.abc import Iterator
 from typing import Any, BinaryIO, NamedTuple
 
-from airflow_provider_ozzy.dead_letters import BadRecord, DeadLetterSink
+from airflow_provider_ozzy.core.dead_letters import BadRecord, DeadLetterSink
+from airflow_provider_ozzy.core.retries import is_transient, retrying
 from airflow_provider_ozzy.decompressors.stream_decompressors import AutoDecompressor, BaseDecompressor
 from airflow_provider_ozzy.deserializers.stream_deserializers import BaseDeserializer, JsonLinesDeserializer
 from airflow_provider_ozzy.errors import ReaderError
@@ -31,7 +32,6 @@ from airflow_provider_ozzy.readers.input_log import (
     iter_entries,
     merge_sorted,
 )
-from airflow_provider_ozzy.retries import is_transient, retrying
 
 POSITION_VERSION = 2
 

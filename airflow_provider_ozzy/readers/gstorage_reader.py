@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any, BinaryIO
 
+from airflow_provider_ozzy.core.options import Problem
 from airflow_provider_ozzy.errors import ReaderError
-from airflow_provider_ozzy.gcs_connection import GCS_OPTIONS, GCSConnection, gcs_problems
-from airflow_provider_ozzy.options import Problem
 from airflow_provider_ozzy.readers.base_stream_reader import Stream, StreamBasedReader
-from airflow_provider_ozzy.readers.prefix_listing import LISTING_OPTIONS, PrefixListing, listing_problems
+from airflow_provider_ozzy.services.gcs import GCS_OPTIONS, GCSConnection, gcs_problems
+from airflow_provider_ozzy.services.prefix_listing import LISTING_OPTIONS, PrefixListing, listing_problems
 
 
 class GStorageReader(StreamBasedReader):

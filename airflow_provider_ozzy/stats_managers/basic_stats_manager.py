@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from airflow_provider_ozzy.pipeline_item import PipelineItem
+from airflow_provider_ozzy.core.pipeline_item import PipelineItem
 
 
 class BasicStatsManager(PipelineItem):

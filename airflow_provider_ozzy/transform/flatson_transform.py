@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from airflow_provider_ozzy.options import Problem
+from airflow_provider_ozzy.core.options import Problem
 from airflow_provider_ozzy.transform.base_transform import BaseTransform
 
 ARRAYS = ("json", "keep")

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_ozzy.expression_module import BUDGET_OPTIONS, IMPORTS_OPTION, ExpressionModule
-from airflow_provider_ozzy.options import STR_LIST, Problem
-from airflow_provider_ozzy.python_sandbox import APPLY
+from airflow_provider_ozzy.core.options import STR_LIST, Problem
+from airflow_provider_ozzy.expressions.expression_module import (
+    BUDGET_OPTIONS,
+    IMPORTS_OPTION,
+    ExpressionModule,
+)
+from airflow_provider_ozzy.expressions.python_sandbox import APPLY
 from airflow_provider_ozzy.transform.base_transform import BaseTransform
 
 

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow_provider_ozzy.core.options import Problem
 from airflow_provider_ozzy.errors import OzzyError
-from airflow_provider_ozzy.expression_module import BUDGET_OPTIONS, IMPORTS_OPTION, ExpressionModule
-from airflow_provider_ozzy.options import Problem
-from airflow_provider_ozzy.python_sandbox import MAP
+from airflow_provider_ozzy.expressions.expression_module import (
+    BUDGET_OPTIONS,
+    IMPORTS_OPTION,
+    ExpressionModule,
+)
+from airflow_provider_ozzy.expressions.python_sandbox import MAP
 from airflow_provider_ozzy.transform.base_transform import BaseTransform
 
 

@@ -13,10 +13,10 @@ import tempfile
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from airflow_provider_ozzy.compression import BackgroundWriter, CompressedFile, suffix
+from airflow_provider_ozzy.core.compression import BackgroundWriter, CompressedFile, suffix
+from airflow_provider_ozzy.core.pipeline_item import PipelineItem
 from airflow_provider_ozzy.export_formatter.base_export_formatter import BaseExportFormatter, ItemFile
 from airflow_provider_ozzy.groupers.base_grouper import GroupKey
-from airflow_provider_ozzy.pipeline_item import PipelineItem
 
 _FOLDER_PREFIX = "ozzy-buffers-"
 

@@ -9,18 +9,18 @@ from __future__ import annotations
 import os
 from typing import Any, BinaryIO
 
-from airflow_provider_ozzy.azure_connection import (
+from airflow_provider_ozzy.core.options import Problem
+from airflow_provider_ozzy.errors import WriterError
+from airflow_provider_ozzy.services.azure import (
     NO_SDK_RETRIES,
     BlobConnection,
     azure_options,
     azure_problems,
 )
-from airflow_provider_ozzy.errors import WriterError
-from airflow_provider_ozzy.options import Problem
 from airflow_provider_ozzy.write_buffers.base import FinishedFile
+from airflow_provider_ozzy.write_buffers.stream_writing import HashingReader
 from airflow_provider_ozzy.writers.base_writer import WrittenFile
 from airflow_provider_ozzy.writers.filebase_base_writer import FilebaseBaseWriter
-from airflow_provider_ozzy.writers.stream_writing import HashingReader
 
 PARALLEL_UPLOADS = 5  # as exporters: blocks of a large file go up over 5 connections
 

@@ -11,14 +11,14 @@ import os
 import posixpath
 from typing import Any
 
-from airflow_provider_ozzy.azure_connection import (
+from airflow_provider_ozzy.core.options import Problem
+from airflow_provider_ozzy.errors import WriterError
+from airflow_provider_ozzy.services.azure import (
     NO_SDK_RETRIES,
     FileShareConnection,
     azure_options,
     azure_problems,
 )
-from airflow_provider_ozzy.errors import WriterError
-from airflow_provider_ozzy.options import Problem
 from airflow_provider_ozzy.write_buffers.base import FinishedFile
 from airflow_provider_ozzy.writers.base_writer import WrittenFile
 from airflow_provider_ozzy.writers.filebase_base_writer import FilebaseBaseWriter

@@ -20,13 +20,13 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from airflow_provider_ozzy.aws_clients import as_retryable, aws_client, error_text, uses_connection
+from airflow_provider_ozzy.core.options import Problem
+from airflow_provider_ozzy.core.retries import retrying
 from airflow_provider_ozzy.errors import ConfigurationError, WriterError
-from airflow_provider_ozzy.options import Problem
-from airflow_provider_ozzy.retries import retrying
+from airflow_provider_ozzy.services.aws import as_retryable, aws_client, error_text, uses_connection
 from airflow_provider_ozzy.write_buffers.base import FinishedFile
+from airflow_provider_ozzy.write_buffers.buffer_file_lines import buffer_file_lines
 from airflow_provider_ozzy.writers.base_writer import BaseWriter
-from airflow_provider_ozzy.writers.buffer_file_lines import buffer_file_lines
 
 MAX_BATCH_SIZE = 5_000_000  # CloudSearch accepts batches up to 5 MB
 MAX_DOCUMENT_SIZE = 1_048_576  # and documents up to 1 MB

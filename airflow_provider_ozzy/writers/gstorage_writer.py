@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import Any, BinaryIO
 
+from airflow_provider_ozzy.core.options import Problem
 from airflow_provider_ozzy.errors import WriterError
-from airflow_provider_ozzy.gcs_connection import GCS_OPTIONS, TIMEOUT, GCSConnection, gcs_problems
-from airflow_provider_ozzy.options import Problem
+from airflow_provider_ozzy.services.gcs import GCS_OPTIONS, TIMEOUT, GCSConnection, gcs_problems
 from airflow_provider_ozzy.write_buffers.base import FinishedFile
+from airflow_provider_ozzy.write_buffers.stream_writing import HashingReader
 from airflow_provider_ozzy.writers.base_writer import WrittenFile
 from airflow_provider_ozzy.writers.filebase_base_writer import FilebaseBaseWriter
-from airflow_provider_ozzy.writers.stream_writing import HashingReader
 
 
 class GStorageWriter(FilebaseBaseWriter):

@@ -15,16 +15,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from airflow_provider_ozzy.core.options import Problem
 from airflow_provider_ozzy.errors import OzzyError, WriterError
+from airflow_provider_ozzy.expressions.reduce_values import plain
 from airflow_provider_ozzy.groupers.base_grouper import GroupKey
-from airflow_provider_ozzy.options import Problem
-from airflow_provider_ozzy.scrapy_cloud import (
+from airflow_provider_ozzy.services.scrapy_cloud import (
     CollectionAccess,
     connection_options,
     connection_problems,
     name_problem,
 )
-from airflow_provider_ozzy.writers.reduce_values import plain
 from airflow_provider_ozzy.writers.reduce_writer import ReduceWriter
 
 COLLECTION_URL = re.compile(r"/p/(\d+)/collections/s/(\w+)/?$")

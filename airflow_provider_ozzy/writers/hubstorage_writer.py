@@ -13,9 +13,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from airflow_provider_ozzy.core.options import Problem
 from airflow_provider_ozzy.errors import OzzyError, WriterError
-from airflow_provider_ozzy.options import Problem
-from airflow_provider_ozzy.scrapy_cloud import (
+from airflow_provider_ozzy.services.scrapy_cloud import (
     CollectionAccess,
     connection_options,
     connection_problems,

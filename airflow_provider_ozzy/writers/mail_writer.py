@@ -21,20 +21,20 @@ import smtplib
 import tempfile
 from typing import Any
 
-from airflow_provider_ozzy.aws_clients import (
+from airflow_provider_ozzy.core.compression import suffix
+from airflow_provider_ozzy.core.options import Problem
+from airflow_provider_ozzy.core.path_safety import safe_segment
+from airflow_provider_ozzy.core.retries import retrying
+from airflow_provider_ozzy.errors import WriterError
+from airflow_provider_ozzy.groupers.base_grouper import GroupKey
+from airflow_provider_ozzy.notifications.ses_mail_notifier import MAIL_ADDRESS
+from airflow_provider_ozzy.services.aws import (
     TransientServiceError,
     as_retryable,
     aws_client,
     error_text,
     uses_connection,
 )
-from airflow_provider_ozzy.compression import suffix
-from airflow_provider_ozzy.errors import WriterError
-from airflow_provider_ozzy.groupers.base_grouper import GroupKey
-from airflow_provider_ozzy.notifications.ses_mail_notifier import MAIL_ADDRESS
-from airflow_provider_ozzy.options import Problem
-from airflow_provider_ozzy.path_safety import safe_segment
-from airflow_provider_ozzy.retries import retrying
 from airflow_provider_ozzy.write_buffers.base import FinishedFile
 from airflow_provider_ozzy.writers.base_writer import BaseWriter
 

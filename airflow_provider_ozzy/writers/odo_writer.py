@@ -39,13 +39,13 @@ from sqlalchemy import table as sql_table
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 
+from airflow_provider_ozzy.core.options import Problem
 from airflow_provider_ozzy.errors import ConfigurationError, WriterError
-from airflow_provider_ozzy.options import Problem
 from airflow_provider_ozzy.persistence.alchemy_persistence import CONNECTION_DRIVERS, parse_url, safe_url
+from airflow_provider_ozzy.services import sql_columns as cols
 from airflow_provider_ozzy.write_buffers.base import FinishedFile
-from airflow_provider_ozzy.writers import sql_columns as cols
+from airflow_provider_ozzy.write_buffers.buffer_file_lines import buffer_file_lines
 from airflow_provider_ozzy.writers.base_writer import BaseWriter, WrittenFile
-from airflow_provider_ozzy.writers.buffer_file_lines import buffer_file_lines
 
 JOB, FILE, ROW = "_ozzy_job", "_ozzy_file", "_ozzy_row"
 KEY_LENGTH = 191  # utf8mb4 VARCHARs of a unique key within InnoDB's index limit

@@ -15,18 +15,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from airflow_provider_ozzy.core.options import Problem
 from airflow_provider_ozzy.errors import OzzyError, WriterError
-from airflow_provider_ozzy.expression_module import (
+from airflow_provider_ozzy.expressions.expression_module import (
     BUDGET_OPTIONS,
     IMPORTS_OPTION,
     budget_error,
     budget_problems,
 )
-from airflow_provider_ozzy.options import Problem
-from airflow_provider_ozzy.python_sandbox import SandboxViolation, resolve_imports
-from airflow_provider_ozzy.reduce_sandbox import check_reduce
-from airflow_provider_ozzy.sandbox_process import MEMORY, OutOfBudget, SandboxProcess
-from airflow_provider_ozzy.writers.reduce_values import decode, plain
+from airflow_provider_ozzy.expressions.python_sandbox import SandboxViolation, resolve_imports
+from airflow_provider_ozzy.expressions.reduce_sandbox import check_reduce
+from airflow_provider_ozzy.expressions.reduce_values import decode, plain
+from airflow_provider_ozzy.expressions.sandbox_process import MEMORY, OutOfBudget, SandboxProcess
 from airflow_provider_ozzy.writers.unbuffered_writer import UnbufferedWriter
 
 

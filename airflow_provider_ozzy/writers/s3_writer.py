@@ -10,9 +10,9 @@ import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+from airflow_provider_ozzy.core.options import Problem
 from airflow_provider_ozzy.errors import WriterError
-from airflow_provider_ozzy.options import Problem
-from airflow_provider_ozzy.s3_connection import (
+from airflow_provider_ozzy.services.s3 import (
     GIB,
     MAX_PARTS,
     MIB,

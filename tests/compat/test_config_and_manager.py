@@ -314,7 +314,7 @@ def test_module_paths_load(run_ozzy: RunOzzy, work: Path, section: str, name: st
 def test_bypass_module_path_from_the_docs(name: str) -> None:
     """exporters' tests import ``exporters.bypasses.s3_to_s3_bypass.S3Bypass``; the spec's
     catalogue file is ``bypasses/s3_to_s3_bypass.py``."""
-    from airflow_provider_ozzy.registry import resolve
+    from airflow_provider_ozzy.engine.registry import resolve
 
     assert resolve(name).__name__ == "S3Bypass"
 

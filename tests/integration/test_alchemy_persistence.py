@@ -25,7 +25,7 @@ import pytest
 import sqlalchemy
 from sqlalchemy import text
 
-from airflow_provider_ozzy.config import validate
+from airflow_provider_ozzy.engine.config import validate
 from airflow_provider_ozzy.errors import ConfigurationError
 from tests.crash_harness import CrashHarness, CrashReport, JobStateAccess, Trigger, check_exact_output
 from tests.helpers import output_files, read_json_lines, run_ozzy, write_config, write_json_lines_gz

@@ -280,7 +280,7 @@ def test_missing_config_file(
 
 def test_config_given_as_dict_names_section_module_and_option():
     """Configs built in code (the operator) have no file or line, but keep section, module and option."""
-    from airflow_provider_ozzy.config import validate
+    from airflow_provider_ozzy.engine.config import validate
     from airflow_provider_ozzy.errors import ConfigurationError
 
     with pytest.raises(ConfigurationError) as raised:
@@ -443,8 +443,8 @@ def test_secret_option_values_never_appear_in_errors(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ):
     """Every option marked ``"secret": True``: a wrong or rejected value is not echoed in errors."""
-    from airflow_provider_ozzy.options import merged_options
-    from airflow_provider_ozzy.registry import SECTION_KINDS, all_modules
+    from airflow_provider_ozzy.core.options import merged_options
+    from airflow_provider_ozzy.engine.registry import SECTION_KINDS, all_modules
 
     sections = {kind: section for section, kind in SECTION_KINDS.items() if section != "filter"}
     secret = [

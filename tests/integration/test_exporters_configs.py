@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_ozzy.config import check, load_config, normalize, validate
+from airflow_provider_ozzy.engine.config import check, load_config, normalize, validate
+from airflow_provider_ozzy.engine.registry import ALIASES, kind_of, resolve
 from airflow_provider_ozzy.errors import ConfigurationError
 from airflow_provider_ozzy.export_managers.basic_exporter import BasicExporter
-from airflow_provider_ozzy.registry import ALIASES, kind_of, resolve
 from tests.helpers import output_files, read_json_lines, run_ozzy, write_config, write_json_lines_gz
 
 # exporters' tests/data/basic_config.json (its file_path made a temporary folder)
@@ -340,7 +340,7 @@ def test_every_module_path_of_exporters_documentation_resolves(path: str) -> Non
 
 
 def test_a_path_that_is_not_a_module_is_still_unknown() -> None:
-    from airflow_provider_ozzy.registry import UnknownModuleError
+    from airflow_provider_ozzy.engine.registry import UnknownModuleError
 
     with pytest.raises(UnknownModuleError):
         resolve("ozzy.readers.no_such_reader")

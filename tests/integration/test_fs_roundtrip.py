@@ -27,10 +27,10 @@ import jsonschema
 import pytest
 import zstandard
 
+from airflow_provider_ozzy.engine.schema import config_schema
 from airflow_provider_ozzy.errors import InconsistentWriteError
 from airflow_provider_ozzy.export_formatter.json_export_formatter import JsonExportFormatter
 from airflow_provider_ozzy.export_managers.basic_exporter import BasicExporter
-from airflow_provider_ozzy.schema import config_schema
 from airflow_provider_ozzy.writers.fs_writer import FSWriter
 from tests.helpers import (
     decompress,

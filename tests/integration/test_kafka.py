@@ -20,7 +20,7 @@ from typing import Any
 import msgpack
 import pytest
 
-from airflow_provider_ozzy.config import validate
+from airflow_provider_ozzy.engine.config import validate
 from airflow_provider_ozzy.errors import ConfigurationError, ReaderError
 from airflow_provider_ozzy.export_managers.basic_exporter import BasicExporter
 from tests.helpers import output_files, read_json_lines, run_ozzy, write_config
@@ -583,7 +583,7 @@ def test_shards_split_the_partitions_and_together_read_everything_once(
     tmp_path: Path, kafka_broker: KafkaBroker, unequal_topic: str
 ) -> None:
     from airflow_provider_ozzy.readers.kafka_scanner_reader import KafkaScannerReader
-    from airflow_provider_ozzy.readers.kafka_shards import kafka_partition_shards
+    from airflow_provider_ozzy.sharding.kafka_shards import kafka_partition_shards
 
     shards = kafka_partition_shards(kafka_broker.bootstrap, 3, topic=unequal_topic)
     assert shards == [{"partitions": [0, 3]}, {"partitions": [1]}, {"partitions": [2]}]

@@ -23,8 +23,8 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_ozzy.options import merged_options
-from airflow_provider_ozzy.registry import all_modules
+from airflow_provider_ozzy.core.options import merged_options
+from airflow_provider_ozzy.engine.registry import all_modules
 from tests.helpers import decompress, output_files, run_ozzy, write_config
 
 HUGE = [123456789012345678901234567890, 2**64, -(2**63) - 1, 2**63, -(10**40)]
@@ -69,7 +69,7 @@ def numeric_types(option_type: Any) -> bool:
 
 
 def test_every_numeric_option_of_every_module_declares_its_range() -> None:
-    from airflow_provider_ozzy.config import EXPORTER_OPTIONS
+    from airflow_provider_ozzy.engine.config import EXPORTER_OPTIONS
 
     missing = []
     for kind, class_name, cls in all_modules():

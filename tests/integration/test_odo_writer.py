@@ -22,10 +22,10 @@ import pytest
 import sqlalchemy
 from sqlalchemy import inspect, text
 
-from airflow_provider_ozzy.config import validate
+from airflow_provider_ozzy.engine.config import validate
 from airflow_provider_ozzy.errors import ConfigurationError, WriterError
 from airflow_provider_ozzy.export_managers.basic_exporter import BasicExporter
-from airflow_provider_ozzy.writers import sql_columns as cols
+from airflow_provider_ozzy.services import sql_columns as cols
 from tests.crash_harness import CrashHarness, CrashReport, Trigger
 from tests.helpers import run_ozzy, write_config
 from tests.servers.databases import DatabaseServer

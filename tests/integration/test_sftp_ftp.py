@@ -29,7 +29,7 @@ import pytest
 from airflow_provider_ozzy.errors import ConfigurationError, ReaderError, WriterError
 from airflow_provider_ozzy.export_managers.basic_exporter import BasicExporter
 from airflow_provider_ozzy.readers.sftp_reader import SFTPReader
-from airflow_provider_ozzy.remote import PARTIAL_SUFFIX
+from airflow_provider_ozzy.services.file_servers import PARTIAL_SUFFIX
 from airflow_provider_ozzy.writers.base_writer import WrittenFile
 from airflow_provider_ozzy.writers.ftp_writer import FTPWriter
 from airflow_provider_ozzy.writers.sftp_writer import SFTPWriter

@@ -1,10 +1,10 @@
-"""The shard planner hands Kafka readers to ``readers/kafka_shards.py``: one shard per partition group."""
+"""The shard planner hands Kafka readers to ``sharding/kafka_shards.py``: one shard per partition group."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from airflow_provider_ozzy.sharding import apply_shard, plan_shards
+from airflow_provider_ozzy.sharding.planning import apply_shard, plan_shards
 from tests.servers.kafka_server import KafkaBroker
 
 

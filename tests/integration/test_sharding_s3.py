@@ -14,7 +14,7 @@ import pytest
 
 from airflow_provider_ozzy.export_managers.basic_exporter import BasicExporter
 from airflow_provider_ozzy.readers.s3_reader import S3Reader
-from airflow_provider_ozzy.sharding import apply_shard, plan_shards
+from airflow_provider_ozzy.sharding.planning import apply_shard, plan_shards
 from tests.servers.moto_server import ACCESS_KEY, SECRET_KEY, MotoServer
 
 KEYS = [f"data/2026-01-02/part-{n}.jl.gz" for n in range(12)] + [

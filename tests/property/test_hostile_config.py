@@ -21,10 +21,10 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from airflow_provider_ozzy.cli import main
-from airflow_provider_ozzy.config import TOP_LEVEL_KEYS, check, load_config, validate
+from airflow_provider_ozzy.core.options import merged_options
+from airflow_provider_ozzy.engine.config import TOP_LEVEL_KEYS, check, load_config, validate
+from airflow_provider_ozzy.engine.registry import CATALOGUE, SECTION_KINDS, resolve
 from airflow_provider_ozzy.errors import ConfigurationError
-from airflow_provider_ozzy.options import merged_options
-from airflow_provider_ozzy.registry import CATALOGUE, SECTION_KINDS, resolve
 from tests.property.inputs import tried
 
 

@@ -24,8 +24,8 @@ from hypothesis import strategies as st
 
 from airflow_provider_ozzy.decompressors.stream_decompressors import BaseDecompressor
 from airflow_provider_ozzy.deserializers.stream_deserializers import BaseDeserializer
+from airflow_provider_ozzy.engine.registry import CATALOGUE, resolve
 from airflow_provider_ozzy.errors import ReaderError
-from airflow_provider_ozzy.registry import CATALOGUE, resolve
 from tests.property.inputs import tried
 
 NAME = "in/hostile-input.jl.gz"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from airflow_provider_ozzy.engine.registry import resolve
 from airflow_provider_ozzy.errors import PersistenceError
 from airflow_provider_ozzy.persistence.alchemy_persistence import (
     PASSWORD_ENV,
@@ -14,7 +15,6 @@ from airflow_provider_ozzy.persistence.alchemy_persistence import (
     without_secrets,
 )
 from airflow_provider_ozzy.persistence.uris import DATABASE_SCHEMES
-from airflow_provider_ozzy.registry import resolve
 
 ROUND_TRIPS = [
     ("postgresql://ozzy@db.example:5432/state/job1", PostgresqlPersistence, "job1", "ozzy_job"),

@@ -8,10 +8,10 @@ from typing import Any
 import jsonschema
 import pytest
 
-from airflow_provider_ozzy.config import check, load_config, normalize, validate
+from airflow_provider_ozzy.engine.config import check, load_config, normalize, validate
+from airflow_provider_ozzy.engine.schema import config_schema
 from airflow_provider_ozzy.errors import ConfigurationError
 from airflow_provider_ozzy.export_managers.basic_exporter import BasicExporter
-from airflow_provider_ozzy.schema import config_schema
 from tests.helpers import run_ozzy, write_config
 
 # A config with eight problems in six places; the line of each is known.

@@ -18,9 +18,9 @@ import jsonschema
 import pytest
 import yaml
 
-from airflow_provider_ozzy.config import validate
-from airflow_provider_ozzy.registry import CATALOGUE, SECTION_KINDS, resolve
-from airflow_provider_ozzy.schema import config_schema
+from airflow_provider_ozzy.engine.config import validate
+from airflow_provider_ozzy.engine.registry import CATALOGUE, SECTION_KINDS, resolve
+from airflow_provider_ozzy.engine.schema import config_schema
 
 ROOT = Path(__file__).parents[2]
 CORPUS = ROOT / "tests" / "corpus" / "configs"

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from airflow_provider_ozzy.gc_tuning import EXPORT_GEN0_THRESHOLD, fewer_collections
+from airflow_provider_ozzy.core.gc_tuning import EXPORT_GEN0_THRESHOLD, fewer_collections
 
 
 @pytest.fixture

@@ -21,13 +21,13 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_ozzy.lineage import (
+from airflow_provider_ozzy.engine.registry import kind_of
+from airflow_provider_ozzy.operators.lineage import (
     LineageDataset,
     config_datasets,
     fixed_directory,
     section_datasets,
 )
-from airflow_provider_ozzy.registry import kind_of
 from airflow_provider_ozzy.writers.fs_writer import FSWriter
 
 HOST = socket.gethostname()
@@ -293,7 +293,7 @@ def _pairs(datasets: list[Any]) -> list[tuple[str, str]]:
 
 
 def _catalogued(section: dict[str, Any]) -> bool:
-    from airflow_provider_ozzy.registry import ALIASES
+    from airflow_provider_ozzy.engine.registry import ALIASES
 
     name = section["name"].rsplit(".", 1)[-1]
     return kind_of(ALIASES.get(name, name)) is not None
@@ -464,7 +464,7 @@ def test_the_openlineage_provider_stays_optional(tmp_path: Path) -> None:
                 return None
 
         sys.meta_path.insert(0, NoOpenLineage())
-        import airflow_provider_ozzy, airflow_provider_ozzy.lineage as lineage
+        import airflow_provider_ozzy, airflow_provider_ozzy.operators.lineage as lineage
         from airflow_provider_ozzy.cli import main
         from airflow_provider_ozzy.operators.ozzy_export import OzzyExportOperator
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_ozzy.docs_gen import KIND_TITLES, REGENERATE, render_markdown
-from airflow_provider_ozzy.options import merged_options
-from airflow_provider_ozzy.registry import all_modules
+from airflow_provider_ozzy.core.options import merged_options
+from airflow_provider_ozzy.engine.docs_gen import KIND_TITLES, REGENERATE, render_markdown
+from airflow_provider_ozzy.engine.registry import all_modules
 
 ROOT = Path(__file__).parents[2]
 REFERENCE = ROOT / "docs" / "modules.md"

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_ozzy.config import ExportConfig, check
+from airflow_provider_ozzy.engine.config import ExportConfig, check
 from airflow_provider_ozzy.notifications.base_notifier import (
     COMPLETED,
     FAILED,

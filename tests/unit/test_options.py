@@ -6,8 +6,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from airflow_provider_ozzy.errors import ConfigurationError
-from airflow_provider_ozzy.options import (
+from airflow_provider_ozzy.core.options import (
     DICT_LIST,
     INT_LIST,
     STR_LIST,
@@ -19,7 +18,8 @@ from airflow_provider_ozzy.options import (
     resolve_options,
     type_name,
 )
-from airflow_provider_ozzy.pipeline_item import PipelineItem
+from airflow_provider_ozzy.core.pipeline_item import PipelineItem
+from airflow_provider_ozzy.errors import ConfigurationError
 from airflow_provider_ozzy.readers.fs_reader import FSReader
 from airflow_provider_ozzy.writers.fs_writer import FSWriter
 

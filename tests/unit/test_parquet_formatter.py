@@ -305,9 +305,9 @@ def test_ozzy_runs_without_pyarrow_until_parquet_is_used(tmp_path: Path) -> None
         """
         import sys
         sys.modules["pyarrow"] = None  # as if not installed: importing it raises ImportError
-        from airflow_provider_ozzy.config import check, load_config
+        from airflow_provider_ozzy.engine.config import check, load_config
         from airflow_provider_ozzy.export_managers.basic_exporter import BasicExporter
-        from airflow_provider_ozzy.registry import all_modules
+        from airflow_provider_ozzy.engine.registry import all_modules
 
         assert len(all_modules()) > 50
         config = {

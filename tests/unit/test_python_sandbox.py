@@ -16,10 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_ozzy import python_sandbox
 from airflow_provider_ozzy.errors import ConfigurationError
-from airflow_provider_ozzy.filters.pythonexp_filter import PythonexpFilter
-from airflow_provider_ozzy.python_sandbox import (
+from airflow_provider_ozzy.expressions import python_sandbox
+from airflow_provider_ozzy.expressions.python_sandbox import (
     APPLY,
     FILTER,
     MAP,
@@ -29,6 +28,7 @@ from airflow_provider_ozzy.python_sandbox import (
     compile_expressions,
     module_proxy,
 )
+from airflow_provider_ozzy.filters.pythonexp_filter import PythonexpFilter
 from tests.helpers import run_ozzy, write_config
 
 # ``{p}`` is replaced by a path that a successful escape would create.

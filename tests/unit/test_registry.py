@@ -8,12 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_ozzy.config import check, load_config
-from airflow_provider_ozzy.export_managers.basic_exporter import BasicExporter
-from airflow_provider_ozzy.filters.base_filter import BaseFilter
-from airflow_provider_ozzy.groupers.file_key_grouper import FileKeyGrouper
-from airflow_provider_ozzy.readers.fs_reader import FSReader
-from airflow_provider_ozzy.registry import (
+from airflow_provider_ozzy.engine.config import check, load_config
+from airflow_provider_ozzy.engine.registry import (
     ALIASES,
     CATALOGUE,
     PACKAGE,
@@ -22,6 +18,10 @@ from airflow_provider_ozzy.registry import (
     kind_of,
     resolve,
 )
+from airflow_provider_ozzy.export_managers.basic_exporter import BasicExporter
+from airflow_provider_ozzy.filters.base_filter import BaseFilter
+from airflow_provider_ozzy.groupers.file_key_grouper import FileKeyGrouper
+from airflow_provider_ozzy.readers.fs_reader import FSReader
 from airflow_provider_ozzy.writers.fs_writer import FSWriter
 from tests.helpers import read_json_lines, run_ozzy, write_json_lines_gz
 
@@ -49,7 +49,7 @@ def test_every_catalogued_module_resolves_by_every_name(kind, class_name, module
 
 
 def test_resolved_classes_are_pipeline_modules_of_their_kind():
-    from airflow_provider_ozzy.config import _base_classes
+    from airflow_provider_ozzy.engine.config import _base_classes
 
     bases = _base_classes()
     for kind, class_name, cls in all_modules():

@@ -7,11 +7,11 @@ from typing import Any, BinaryIO
 
 import pytest
 
-import airflow_provider_ozzy.retries as retries_module
+import airflow_provider_ozzy.core.retries as retries_module
+from airflow_provider_ozzy.core.progress import ProgressPrinter, describe
+from airflow_provider_ozzy.core.retries import call_with_retries, is_transient
 from airflow_provider_ozzy.errors import ReaderError
-from airflow_provider_ozzy.progress import ProgressPrinter, describe
 from airflow_provider_ozzy.readers.base_stream_reader import Stream, StreamBasedReader
-from airflow_provider_ozzy.retries import call_with_retries, is_transient
 
 
 class _FlakyStream(io.RawIOBase):

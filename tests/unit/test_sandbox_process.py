@@ -16,9 +16,7 @@ from pathlib import Path
 import pytest
 
 from airflow_provider_ozzy.errors import ConfigurationError
-from airflow_provider_ozzy.filters.pythonexp_filter import PythonexpFilter
-from airflow_provider_ozzy.groupers.python_exp_grouper import PythonExpGrouper
-from airflow_provider_ozzy.python_sandbox import (
+from airflow_provider_ozzy.expressions.python_sandbox import (
     FILTER,
     SandboxBudgetError,
     SandboxViolation,
@@ -26,7 +24,9 @@ from airflow_provider_ozzy.python_sandbox import (
     item_keys,
     resolve_imports,
 )
-from airflow_provider_ozzy.sandbox_process import HASH_SEED
+from airflow_provider_ozzy.expressions.sandbox_process import HASH_SEED
+from airflow_provider_ozzy.filters.pythonexp_filter import PythonexpFilter
+from airflow_provider_ozzy.groupers.python_exp_grouper import PythonExpGrouper
 
 
 @pytest.mark.parametrize(

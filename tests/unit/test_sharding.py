@@ -13,8 +13,8 @@ import pytest
 from airflow_provider_ozzy.errors import ConfigurationError
 from airflow_provider_ozzy.export_managers.basic_exporter import BasicExporter
 from airflow_provider_ozzy.operators.ozzy_export import _shard_report
-from airflow_provider_ozzy.shard_check import ShardCheckError, check_shards, filebase_regex, write_manifest
-from airflow_provider_ozzy.sharding import (
+from airflow_provider_ozzy.sharding.check import ShardCheckError, check_shards, filebase_regex, write_manifest
+from airflow_provider_ozzy.sharding.planning import (
     apply_shard,
     assign,
     plan_shards,

@@ -20,7 +20,7 @@ with DAG("ozzy_e2e_kafka_shards", schedule="@daily", start_date=datetime(2026, 1
 
     @task
     def plan() -> list[dict[str, Any]]:
-        from airflow_provider_ozzy.readers.kafka_shards import kafka_partition_shards
+        from airflow_provider_ozzy.sharding.kafka_shards import kafka_partition_shards
 
         base = {"kafka_conn_id": "kafka_e2e", "topic": TOPIC, "batch_size": 100}
         return [

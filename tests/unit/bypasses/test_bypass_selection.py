@@ -14,7 +14,7 @@ from airflow_provider_ozzy.bypasses.base_bypass import (
     formatter_of,
 )
 from airflow_provider_ozzy.bypasses.s3_bypass import DoneSet, S3Bypass
-from airflow_provider_ozzy.config import normalize
+from airflow_provider_ozzy.engine.config import normalize
 from airflow_provider_ozzy.export_formatter.json_export_formatter import JsonExportFormatter
 
 

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_ozzy.engine.registry import resolve
 from airflow_provider_ozzy.errors import ConfigurationError
 from airflow_provider_ozzy.filters.key_value_filter import KeyValueFilter as LegacyKeyValueFilter
 from airflow_provider_ozzy.filters.key_value_filters import KeyValueFilter, KeyValueRegexFilter
-from airflow_provider_ozzy.registry import resolve
 
 ITEMS: list[dict[str, Any]] = [
     {

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from airflow_provider_ozzy.errors import ConfigurationError
+from airflow_provider_ozzy.expressions.python_sandbox import ExpressionError
 from airflow_provider_ozzy.filters.pythonexp_filter import PythonexpFilter
-from airflow_provider_ozzy.python_sandbox import ExpressionError
 
 ITEMS = [
     {"id": 1, "country": "ES", "price": 10, "address": {"city": "Málaga"}},

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from airflow_provider_ozzy.errors import ConfigurationError
+from airflow_provider_ozzy.expressions.python_sandbox import ExpressionError
 from airflow_provider_ozzy.groupers.base_grouper import group_value
 from airflow_provider_ozzy.groupers.file_key_grouper import FileKeyGrouper
 from airflow_provider_ozzy.groupers.no_grouper import NoGrouper
 from airflow_provider_ozzy.groupers.python_exp_grouper import PythonExpGrouper
-from airflow_provider_ozzy.python_sandbox import ExpressionError
 
 ITEMS = [
     {"id": 1, "country": "ES", "city": {"name": "Málaga"}, "n": 1, "flag": True},

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from airflow_provider_ozzy.errors import ConfigurationError
-from airflow_provider_ozzy.readers.kafka_shards import split_partitions
+from airflow_provider_ozzy.sharding.kafka_shards import split_partitions
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import datetime
 
 import pytest
 
-from airflow_provider_ozzy.readers.prefix_listing import PrefixListing, date_range, parse_date
+from airflow_provider_ozzy.services.prefix_listing import PrefixListing, date_range, parse_date
 
 TODAY = datetime.date(2026, 3, 1)
 STORE = {

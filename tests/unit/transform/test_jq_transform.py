@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from airflow_provider_ozzy.engine.registry import resolve
 from airflow_provider_ozzy.errors import ConfigurationError, OzzyError
-from airflow_provider_ozzy.registry import resolve
 from airflow_provider_ozzy.transform.jq_transform import JqTransform
 
 ITEMS = [

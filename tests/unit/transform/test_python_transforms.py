@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from airflow_provider_ozzy.engine.registry import resolve
 from airflow_provider_ozzy.errors import ConfigurationError, OzzyError
-from airflow_provider_ozzy.python_sandbox import ExpressionError
-from airflow_provider_ozzy.registry import resolve
+from airflow_provider_ozzy.expressions.python_sandbox import ExpressionError
 from airflow_provider_ozzy.transform.pythonexp_transform import PythonexpTransform
 from airflow_provider_ozzy.transform.pythonmap import PythonmapTransform
 

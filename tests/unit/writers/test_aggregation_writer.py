@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_ozzy.config import validate
+from airflow_provider_ozzy.engine.config import validate
 from airflow_provider_ozzy.errors import ConfigurationError
 from airflow_provider_ozzy.export_managers.basic_exporter import BasicExporter
 from tests.helpers import run_ozzy, write_config

@@ -15,11 +15,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from airflow_provider_ozzy.core.filebase import MD5_FILE_NAME, SEGMENT_BYTES, Filebase
+from airflow_provider_ozzy.core.path_safety import safe_segment
 from airflow_provider_ozzy.errors import ConfigurationError, WriterError
 from airflow_provider_ozzy.export_managers.basic_exporter import BasicExporter
-from airflow_provider_ozzy.filebase import MD5_FILE_NAME, SEGMENT_BYTES, Filebase
 from airflow_provider_ozzy.groupers.base_grouper import GroupKey
-from airflow_provider_ozzy.path_safety import safe_segment
 from airflow_provider_ozzy.writers.fs_writer import FSWriter
 from tests.helpers import write_json_lines_gz
 

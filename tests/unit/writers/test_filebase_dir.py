@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from airflow_provider_ozzy.bypasses.base_bypass import BypassNotApplicable
 from airflow_provider_ozzy.bypasses.object_copy import copy_targets
-from airflow_provider_ozzy.filebase import MD5_FILE_NAME, SEGMENT_BYTES, Filebase
-from airflow_provider_ozzy.path_safety import safe_segment
+from airflow_provider_ozzy.core.filebase import MD5_FILE_NAME, SEGMENT_BYTES, Filebase
+from airflow_provider_ozzy.core.path_safety import safe_segment
 from airflow_provider_ozzy.readers.base_stream_reader import Stream
 
 TAIL = ".jl.gz"

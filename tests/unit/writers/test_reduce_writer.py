@@ -19,7 +19,7 @@ import pytest
 
 from airflow_provider_ozzy.errors import ConfigurationError, WriterError
 from airflow_provider_ozzy.export_formatter.json_export_formatter import JsonExportFormatter
-from airflow_provider_ozzy.writers.reduce_values import UnsavableValue, decode, encode, plain
+from airflow_provider_ozzy.expressions.reduce_values import UnsavableValue, decode, encode, plain
 from airflow_provider_ozzy.writers.reduce_writer import ReduceWriter
 from tests.helpers import run_ozzy, write_config
 

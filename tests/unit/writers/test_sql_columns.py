@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
-from airflow_provider_ozzy.writers import sql_columns as cols
+from airflow_provider_ozzy.services import sql_columns as cols
 
 
 def test_kinds_widen_along_one_chain() -> None:

@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+from airflow_provider_ozzy.core.options import INT_LIST, Problem
 from airflow_provider_ozzy.errors import ReaderError
-from airflow_provider_ozzy.kafka_connection import KafkaConnection
-from airflow_provider_ozzy.options import INT_LIST, Problem
+from airflow_provider_ozzy.services.kafka import KafkaConnection
 
 STARTS = ("earliest", "latest", "committed", "timestamp")
 

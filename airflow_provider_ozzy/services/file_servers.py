@@ -13,9 +13,9 @@ import posixpath
 from collections.abc import Callable, Iterable
 from typing import Generic, NamedTuple, TypeVar
 
+from airflow_provider_ozzy.core.retries import current_policy, is_transient, retrying
+from airflow_provider_ozzy.engine.secret_options import mask
 from airflow_provider_ozzy.errors import OzzyError
-from airflow_provider_ozzy.retries import current_policy, is_transient, retrying
-from airflow_provider_ozzy.secret_options import mask
 
 C = TypeVar("C")
 T = TypeVar("T")

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-log = logging.getLogger("airflow_provider_ozzy.lineage")
+log = logging.getLogger("airflow_provider_ozzy.operators.lineage")
 
 
 @dataclass(frozen=True)
@@ -395,15 +395,15 @@ def _mapper_and_options(
     When the class imports, options are resolved like the export resolves them (defaults and
     environment fallbacks); otherwise the mapping uses the options as given.
     """
-    from airflow_provider_ozzy.registry import ALIASES
+    from airflow_provider_ozzy.engine.registry import ALIASES
 
     name = str(section.get("name") or "")
     given = dict(section.get("options") or {})
     class_name = name.rsplit(".", 1)[-1]
     class_name = ALIASES.get(class_name, class_name)
     try:
-        from airflow_provider_ozzy.options import merged_options, resolve_options
-        from airflow_provider_ozzy.registry import resolve
+        from airflow_provider_ozzy.core.options import merged_options, resolve_options
+        from airflow_provider_ozzy.engine.registry import resolve
 
         cls = resolve(name, kind)
     except Exception:  # a module not installed here: map it by its name

@@ -59,7 +59,7 @@ def _required(spec: Mapping[str, Any]) -> str:
 
 def option_rows(options: Mapping[str, Mapping[str, Any]]) -> list[str]:
     """A Markdown table of option declarations (header included); empty for no options."""
-    from airflow_provider_ozzy.options import type_name
+    from airflow_provider_ozzy.core.options import type_name
 
     if not options:
         return []
@@ -87,14 +87,14 @@ def option_rows(options: Mapping[str, Mapping[str, Any]]) -> list[str]:
 
 
 def _base_class(kind: str) -> type | None:
-    from airflow_provider_ozzy.config import _base_classes
+    from airflow_provider_ozzy.engine.config import _base_classes
 
     return _base_classes().get(kind)
 
 
 def _own_options(cls: type, common: Mapping[str, Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
     """Options of ``cls`` other than those it inherits unchanged from the kind's base class."""
-    from airflow_provider_ozzy.options import merged_options
+    from airflow_provider_ozzy.core.options import merged_options
 
     return {name: spec for name, spec in merged_options(cls).items() if common.get(name) != spec}
 
@@ -102,7 +102,7 @@ def _own_options(cls: type, common: Mapping[str, Mapping[str, Any]]) -> dict[str
 def _module_section(
     kind: str, class_name: str, cls: type, common: Mapping[str, Mapping[str, Any]]
 ) -> list[str]:
-    from airflow_provider_ozzy.registry import ALIASES, CATALOGUE, PACKAGE
+    from airflow_provider_ozzy.engine.registry import ALIASES, CATALOGUE, PACKAGE
 
     lines = [f"### {class_name}", ""]
     path = f"{PACKAGE}.{kind}.{CATALOGUE[kind][class_name]}.{class_name}"
@@ -128,9 +128,9 @@ def _module_section(
 
 def render_markdown() -> str:
     """The whole reference, grouped by kind in catalogue order, modules sorted by name."""
-    from airflow_provider_ozzy.config import EXPORTER_OPTIONS
-    from airflow_provider_ozzy.options import merged_options
-    from airflow_provider_ozzy.registry import all_modules
+    from airflow_provider_ozzy.core.options import merged_options
+    from airflow_provider_ozzy.engine.config import EXPORTER_OPTIONS
+    from airflow_provider_ozzy.engine.registry import all_modules
 
     by_kind: dict[str, list[tuple[str, type]]] = {}
     for kind, class_name, cls in all_modules():

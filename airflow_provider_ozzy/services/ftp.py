@@ -12,9 +12,9 @@ import json
 import socket
 from typing import Any
 
+from airflow_provider_ozzy.core.retries import is_transient
 from airflow_provider_ozzy.errors import OzzyError
-from airflow_provider_ozzy.remote import Endpoint, RemoteSession, ShortWriteError
-from airflow_provider_ozzy.retries import is_transient
+from airflow_provider_ozzy.services.file_servers import Endpoint, RemoteSession, ShortWriteError
 
 DEFAULT_PORT = 21
 TRANSIENT_REPLIES = ("421", "425")  # service closing, cannot open the data connection

@@ -46,8 +46,8 @@ def kafka_partition_shards(source: Any, shard_count: int, topic: str | None = No
 
         OzzyExportOperator.partial(task_id="export", writer=...).expand(reader=plan())
     """
-    from airflow_provider_ozzy.readers.kafka_partitions import TopicRange
     from airflow_provider_ozzy.readers.kafka_scanner_reader import KafkaScannerReader
+    from airflow_provider_ozzy.services.kafka_partitions import TopicRange
 
     if isinstance(source, str):
         source = {"brokers": [part.strip() for part in source.split(",") if part.strip()]}

@@ -31,7 +31,7 @@ import re
 import string
 from dataclasses import dataclass
 
-from airflow_provider_ozzy.path_safety import cut_to_bytes, digest, utf8
+from airflow_provider_ozzy.core.path_safety import cut_to_bytes, digest, utf8
 
 MD5_FILE_NAME = "md5checksum.md5"
 # A file system takes 255 bytes per name; 240 leaves room for the hidden partial name

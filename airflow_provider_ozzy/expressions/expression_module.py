@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from airflow_provider_ozzy.options import Problem
-from airflow_provider_ozzy.python_sandbox import (
+from airflow_provider_ozzy.core.options import Problem
+from airflow_provider_ozzy.expressions.python_sandbox import (
     APPLY,
     FILTER,
     MAP,
@@ -28,7 +28,7 @@ from airflow_provider_ozzy.python_sandbox import (
     resolve_imports,
     update_keys,
 )
-from airflow_provider_ozzy.sandbox_process import MEMORY, TIME, OutOfBudget, SandboxProcess
+from airflow_provider_ozzy.expressions.sandbox_process import MEMORY, TIME, OutOfBudget, SandboxProcess
 
 IMPORTS_OPTION: dict[str, Any] = {
     "type": dict,

@@ -19,9 +19,9 @@ import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from airflow_provider_ozzy.core.options import Problem
+from airflow_provider_ozzy.core.retries import call_with_retries, current_policy
 from airflow_provider_ozzy.errors import OzzyError
-from airflow_provider_ozzy.options import Problem
-from airflow_provider_ozzy.retries import call_with_retries, current_policy
 
 T = TypeVar("T")
 
@@ -87,7 +87,7 @@ def to_millis(value: int | str | None, option: str) -> int | None:
     try:
         moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        from airflow_provider_ozzy.readers.prefix_listing import parse_date
+        from airflow_provider_ozzy.services.prefix_listing import parse_date
 
         try:
             day = parse_date(text)

@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from airflow_provider_ozzy.options import Problem
+from airflow_provider_ozzy.core.options import Problem
 
 DESERIALIZERS = ("json", "msgpack", "raw")
 DECOMPRESSIONS = ("none", "zlib", "gzip", "auto")

@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from airflow_provider_ozzy.config import ExportConfig, normalize
+from airflow_provider_ozzy.engine.config import ExportConfig, normalize
 from airflow_provider_ozzy.errors import ConfigurationError
 from airflow_provider_ozzy.readers.base_reader import BaseReader
 
@@ -97,7 +97,7 @@ def kafka_shards(reader: BaseReader, count: int) -> list[dict[str, Any]]:
 
     A topic with fewer partitions than ``count`` gives fewer shards.
     """
-    from airflow_provider_ozzy.readers.kafka_shards import kafka_partition_shards
+    from airflow_provider_ozzy.sharding.kafka_shards import kafka_partition_shards
 
     return [
         {
@@ -145,7 +145,7 @@ def sharder_for(reader_class: type) -> Sharder:
 
 def sharding_problems(config: ExportConfig | dict[str, Any]) -> list[str]:
     """Why ``config`` cannot run sharded (empty when it can); checked before anything is read."""
-    from airflow_provider_ozzy.registry import resolve
+    from airflow_provider_ozzy.engine.registry import resolve
 
     data = normalize(config.data if isinstance(config, ExportConfig) else config)
     problems = []

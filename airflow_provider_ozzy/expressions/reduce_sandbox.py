@@ -21,8 +21,8 @@ from typing import Any
 
 from RestrictedPython import compile_restricted_exec
 
-from airflow_provider_ozzy import python_sandbox as sandbox
-from airflow_provider_ozzy.python_sandbox import SandboxViolation
+from airflow_provider_ozzy.expressions import python_sandbox as sandbox
+from airflow_provider_ozzy.expressions.python_sandbox import SandboxViolation
 
 FUNCTION = "reduce_function"
 MAX_CODE = 20_000

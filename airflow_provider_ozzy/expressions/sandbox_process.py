@@ -183,7 +183,7 @@ class SandboxProcess:
         command = [
             sys.executable,
             "-m",
-            "airflow_provider_ozzy.sandbox_process",
+            "airflow_provider_ozzy.expressions.sandbox_process",
             str(os.getpid()),
             str(self.memory_mib),
             repr(self.time_budget),
@@ -287,8 +287,8 @@ def _main(argv: list[str]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _die_with_parent(parent)
-    from airflow_provider_ozzy.gc_tuning import EXPORT_GEN0_THRESHOLD
-    from airflow_provider_ozzy.sandbox_worker import Worker
+    from airflow_provider_ozzy.core.gc_tuning import EXPORT_GEN0_THRESHOLD
+    from airflow_provider_ozzy.expressions.sandbox_worker import Worker
 
     gc.set_threshold(EXPORT_GEN0_THRESHOLD)  # batches are trees freed by reference counting (gc_tuning)
     worker = Worker()

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_ozzy.options import STR_LIST
-from airflow_provider_ozzy.secret_options import mask
+from airflow_provider_ozzy.core.options import STR_LIST
+from airflow_provider_ozzy.engine.secret_options import mask
 
 # kafka-python settings a connection (or exporters' ``ssl_configs``) may set.
 SECURITY_SETTINGS = (

@@ -19,9 +19,9 @@ import importlib
 import pickle
 from typing import Any
 
-from airflow_provider_ozzy import python_sandbox as sandbox
-from airflow_provider_ozzy.reduce_sandbox import compile_reduce
-from airflow_provider_ozzy.writers.reduce_values import UnsavableValue, decode, encode
+from airflow_provider_ozzy.expressions import python_sandbox as sandbox
+from airflow_provider_ozzy.expressions.reduce_sandbox import compile_reduce
+from airflow_provider_ozzy.expressions.reduce_values import UnsavableValue, decode, encode
 
 # imported now, before the memory limit, so that the first expression using them pays nothing
 for _name in (*sandbox.IMPORTABLE_MODULES, "_strptime", "decimal"):

@@ -18,10 +18,10 @@ from typing import Any
 
 import yaml
 
+from airflow_provider_ozzy.core.options import merged_options, resolve_options
+from airflow_provider_ozzy.core.retries import RETRY_OPTIONS
+from airflow_provider_ozzy.engine.registry import SECTION_KINDS, UnknownModuleError, resolve
 from airflow_provider_ozzy.errors import ConfigurationError
-from airflow_provider_ozzy.options import merged_options, resolve_options
-from airflow_provider_ozzy.registry import SECTION_KINDS, UnknownModuleError, resolve
-from airflow_provider_ozzy.retries import RETRY_OPTIONS
 
 MODULE_SECTIONS = (
     "reader",

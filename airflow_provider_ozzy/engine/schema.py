@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from airflow_provider_ozzy.config import EXPORTER_OPTIONS, MODULE_SECTIONS, REQUIRED_SECTIONS
-from airflow_provider_ozzy.options import is_mandatory, merged_options, option_schema
-from airflow_provider_ozzy.registry import ALIASES, CATALOGUE, PACKAGE, SECTION_KINDS, all_modules
+from airflow_provider_ozzy.core.options import is_mandatory, merged_options, option_schema
+from airflow_provider_ozzy.engine.config import EXPORTER_OPTIONS, MODULE_SECTIONS, REQUIRED_SECTIONS
+from airflow_provider_ozzy.engine.registry import ALIASES, CATALOGUE, PACKAGE, SECTION_KINDS, all_modules
 
 
 def module_names(kind: str, class_name: str) -> list[str]:

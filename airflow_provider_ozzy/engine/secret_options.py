@@ -171,7 +171,7 @@ def redact_url(url: str) -> str:
 
 def _sections(data: dict[str, Any]) -> list[tuple[Path, str, Any]]:
     """(path, section kind, section) of every module section of a configuration."""
-    from airflow_provider_ozzy.config import MODULE_SECTIONS
+    from airflow_provider_ozzy.engine.config import MODULE_SECTIONS
 
     found: list[tuple[Path, str, Any]] = [
         (["section", name], name, data.get(name)) for name in MODULE_SECTIONS
@@ -189,8 +189,8 @@ def _sections(data: dict[str, Any]) -> list[tuple[Path, str, Any]]:
 
 
 def _declared(section: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
-    from airflow_provider_ozzy.options import merged_options
-    from airflow_provider_ozzy.registry import SECTION_KINDS, UnknownModuleError, resolve
+    from airflow_provider_ozzy.core.options import merged_options
+    from airflow_provider_ozzy.engine.registry import SECTION_KINDS, UnknownModuleError, resolve
 
     try:
         return merged_options(resolve(str(section.get("name")), SECTION_KINDS.get(kind)))
@@ -352,7 +352,7 @@ def restore_secrets(configuration: dict[str, Any], source: str | None, paths: li
             source or "unknown",
         )
         return configuration
-    from airflow_provider_ozzy.config import load_config
+    from airflow_provider_ozzy.engine.config import load_config
     from airflow_provider_ozzy.errors import ConfigurationError
 
     try:
