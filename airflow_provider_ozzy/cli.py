@@ -18,7 +18,7 @@ import traceback
 from collections.abc import Iterator
 from typing import Any, BinaryIO, cast
 
-from airflow_provider_ozzy.engine.secret_options import install_log_masking, mask
+from airflow_provider_ozzy.core.redaction import install_log_masking, mask
 from airflow_provider_ozzy.errors import ConfigurationError, OzzyError, describe_os_error
 
 EXIT_FAILED = 1
@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
-    install_log_masking()  # every log line through secret_options.mask
+    install_log_masking()  # every log line through redaction.mask
     try:
         return _dispatch(args)
     except ConfigurationError as error:

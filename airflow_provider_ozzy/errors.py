@@ -9,7 +9,7 @@ class OzzyError(Exception):
     """Base of every error Ozzy raises on purpose; its text never holds a secret (wherever shown)."""
 
     def __str__(self) -> str:
-        from airflow_provider_ozzy.engine.secret_options import mask
+        from airflow_provider_ozzy.core.redaction import mask
 
         return mask(super().__str__())
 

@@ -14,6 +14,9 @@ MISSING: Any = object()
 
 FieldGetter = Callable[[dict[str, Any]], Any]
 
+GroupKey = tuple[Any, ...]
+"""A group of items: the values of the grouping fields, in the grouper's order."""
+
 
 def field_getter(name: str, separator: str = ".") -> FieldGetter:
     """A fast function returning ``item``'s value for ``name``, or ``MISSING``."""

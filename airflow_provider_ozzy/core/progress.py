@@ -7,6 +7,8 @@ import sys
 import time
 from typing import Any, TextIO
 
+# where a running export keeps its latest counters in the task state store (visible progress)
+PROGRESS_KEY = "progress"
 log = logging.getLogger("airflow_provider_ozzy.progress")
 
 

@@ -146,7 +146,7 @@ def is_transient(error: BaseException) -> bool:
 
 def _logger(what: str, attempts: int) -> Callable[[RetryCallState], None]:
     def log_attempt(state: RetryCallState) -> None:
-        from airflow_provider_ozzy.engine.secret_options import mask
+        from airflow_provider_ozzy.core.redaction import mask
 
         error = state.outcome.exception() if state.outcome else None
         wait = state.upcoming_sleep

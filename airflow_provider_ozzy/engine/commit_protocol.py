@@ -19,13 +19,36 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from airflow_provider_ozzy.groupers.base_grouper import GroupKey
-from airflow_provider_ozzy.readers.base_reader import BaseReader
-from airflow_provider_ozzy.writers.base_writer import BaseWriter
+from airflow_provider_ozzy.core.fields import GroupKey
 
 STATE_VERSION = 1
+
+
+class Source(Protocol):
+    """What the tracker needs of a reader (``BaseReader``): a cheap cursor per batch, the full
+    position only when committing, and the count of items read."""
+
+    read_items: int
+
+    def position_cursor(self) -> dict[str, Any]: ...
+
+    def committable_position(self, cursor: dict[str, Any]) -> dict[str, Any]: ...
+
+
+class Destination(Protocol):
+    """What the tracker needs of a writer (``BaseWriter``): items accepted and routed per group,
+    the groups with items still buffered, and the writer's state at a watermark."""
+
+    accepted: int
+    routed: dict[GroupKey, int]
+
+    def open_groups(self) -> dict[GroupKey, tuple[int, int]]: ...
+
+    def state(
+        self, routed_at_watermark: dict[GroupKey, int], accepted_at_watermark: int
+    ) -> dict[str, Any]: ...
 
 
 @dataclass
@@ -51,7 +74,7 @@ class CommitTracker:
     def _modules(self) -> dict[str, Any] | None:
         return self._module_states() if self._module_states is not None else None
 
-    def before_batch(self, batch: int, reader: BaseReader, writer: BaseWriter) -> None:
+    def before_batch(self, batch: int, reader: Source, writer: Destination) -> None:
         self._snapshots.append(
             _Snapshot(
                 batch,
@@ -63,7 +86,7 @@ class CommitTracker:
             )
         )
 
-    def state(self, next_batch: int, reader: BaseReader, writer: BaseWriter) -> dict[str, Any]:
+    def state(self, next_batch: int, reader: Source, writer: Destination) -> dict[str, Any]:
         """The state to commit once batches before ``next_batch`` went through the writer."""
         open_groups = writer.open_groups()
         watermark = min((first for first, _ in open_groups.values()), default=next_batch)

@@ -20,7 +20,14 @@ import yaml
 
 from airflow_provider_ozzy.core.options import merged_options, resolve_options
 from airflow_provider_ozzy.core.retries import RETRY_OPTIONS
-from airflow_provider_ozzy.engine.registry import SECTION_KINDS, UnknownModuleError, resolve
+from airflow_provider_ozzy.engine.registry import (
+    SECTION_KINDS,
+    STREAM_READER_BASE,
+    UnknownModuleError,
+    base_class,
+    package_class,
+    resolve,
+)
 from airflow_provider_ozzy.errors import ConfigurationError
 
 MODULE_SECTIONS = (
@@ -124,34 +131,6 @@ EXPORTER_OPTIONS: dict[str, dict[str, Any]] = {
 }
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-
-
-def _base_classes() -> dict[str, type]:
-    from airflow_provider_ozzy.decompressors.stream_decompressors import BaseDecompressor
-    from airflow_provider_ozzy.deserializers.stream_deserializers import BaseDeserializer
-    from airflow_provider_ozzy.export_formatter.base_export_formatter import BaseExportFormatter
-    from airflow_provider_ozzy.filters.base_filter import BaseFilter
-    from airflow_provider_ozzy.groupers.base_grouper import BaseGrouper
-    from airflow_provider_ozzy.notifications.base_notifier import BaseNotifier
-    from airflow_provider_ozzy.persistence.base_persistence import BasePersistence
-    from airflow_provider_ozzy.readers.base_reader import BaseReader
-    from airflow_provider_ozzy.stats_managers.basic_stats_manager import BasicStatsManager
-    from airflow_provider_ozzy.transform.base_transform import BaseTransform
-    from airflow_provider_ozzy.writers.base_writer import BaseWriter
-
-    return {
-        "readers": BaseReader,
-        "writers": BaseWriter,
-        "filters": BaseFilter,
-        "transform": BaseTransform,
-        "groupers": BaseGrouper,
-        "persistence": BasePersistence,
-        "stats_managers": BasicStatsManager,
-        "export_formatter": BaseExportFormatter,
-        "notifications": BaseNotifier,
-        "decompressors": BaseDecompressor,
-        "deserializers": BaseDeserializer,
-    }
 
 
 @dataclass
@@ -492,7 +471,7 @@ def _check_module(
     except UnknownModuleError as error:
         errors.append(f"{config.where(*path, 'name')}{label}: {error}")
         return None
-    base = _base_classes().get(kind)
+    base = base_class(kind)
     if base is not None and not (isinstance(found, type) and issubclass(found, base)):
         errors.append(
             f"{config.where(*path, 'name')}{label}: {name} is not a {kind[:-1] if kind.endswith('s') else kind} module"
@@ -705,10 +684,8 @@ def _check_dead_letter_options(config: ExportConfig, values: dict[str, Any], err
 
 
 def _check_stream_sections(config: ExportConfig, classes: dict[str, type], errors: list[str]) -> None:
-    from airflow_provider_ozzy.readers.base_stream_reader import StreamBasedReader
-
     reader = classes.get("reader")
-    if reader is None or issubclass(reader, StreamBasedReader):
+    if reader is None or issubclass(reader, package_class(STREAM_READER_BASE)):
         return
     for section in ("decompressor", "deserializer"):
         if config.data.get(section) is not None:

@@ -86,12 +86,6 @@ def option_rows(options: Mapping[str, Mapping[str, Any]]) -> list[str]:
     return rows
 
 
-def _base_class(kind: str) -> type | None:
-    from airflow_provider_ozzy.engine.config import _base_classes
-
-    return _base_classes().get(kind)
-
-
 def _own_options(cls: type, common: Mapping[str, Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
     """Options of ``cls`` other than those it inherits unchanged from the kind's base class."""
     from airflow_provider_ozzy.core.options import merged_options
@@ -130,7 +124,7 @@ def render_markdown() -> str:
     """The whole reference, grouped by kind in catalogue order, modules sorted by name."""
     from airflow_provider_ozzy.core.options import merged_options
     from airflow_provider_ozzy.engine.config import EXPORTER_OPTIONS
-    from airflow_provider_ozzy.engine.registry import all_modules
+    from airflow_provider_ozzy.engine.registry import all_modules, base_class
 
     by_kind: dict[str, list[tuple[str, type]]] = {}
     for kind, class_name, cls in all_modules():
@@ -152,7 +146,7 @@ def render_markdown() -> str:
     for kind, modules in by_kind.items():
         title = KIND_TITLES.get(kind, kind)
         lines += [f"## {title}", ""]
-        base = _base_class(kind)
+        base = base_class(kind)
         common = merged_options(base) if base is not None else {}
         if common:
             lines += [f"Options every module of this kind takes ({base.__name__}):", ""]  # type: ignore[union-attr]

@@ -128,6 +128,37 @@ SECTION_KINDS: dict[str, str] = {
     "write_buffer": "write_buffers",
 }
 
+# Each kind's base class, by name: the engine checks a section's class against it without importing
+# any module kind at import time (the engine sits below them; see docs/design.md, "Layers").
+KIND_BASES: dict[str, str] = {
+    "readers": "readers.base_reader.BaseReader",
+    "writers": "writers.base_writer.BaseWriter",
+    "filters": "filters.base_filter.BaseFilter",
+    "transform": "transform.base_transform.BaseTransform",
+    "groupers": "groupers.base_grouper.BaseGrouper",
+    "persistence": "persistence.base_persistence.BasePersistence",
+    "stats_managers": "stats_managers.basic_stats_manager.BasicStatsManager",
+    "export_formatter": "export_formatter.base_export_formatter.BaseExportFormatter",
+    "notifications": "notifications.base_notifier.BaseNotifier",
+    "decompressors": "decompressors.stream_decompressors.BaseDecompressor",
+    "deserializers": "deserializers.stream_deserializers.BaseDeserializer",
+}
+STREAM_READER_BASE = "readers.base_stream_reader.StreamBasedReader"
+
+
+def package_class(path: str) -> type:
+    """The class at ``path`` inside the package (``readers.base_reader.BaseReader``)."""
+    module_path, _, class_name = path.rpartition(".")
+    loaded: type = getattr(importlib.import_module(f"{PACKAGE}.{module_path}"), class_name)
+    return loaded
+
+
+def base_class(kind: str) -> type | None:
+    """The base class of ``kind``'s modules (``None`` for a kind without one, such as bypasses)."""
+    path = KIND_BASES.get(kind)
+    return package_class(path) if path else None
+
+
 # Old class names that differ from Ozzy's.
 ALIASES: dict[str, str] = {
     "JQTransform": "JqTransform",

@@ -27,7 +27,7 @@ from airflow_provider_ozzy.core.retries import RetryPolicy, retry_policy, use_re
 from airflow_provider_ozzy.engine.commit_protocol import STATE_VERSION, CommitTracker, continuation
 from airflow_provider_ozzy.engine.config import EXPORTER_OPTIONS, ExportConfig, normalize, validate
 from airflow_provider_ozzy.engine.registry import SECTION_KINDS, resolve
-from airflow_provider_ozzy.engine.secret_options import protect
+from airflow_provider_ozzy.engine.secret_options import protect, redact_configuration
 from airflow_provider_ozzy.errors import PersistenceError
 from airflow_provider_ozzy.export_formatter.base_export_formatter import BaseExportFormatter
 from airflow_provider_ozzy.filters.base_filter import BaseFilter
@@ -37,7 +37,6 @@ from airflow_provider_ozzy.notifications.base_notifier import (
     FAILED,
     STARTED,
     JobEvent,
-    redact_configuration,
 )
 from airflow_provider_ozzy.notifications.notifiers_list import NotifiersList
 from airflow_provider_ozzy.persistence.base_persistence import BasePersistence

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow_provider_ozzy.core.fields import GroupKey
 from airflow_provider_ozzy.core.pipeline_item import PipelineItem
-
-GroupKey = tuple[Any, ...]
 
 _PLAIN_TYPES = (str, int, float, bool)
 

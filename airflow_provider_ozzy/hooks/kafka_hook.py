@@ -18,41 +18,12 @@ from typing import Any
 
 from airflow.sdk import BaseHook
 
-from airflow_provider_ozzy.services.kafka import SECURITY_SETTINGS, security_problems
+from airflow_provider_ozzy.hooks.connection_forms import KAFKA_CONN_FIELDS as CONN_FIELDS
+from airflow_provider_ozzy.hooks.connection_forms import KAFKA_CONN_TYPE
+from airflow_provider_ozzy.hooks.connection_forms import KAFKA_UI_FIELD_BEHAVIOUR as UI_FIELD_BEHAVIOUR
+from airflow_provider_ozzy.services.kafka import DEFAULT_PORT, EXTRA_SETTINGS, config_from_connection
 
-DEFAULT_PORT = 9092
-EXTRA_SETTINGS = tuple(name for name in SECURITY_SETTINGS if not name.startswith("sasl_plain_")) + (
-    "client_id",
-)
-
-# Declarative form fields (Airflow 3.2+ reads them from get_provider_info without importing the hook).
-CONN_FIELDS: dict[str, dict[str, Any]] = {
-    "security_protocol": {
-        "label": "Security protocol",
-        "description": "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL",
-        "schema": {
-            "type": ["string", "null"],
-            "enum": ["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL", None],
-        },
-    },
-    "sasl_mechanism": {
-        "label": "SASL mechanism",
-        "description": "PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 (user and password are the login fields)",
-        "schema": {"type": ["string", "null"]},
-    },
-    "ssl_cafile": {"label": "SSL CA file", "schema": {"type": ["string", "null"]}},
-    "ssl_certfile": {"label": "SSL client certificate file", "schema": {"type": ["string", "null"]}},
-    "ssl_keyfile": {"label": "SSL client key file", "schema": {"type": ["string", "null"]}},
-    "ssl_password": {
-        "label": "SSL key password",
-        "schema": {"type": ["string", "null"], "format": "password"},
-    },
-}
-UI_FIELD_BEHAVIOUR: dict[str, Any] = {
-    "hidden_fields": ["schema"],
-    "relabeling": {"host": "Bootstrap servers", "login": "SASL user", "password": "SASL password"},
-    "placeholders": {"host": "broker1:9092,broker2:9092", "port": "9092 (for hosts without a port)"},
-}
+__all__ = ["CONN_FIELDS", "DEFAULT_PORT", "EXTRA_SETTINGS", "OzzyKafkaHook", "config_from_connection"]
 
 
 class OzzyKafkaHook(BaseHook):
@@ -63,7 +34,7 @@ class OzzyKafkaHook(BaseHook):
 
     conn_name_attr = "kafka_conn_id"
     default_conn_name = "ozzy_kafka_default"
-    conn_type = "ozzy_kafka"
+    conn_type = KAFKA_CONN_TYPE
     hook_name = "Kafka (Ozzy, kafka-python)"
 
     def __init__(self, kafka_conn_id: str = default_conn_name) -> None:
@@ -117,36 +88,3 @@ class OzzyKafkaHook(BaseHook):
         except Exception as error:
             return False, f"{type(error).__name__}: {error}"
         return True, f"Connected; {len(topics)} topic(s) visible"
-
-
-def config_from_connection(
-    host: str | None, port: int | None, login: str | None, password: str | None, extra: dict[str, Any]
-) -> dict[str, Any]:
-    """kafka-python settings from connection fields; invalid fields are a ``ValueError``."""
-    servers = []
-    for part in (host or "").split(","):
-        part = part.strip()
-        if not part:
-            continue
-        if ":" not in part.rsplit("]", 1)[-1]:
-            part = f"{part}:{port or DEFAULT_PORT}"
-        servers.append(part)
-    if not servers:
-        raise ValueError("the connection has no bootstrap servers in its host field")
-    unknown = sorted(set(extra) - set(EXTRA_SETTINGS))
-    if unknown:
-        raise ValueError(f"unknown extra field(s) {unknown} (known: {', '.join(EXTRA_SETTINGS)})")
-    config: dict[str, Any] = {"bootstrap_servers": servers}
-    config.update({name: value for name, value in extra.items() if value not in (None, "")})
-    if login:
-        config["sasl_plain_username"] = login
-    if password:
-        config["sasl_plain_password"] = password
-    if login and "security_protocol" not in config:
-        config["security_protocol"] = "SASL_PLAINTEXT"
-    if login and "sasl_mechanism" not in config:
-        config["sasl_mechanism"] = "PLAIN"
-    problems = security_problems(config)
-    if problems:
-        raise ValueError("; ".join(problems))
-    return config

@@ -12,18 +12,9 @@ from typing import Any
 
 from airflow.providers.common.compat.sdk import BaseHook
 
-from airflow_provider_ozzy.errors import OzzyError
-
-CONN_TYPE = "ozzy_scrapy_cloud"
-
-UI_FIELD_BEHAVIOUR: dict[str, Any] = {
-    "hidden_fields": ["schema", "login", "port"],
-    "relabeling": {"password": "API key", "host": "Storage endpoint (optional)"},
-    "placeholders": {
-        "host": "https://storage.scrapinghub.com/",
-        "extra": '{"dash_endpoint": "https://app.zyte.com/api/"}',
-    },
-}
+from airflow_provider_ozzy.hooks.connection_forms import SCRAPY_CLOUD_CONN_TYPE as CONN_TYPE
+from airflow_provider_ozzy.hooks.connection_forms import SCRAPY_CLOUD_UI_FIELD_BEHAVIOUR as UI_FIELD_BEHAVIOUR
+from airflow_provider_ozzy.services.scrapy_cloud import connection_credentials
 
 
 class ScrapyCloudHook(BaseHook):
@@ -47,26 +38,7 @@ class ScrapyCloudHook(BaseHook):
 
     def credentials(self) -> tuple[str, str | None, str | None]:
         """(API key, storage endpoint or ``None``, dashboard endpoint or ``None``)."""
-        try:
-            connection = self.get_connection(self.scrapy_cloud_conn_id)
-        except Exception as error:  # AirflowNotFoundException, or no Airflow context to ask
-            raise OzzyError(
-                f"cannot get Airflow connection '{self.scrapy_cloud_conn_id}': {type(error).__name__}"
-            ) from None
-        apikey = connection.password or ""
-        if not apikey:
-            raise OzzyError(
-                f"connection '{self.scrapy_cloud_conn_id}' has no API key (its password is empty)"
-            )
-        endpoint = None
-        if connection.host:
-            endpoint = connection.host if "://" in connection.host else f"https://{connection.host}"
-            if connection.port:
-                endpoint = f"{endpoint.rstrip('/')}:{connection.port}"
-            endpoint = endpoint.rstrip("/") + "/"
-        extra = connection.extra_dejson or {}
-        dash_endpoint = extra.get("dash_endpoint") or extra.get(f"extra__{CONN_TYPE}__dash_endpoint")
-        return apikey, endpoint, dash_endpoint or None
+        return connection_credentials(self.scrapy_cloud_conn_id)
 
     def get_client(self) -> Any:
         """A ``scrapinghub.ScrapinghubClient`` for this connection."""

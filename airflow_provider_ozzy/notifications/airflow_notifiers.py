@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 from airflow.providers.common.compat.sdk import BaseNotifier as AirflowBaseNotifier
 
+from airflow_provider_ozzy.engine.secret_options import redact_configuration
 from airflow_provider_ozzy.errors import ConfigurationError
 from airflow_provider_ozzy.notifications.base_notifier import (
     COMPLETED,
@@ -27,7 +28,6 @@ from airflow_provider_ozzy.notifications.base_notifier import (
     STARTED,
     BaseNotifier,
     JobEvent,
-    redact_configuration,
 )
 from airflow_provider_ozzy.notifications.ses_mail_notifier import SESMailNotifier
 from airflow_provider_ozzy.notifications.webhook_notifier import WebhookNotifier
@@ -170,11 +170,13 @@ def event_from_context(context: Any, job_status: str | None = None) -> JobEvent:
 
 def _add_export_details(event: JobEvent, context: Any, ti: Any) -> None:
     """Job id, counters and redacted configuration of an ``OzzyExportOperator`` task."""
+    from airflow_provider_ozzy.core.progress import PROGRESS_KEY
     from airflow_provider_ozzy.engine.config import normalize
-    from airflow_provider_ozzy.operators.ozzy_export import PROGRESS_KEY, OzzyExportOperator
 
     task = context.get("task")
-    if not isinstance(task, OzzyExportOperator):
+    # an OzzyExportOperator (or a subclass), known by what it offers: the notifiers sit below the
+    # operators, so they do not import them
+    if not (callable(getattr(task, "assemble", None)) and callable(getattr(task, "job_id", None))):
         return
     log = task.log
     try:

@@ -13,21 +13,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from airflow_provider_ozzy.core.pipeline_item import PipelineItem
-from airflow_provider_ozzy.engine.secret_options import (  # noqa: F401 (re-exported for notifiers)
-    REDACTED,
-    SECRET_NAME,
-    mask,
-    redact_configuration,
-)
+from airflow_provider_ozzy.core.redaction import mask
 
 STARTED = "STARTED"
 COMPLETED = "COMPLETED"
 FAILED = "FAILED"
 RETRYING = "RETRYING"
 SKIPPED = "SKIPPED"
-
-# one implementation of redaction for notifications, job states, messages and logs
-_SECRET_NAME = SECRET_NAME
 
 
 def _now() -> str:

@@ -15,8 +15,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from airflow_provider_ozzy.core.options import Problem
+from airflow_provider_ozzy.core.redaction import mask
 from airflow_provider_ozzy.core.retries import retrying
-from airflow_provider_ozzy.engine.secret_options import mask
 from airflow_provider_ozzy.notifications.base_notifier import BaseNotifier, JobEvent
 
 ATTEMPTS = 5

@@ -14,6 +14,7 @@ from typing import Any
 
 from airflow.providers.common.compat.sdk import BaseOperator
 
+from airflow_provider_ozzy.core.progress import PROGRESS_KEY
 from airflow_provider_ozzy.engine.config import ExportConfig, check, load_config, load_config_text
 from airflow_provider_ozzy.engine.secret_options import secret_values
 from airflow_provider_ozzy.errors import ConfigurationError, OzzyError
@@ -30,7 +31,6 @@ SECTION_ARGUMENTS = (
     "decompressor",
     "deserializer",
 )
-PROGRESS_KEY = "progress"
 
 
 def _templated(value: Any) -> bool:

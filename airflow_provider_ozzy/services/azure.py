@@ -24,8 +24,8 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from airflow_provider_ozzy.core.options import Problem
+from airflow_provider_ozzy.core.redaction import mask
 from airflow_provider_ozzy.core.retries import call_translated, current_policy, operation_label
-from airflow_provider_ozzy.engine.secret_options import mask
 from airflow_provider_ozzy.errors import OzzyError
 
 T = TypeVar("T")

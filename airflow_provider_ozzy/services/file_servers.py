@@ -13,8 +13,8 @@ import posixpath
 from collections.abc import Callable, Iterable
 from typing import Generic, NamedTuple, TypeVar
 
+from airflow_provider_ozzy.core.redaction import mask
 from airflow_provider_ozzy.core.retries import current_policy, is_transient, retrying
-from airflow_provider_ozzy.engine.secret_options import mask
 from airflow_provider_ozzy.errors import OzzyError
 
 C = TypeVar("C")
@@ -44,7 +44,7 @@ def partial_name(path: str) -> str:
 
 
 def redact(text: str, secrets: Iterable[str | None]) -> str:
-    """``text`` without ``secrets`` nor any other secret (``secret_options.mask``)."""
+    """``text`` without ``secrets`` nor any other secret (``redaction.mask``)."""
     return mask(text, secrets)
 
 

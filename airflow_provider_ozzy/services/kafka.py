@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_ozzy.core.options import STR_LIST
-from airflow_provider_ozzy.engine.secret_options import mask
+from airflow_provider_ozzy.core.redaction import mask
 
 # kafka-python settings a connection (or exporters' ``ssl_configs``) may set.
 SECURITY_SETTINGS = (
@@ -106,6 +106,46 @@ def security_problems(settings: dict[str, Any]) -> list[str]:
     return problems
 
 
+CONN_TYPE = "ozzy_kafka"  # the Airflow connection type (hooks/kafka_hook.py)
+DEFAULT_PORT = 9092
+EXTRA_SETTINGS = tuple(name for name in SECURITY_SETTINGS if not name.startswith("sasl_plain_")) + (
+    "client_id",
+)
+
+
+def config_from_connection(
+    host: str | None, port: int | None, login: str | None, password: str | None, extra: dict[str, Any]
+) -> dict[str, Any]:
+    """kafka-python settings from connection fields; invalid fields are a ``ValueError``."""
+    servers = []
+    for part in (host or "").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if ":" not in part.rsplit("]", 1)[-1]:
+            part = f"{part}:{port or DEFAULT_PORT}"
+        servers.append(part)
+    if not servers:
+        raise ValueError("the connection has no bootstrap servers in its host field")
+    unknown = sorted(set(extra) - set(EXTRA_SETTINGS))
+    if unknown:
+        raise ValueError(f"unknown extra field(s) {unknown} (known: {', '.join(EXTRA_SETTINGS)})")
+    config: dict[str, Any] = {"bootstrap_servers": servers}
+    config.update({name: value for name, value in extra.items() if value not in (None, "")})
+    if login:
+        config["sasl_plain_username"] = login
+    if password:
+        config["sasl_plain_password"] = password
+    if login and "security_protocol" not in config:
+        config["security_protocol"] = "SASL_PLAINTEXT"
+    if login and "sasl_mechanism" not in config:
+        config["sasl_mechanism"] = "PLAIN"
+    problems = security_problems(config)
+    if problems:
+        raise ValueError("; ".join(problems))
+    return config
+
+
 class KafkaConnection:
     """Client settings for one module, from its options; says which broker it talks to."""
 
@@ -118,9 +158,16 @@ class KafkaConnection:
         """kafka-python keyword arguments shared by consumers and admin clients."""
         if self._settings is None:
             if self.options["kafka_conn_id"]:
-                from airflow_provider_ozzy.hooks.kafka_hook import OzzyKafkaHook
+                from airflow.providers.common.compat.sdk import BaseHook
 
-                settings = OzzyKafkaHook(self.options["kafka_conn_id"]).client_config()
+                connection = BaseHook.get_connection(self.options["kafka_conn_id"])
+                settings = config_from_connection(
+                    connection.host,
+                    connection.port,
+                    connection.login,
+                    connection.password,
+                    connection.extra_dejson,
+                )
             else:
                 settings = {
                     "bootstrap_servers": list(self.options["brokers"]),

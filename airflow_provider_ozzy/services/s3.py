@@ -19,8 +19,8 @@ from collections.abc import Callable
 from typing import Any, BinaryIO, TypeVar, cast
 
 from airflow_provider_ozzy.core.options import Problem
+from airflow_provider_ozzy.core.redaction import mask
 from airflow_provider_ozzy.core.retries import call_with_retries, current_policy
-from airflow_provider_ozzy.engine.secret_options import mask
 from airflow_provider_ozzy.errors import OzzyError
 
 T = TypeVar("T")

@@ -23,6 +23,8 @@ from airflow_provider_ozzy.core.options import Problem
 from airflow_provider_ozzy.core.retries import call_with_retries, current_policy
 from airflow_provider_ozzy.errors import OzzyError
 
+CONN_TYPE = "ozzy_scrapy_cloud"  # the Airflow connection type (hooks/scrapy_cloud_hook.py)
+
 T = TypeVar("T")
 
 APIKEY_ENV = "EXPORTERS_HS_APIKEY"
@@ -99,6 +101,29 @@ def to_millis(value: int | str | None, option: str) -> int | None:
     return int(moment.timestamp() * 1000)
 
 
+def connection_credentials(conn_id: str) -> tuple[str, str | None, str | None]:
+    """(API key, storage endpoint or ``None``, dashboard endpoint or ``None``) of an
+    ``ozzy_scrapy_cloud`` connection (``ScrapyCloudHook`` serves the same)."""
+    from airflow.providers.common.compat.sdk import BaseHook
+
+    try:
+        connection = BaseHook.get_connection(conn_id)
+    except Exception as error:  # AirflowNotFoundException, or no Airflow context to ask
+        raise OzzyError(f"cannot get Airflow connection '{conn_id}': {type(error).__name__}") from None
+    apikey = connection.password or ""
+    if not apikey:
+        raise OzzyError(f"connection '{conn_id}' has no API key (its password is empty)")
+    endpoint = None
+    if connection.host:
+        endpoint = connection.host if "://" in connection.host else f"https://{connection.host}"
+        if connection.port:
+            endpoint = f"{endpoint.rstrip('/')}:{connection.port}"
+        endpoint = endpoint.rstrip("/") + "/"
+    extra = connection.extra_dejson or {}
+    dash_endpoint = extra.get("dash_endpoint") or extra.get(f"extra__{CONN_TYPE}__dash_endpoint")
+    return apikey, endpoint, dash_endpoint or None
+
+
 class CollectionAccess:
     """One collection of one project, for the module ``label`` (e.g. ``reader HubstorageReader``)."""
 
@@ -126,12 +151,15 @@ class CollectionAccess:
             conn_id = self.options["scrapy_cloud_conn_id"]
             endpoint = self.options["endpoint"]
             if conn_id:
-                from airflow_provider_ozzy.hooks.scrapy_cloud_hook import ScrapyCloudHook
+                from scrapinghub import HubstorageClient
 
                 try:
-                    self._client = ScrapyCloudHook(conn_id).get_hubstorage_client(endpoint=endpoint)
+                    apikey, connection_endpoint, _ = connection_credentials(conn_id)
                 except OzzyError as error:
                     raise OzzyError(f"{self.label}: {error}") from None
+                self._client = HubstorageClient(
+                    auth=apikey, endpoint=endpoint or connection_endpoint, max_retries=0
+                )
             else:
                 from scrapinghub import HubstorageClient
 

@@ -7,15 +7,15 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_ozzy.core.redaction import REDACTED
 from airflow_provider_ozzy.engine.config import ExportConfig, check
+from airflow_provider_ozzy.engine.secret_options import redact_configuration
 from airflow_provider_ozzy.notifications.base_notifier import (
     COMPLETED,
     FAILED,
-    REDACTED,
     RETRYING,
     STARTED,
     JobEvent,
-    redact_configuration,
 )
 from airflow_provider_ozzy.notifications.ses_mail_notifier import SESMailNotifier
 from airflow_provider_ozzy.notifications.webhook_notifier import WebhookNotifier, shown_url

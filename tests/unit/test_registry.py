@@ -49,12 +49,12 @@ def test_every_catalogued_module_resolves_by_every_name(kind, class_name, module
 
 
 def test_resolved_classes_are_pipeline_modules_of_their_kind():
-    from airflow_provider_ozzy.engine.config import _base_classes
+    from airflow_provider_ozzy.engine.registry import base_class
 
-    bases = _base_classes()
     for kind, class_name, cls in all_modules():
-        if kind in bases:
-            assert issubclass(cls, bases[kind]), f"{class_name} is not a {kind} module"
+        base = base_class(kind)
+        if base is not None:
+            assert issubclass(cls, base), f"{class_name} is not a {kind} module"
         assert isinstance(cls.supported_options, dict)
     assert len(all_modules()) == len(ENTRIES)
 
