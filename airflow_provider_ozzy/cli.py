@@ -18,8 +18,8 @@ import traceback
 from collections.abc import Iterator
 from typing import Any, BinaryIO, cast
 
+from airflow_provider_ozzy.core.errors import ConfigurationError, OzzyError, describe_os_error
 from airflow_provider_ozzy.core.redaction import install_log_masking, mask
-from airflow_provider_ozzy.errors import ConfigurationError, OzzyError, describe_os_error
 
 EXIT_FAILED = 1
 EXIT_INVALID = 2

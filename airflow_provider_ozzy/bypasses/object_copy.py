@@ -21,10 +21,10 @@ from airflow_provider_ozzy.bypasses.base_bypass import (
     copied_name_problem,
     module_values,
 )
+from airflow_provider_ozzy.core.errors import WriterError
 from airflow_provider_ozzy.core.filebase import MD5_FILE_NAME, SEGMENT_BYTES
 from airflow_provider_ozzy.core.path_safety import utf8
-from airflow_provider_ozzy.errors import WriterError
-from airflow_provider_ozzy.readers.base_stream_reader import Stream
+from airflow_provider_ozzy.core.stream import Stream
 
 
 class DoneSet:

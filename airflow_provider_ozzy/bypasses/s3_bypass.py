@@ -16,8 +16,8 @@ from airflow_provider_ozzy.bypasses.base_bypass import (
     section_class,
 )
 from airflow_provider_ozzy.bypasses.object_copy import DoneSet, copy_targets, fingerprint
-from airflow_provider_ozzy.errors import InconsistentWriteError, WriterError
-from airflow_provider_ozzy.readers.base_stream_reader import Stream
+from airflow_provider_ozzy.core.errors import InconsistentWriteError, WriterError
+from airflow_provider_ozzy.core.stream import Stream
 from airflow_provider_ozzy.readers.s3_reader import S3Reader
 from airflow_provider_ozzy.services.s3 import is_refused
 from airflow_provider_ozzy.writers.s3_writer import S3Writer, multipart_etag

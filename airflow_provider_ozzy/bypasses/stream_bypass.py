@@ -12,8 +12,8 @@ from typing import Any
 
 from airflow_provider_ozzy.bypasses.base_bypass import section_class
 from airflow_provider_ozzy.bypasses.object_copy import ObjectCopyBypass
+from airflow_provider_ozzy.core.errors import InconsistentWriteError, WriterError
 from airflow_provider_ozzy.core.retries import retrying
-from airflow_provider_ozzy.errors import InconsistentWriteError, WriterError
 from airflow_provider_ozzy.readers.base_stream_reader import StreamBasedReader
 from airflow_provider_ozzy.write_buffers.stream_writing import accepts_streams
 from airflow_provider_ozzy.writers.base_writer import WrittenFile

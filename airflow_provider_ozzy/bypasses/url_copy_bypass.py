@@ -15,8 +15,8 @@ from typing import Any, ClassVar
 
 from airflow_provider_ozzy.bypasses.base_bypass import section_class
 from airflow_provider_ozzy.bypasses.object_copy import ObjectCopyBypass
-from airflow_provider_ozzy.errors import InconsistentWriteError, WriterError
-from airflow_provider_ozzy.readers.base_stream_reader import Stream
+from airflow_provider_ozzy.core.errors import InconsistentWriteError, WriterError
+from airflow_provider_ozzy.core.stream import Stream
 
 URL_SECONDS = 1800  # presigned URLs stay valid 30 minutes, as exporters' did
 IN_FLIGHT = 16  # copies running on the service at once

@@ -21,7 +21,7 @@ from typing import IO, Any
 
 import orjson
 
-from airflow_provider_ozzy.errors import ConfigurationError, OzzyError, PersistenceError
+from airflow_provider_ozzy.core.errors import ConfigurationError, OzzyError, PersistenceError
 
 log = logging.getLogger("airflow_provider_ozzy.dead_letters")
 

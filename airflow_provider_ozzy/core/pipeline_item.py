@@ -6,8 +6,8 @@ import logging
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from airflow_provider_ozzy.core.errors import ConfigurationError
 from airflow_provider_ozzy.core.options import Problem, merged_options, resolve_options
-from airflow_provider_ozzy.errors import ConfigurationError
 
 
 class PipelineItem:

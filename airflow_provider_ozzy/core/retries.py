@@ -37,7 +37,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from airflow_provider_ozzy.errors import OzzyError
+from airflow_provider_ozzy.core.errors import OzzyError
 
 T = TypeVar("T")
 log = logging.getLogger("airflow_provider_ozzy.retries")
@@ -84,7 +84,7 @@ class RetryPolicy:
     @classmethod
     def from_options(cls, options: dict[str, Any]) -> RetryPolicy:
         """The policy of resolved exporter options (``disable_retries``, ``retry_*``)."""
-        from airflow_provider_ozzy.errors import ConfigurationError
+        from airflow_provider_ozzy.core.errors import ConfigurationError
 
         problems = [
             f"exporter_options: option '{name}' must be from {spec['minimum']} to {spec['maximum']}, "

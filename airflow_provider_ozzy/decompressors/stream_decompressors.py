@@ -18,8 +18,8 @@ from typing import BinaryIO, ClassVar
 
 import zstandard
 
+from airflow_provider_ozzy.core.errors import ReaderError
 from airflow_provider_ozzy.core.pipeline_item import PipelineItem
-from airflow_provider_ozzy.errors import ReaderError
 
 _fast_zlib: types.ModuleType
 try:  # ISA-L inflates the same format about twice as fast as zlib

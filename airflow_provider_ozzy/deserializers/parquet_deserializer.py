@@ -13,9 +13,9 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from airflow_provider_ozzy.core.errors import ReaderError
 from airflow_provider_ozzy.core.options import Problem
 from airflow_provider_ozzy.deserializers.stream_deserializers import BaseDeserializer
-from airflow_provider_ozzy.errors import ReaderError
 
 INSTALL_HINT = "pip install 'airflow-provider-ozzy[parquet]'"
 

@@ -17,9 +17,9 @@ from typing import Any
 import orjson
 
 from airflow_provider_ozzy.core.dead_letters import BadRecord
+from airflow_provider_ozzy.core.errors import ReaderError
 from airflow_provider_ozzy.core.options import Problem
 from airflow_provider_ozzy.core.pipeline_item import PipelineItem
-from airflow_provider_ozzy.errors import ReaderError
 
 
 class BaseDeserializer(PipelineItem):

@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from airflow_provider_ozzy.core.errors import ConfigurationError
 from airflow_provider_ozzy.core.options import merged_options, resolve_options
 from airflow_provider_ozzy.core.retries import RETRY_OPTIONS
 from airflow_provider_ozzy.engine.registry import (
@@ -28,7 +29,6 @@ from airflow_provider_ozzy.engine.registry import (
     package_class,
     resolve,
 )
-from airflow_provider_ozzy.errors import ConfigurationError
 
 MODULE_SECTIONS = (
     "reader",

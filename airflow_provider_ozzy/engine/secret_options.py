@@ -168,8 +168,8 @@ def restore_secrets(configuration: dict[str, Any], source: str | None, paths: li
             source or "unknown",
         )
         return configuration
+    from airflow_provider_ozzy.core.errors import ConfigurationError
     from airflow_provider_ozzy.engine.config import load_config
-    from airflow_provider_ozzy.errors import ConfigurationError
 
     try:
         original = load_config(source).data

@@ -12,8 +12,8 @@ import importlib.util
 import sys
 from typing import Any
 
+from airflow_provider_ozzy.core.errors import WriterError
 from airflow_provider_ozzy.core.options import Problem
-from airflow_provider_ozzy.errors import WriterError
 from airflow_provider_ozzy.export_formatter.base_export_formatter import (
     BaseExportFormatter,
     ByteSink,

@@ -21,6 +21,7 @@ from airflow_provider_ozzy.bypasses.base_bypass import (
     choose_bypass,
 )
 from airflow_provider_ozzy.core.dead_letters import DeadLetterSink, attach_dead_letters, isolate_bad_items
+from airflow_provider_ozzy.core.errors import PersistenceError
 from airflow_provider_ozzy.core.gc_tuning import fewer_collections
 from airflow_provider_ozzy.core.options import resolve_options
 from airflow_provider_ozzy.core.retries import RetryPolicy, retry_policy, use_retry_policy
@@ -28,7 +29,6 @@ from airflow_provider_ozzy.engine.commit_protocol import STATE_VERSION, CommitTr
 from airflow_provider_ozzy.engine.config import EXPORTER_OPTIONS, ExportConfig, normalize, validate
 from airflow_provider_ozzy.engine.registry import SECTION_KINDS, resolve
 from airflow_provider_ozzy.engine.secret_options import protect, redact_configuration
-from airflow_provider_ozzy.errors import PersistenceError
 from airflow_provider_ozzy.export_formatter.base_export_formatter import BaseExportFormatter
 from airflow_provider_ozzy.filters.base_filter import BaseFilter
 from airflow_provider_ozzy.groupers.base_grouper import BaseGrouper

@@ -52,7 +52,7 @@ from RestrictedPython import compile_restricted_exec
 from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
 from RestrictedPython.transformer import INSPECT_ATTRIBUTES
 
-from airflow_provider_ozzy.errors import OzzyError
+from airflow_provider_ozzy.core.errors import OzzyError
 
 # Modules every expression sees (as exporters gave them, minus ``random``: see the docstring).
 DEFAULT_MODULES: tuple[str, ...] = ("datetime", "re", "math", "json", "itertools", "calendar")

@@ -172,9 +172,8 @@ class SandboxProcess:
 
     def _start(self) -> None:
         self.kill()
-        import airflow_provider_ozzy
-
-        package_root = os.path.dirname(os.path.dirname(os.path.abspath(airflow_provider_ozzy.__file__)))
+        # the folder holding airflow_provider_ozzy/ (this file is airflow_provider_ozzy/expressions/...)
+        package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         environment = {name: os.environ[name] for name in _ENVIRONMENT if name in os.environ}
         environment["PYTHONPATH"] = os.pathsep.join(
             [package_root, *filter(None, environment.get("PYTHONPATH", "").split(os.pathsep))]

@@ -32,9 +32,9 @@ from typing import Any
 
 import orjson
 
+from airflow_provider_ozzy.core.errors import PersistenceError
 from airflow_provider_ozzy.core.fields import MISSING, field_getter
 from airflow_provider_ozzy.core.options import Problem
-from airflow_provider_ozzy.errors import PersistenceError
 from airflow_provider_ozzy.filters.base_filter import BaseFilter
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1

@@ -18,8 +18,8 @@ from typing import Any, ClassVar
 
 from airflow.providers.common.compat.sdk import BaseNotifier as AirflowBaseNotifier
 
+from airflow_provider_ozzy.core.errors import ConfigurationError
 from airflow_provider_ozzy.engine.secret_options import redact_configuration
-from airflow_provider_ozzy.errors import ConfigurationError
 from airflow_provider_ozzy.notifications.base_notifier import (
     COMPLETED,
     FAILED,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from typing import Any
 
 from airflow_provider_ozzy.core.options import Problem
@@ -24,8 +23,8 @@ from airflow_provider_ozzy.notifications.base_notifier import (
     JobEvent,
 )
 from airflow_provider_ozzy.services.aws import DEFAULT_REGION, as_retryable, aws_client, error_text
+from airflow_provider_ozzy.services.mail import MAIL_ADDRESS
 
-MAIL_ADDRESS = re.compile(r"[^\r\n]+@[^\r\n]+")
 ATTEMPTS = 5
 # Writer options the start mail shows, as exporters did (``emails`` is MailWriter's option).
 _WRITER_DETAILS = (

@@ -14,10 +14,10 @@ from typing import Any
 
 from airflow.providers.common.compat.sdk import BaseOperator
 
+from airflow_provider_ozzy.core.errors import ConfigurationError, OzzyError
 from airflow_provider_ozzy.core.progress import PROGRESS_KEY
 from airflow_provider_ozzy.engine.config import ExportConfig, check, load_config, load_config_text
 from airflow_provider_ozzy.engine.secret_options import secret_values
-from airflow_provider_ozzy.errors import ConfigurationError, OzzyError
 
 SECTION_ARGUMENTS = (
     "reader",

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 from airflow.providers.common.compat.sdk import BaseOperator
 
-from airflow_provider_ozzy.errors import ConfigurationError
+from airflow_provider_ozzy.core.errors import ConfigurationError
 from airflow_provider_ozzy.operators.ozzy_export import OzzyExportOperator, _templated
 from airflow_provider_ozzy.sharding.check import MANIFEST_NAME
 

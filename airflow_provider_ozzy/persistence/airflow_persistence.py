@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from airflow_provider_ozzy.errors import PersistenceError
+from airflow_provider_ozzy.core.errors import PersistenceError
 from airflow_provider_ozzy.persistence.base_persistence import BasePersistence
 
 STATE_KEY = "ozzy_state"

@@ -38,34 +38,20 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
+from airflow_provider_ozzy.core.errors import PersistenceError
 from airflow_provider_ozzy.core.options import Problem
 from airflow_provider_ozzy.engine.secret_options import strip_secrets
-from airflow_provider_ozzy.errors import PersistenceError
 from airflow_provider_ozzy.persistence.base_persistence import BasePersistence
 from airflow_provider_ozzy.persistence.job_lock import FileJobLock, lock_key
+from airflow_provider_ozzy.services.sql import CONNECTION_DRIVERS, parse_url, safe_url
 
 DEFAULT_TABLE = "ozzy_job"
 PASSWORD_ENV = "OZZY_DB_PASSWORD"
 MAX_JOB_ID_LENGTH = 750  # VARCHAR primary key: 750 utf8mb4 characters fit InnoDB's 3072-byte index limit
 
-# Airflow connection type -> SQLAlchemy driver
-CONNECTION_DRIVERS = {
-    "postgres": "postgresql+psycopg2",
-    "postgresql": "postgresql+psycopg2",
-    "mysql": "mysql+pymysql",
-    "mariadb": "mysql+pymysql",
-    "sqlite": "sqlite",
-}
 # SQLAlchemy backend -> scheme of the ``ozzy resume`` URI
 URI_SCHEMES = {"postgresql": "postgresql", "mysql": "mysql", "mariadb": "mysql", "sqlite": "sqlite"}
 _URI_DRIVERS = {"postgresql": "postgresql+psycopg2", "mysql": "mysql+pymysql", "sqlite": "sqlite"}
-# URLs without a driver get the one Ozzy installs (SQLAlchemy's defaults are psycopg 3 and mysqlclient)
-_DEFAULT_DRIVERS = {
-    "postgresql": "postgresql+psycopg2",
-    "postgres": "postgresql+psycopg2",
-    "mysql": "mysql+pymysql",
-    "mariadb": "mariadb+pymysql",
-}
 _TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _LEGACY = ("user", "password", "host", "port", "database")
 _COMMIT_ATTEMPTS = 4
@@ -86,17 +72,6 @@ def job_table(name: str = DEFAULT_TABLE) -> Table:
         Column("last_committed", _TIMESTAMP, nullable=True),  # UTC
         Column("job_finished", Boolean, nullable=False, default=False),
     )
-
-
-def parse_url(text: str) -> URL:
-    """A SQLAlchemy URL; a bare ``postgresql://``/``mysql://`` gets psycopg2/pymysql as its driver."""
-    url = make_url(text)
-    return url.set(drivername=_DEFAULT_DRIVERS.get(url.drivername, url.drivername))
-
-
-def safe_url(url: URL) -> str:
-    """``url`` for messages: the password, if any, shown as ``***``."""
-    return url.render_as_string(hide_password=True)
 
 
 def _blank(value: Any) -> bool:

@@ -19,7 +19,7 @@ import json
 import re
 from typing import Any
 
-from airflow_provider_ozzy.errors import ConfigurationError
+from airflow_provider_ozzy.core.errors import ConfigurationError
 
 STATE_KEY = "deciding_config"
 

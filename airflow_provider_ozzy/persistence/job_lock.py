@@ -15,7 +15,7 @@ import hashlib
 import os
 import threading
 
-from airflow_provider_ozzy.errors import PersistenceError
+from airflow_provider_ozzy.core.errors import PersistenceError
 
 # POSIX record locks belong to the process and are all dropped when it closes any descriptor of
 # the file, so each lock file is opened once per process and its held offsets are tracked here

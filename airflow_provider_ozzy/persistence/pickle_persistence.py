@@ -21,9 +21,9 @@ from typing import Any
 
 import orjson
 
+from airflow_provider_ozzy.core.errors import ConfigurationError, PersistenceError
 from airflow_provider_ozzy.core.path_safety import safe_segment
 from airflow_provider_ozzy.engine.secret_options import strip_secrets
-from airflow_provider_ozzy.errors import ConfigurationError, PersistenceError
 from airflow_provider_ozzy.persistence.base_persistence import BasePersistence
 from airflow_provider_ozzy.persistence.job_lock import FileJobLock
 

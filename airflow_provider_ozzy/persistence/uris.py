@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow_provider_ozzy.core.errors import PersistenceError
 from airflow_provider_ozzy.core.redaction import mask
 from airflow_provider_ozzy.engine.secret_options import restore_secrets
-from airflow_provider_ozzy.errors import PersistenceError
 from airflow_provider_ozzy.persistence.base_persistence import BasePersistence
 from airflow_provider_ozzy.persistence.pickle_persistence import PicklePersistence
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow_provider_ozzy.core.errors import PersistenceError
 from airflow_provider_ozzy.engine.commit_protocol import continuation
-from airflow_provider_ozzy.errors import PersistenceError
 from airflow_provider_ozzy.persistence.airflow_persistence import STATE_KEY, decode_state, encode_state
 from airflow_provider_ozzy.persistence.base_persistence import BasePersistence
 

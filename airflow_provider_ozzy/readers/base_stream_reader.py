@@ -16,13 +16,14 @@ from __future__ import annotations
 import bisect
 import time
 from collections.abc import Iterator
-from typing import Any, BinaryIO, NamedTuple
+from typing import Any, BinaryIO
 
 from airflow_provider_ozzy.core.dead_letters import BadRecord, DeadLetterSink
+from airflow_provider_ozzy.core.errors import ReaderError
 from airflow_provider_ozzy.core.retries import is_transient, retrying
+from airflow_provider_ozzy.core.stream import Stream
 from airflow_provider_ozzy.decompressors.stream_decompressors import AutoDecompressor, BaseDecompressor
 from airflow_provider_ozzy.deserializers.stream_deserializers import BaseDeserializer, JsonLinesDeserializer
-from airflow_provider_ozzy.errors import ReaderError
 from airflow_provider_ozzy.readers.base_reader import BaseReader
 from airflow_provider_ozzy.readers.input_log import (
     Entry,
@@ -34,12 +35,6 @@ from airflow_provider_ozzy.readers.input_log import (
 )
 
 POSITION_VERSION = 2
-
-
-class Stream(NamedTuple):
-    name: str
-    size: int | None
-    meta: Any = None
 
 
 class StreamBasedReader(BaseReader):

@@ -6,9 +6,10 @@ import os
 import re
 from typing import Any, BinaryIO
 
+from airflow_provider_ozzy.core.errors import ReaderError
 from airflow_provider_ozzy.core.options import Problem
-from airflow_provider_ozzy.errors import ReaderError
-from airflow_provider_ozzy.readers.base_stream_reader import Stream, StreamBasedReader
+from airflow_provider_ozzy.core.stream import Stream
+from airflow_provider_ozzy.readers.base_stream_reader import StreamBasedReader
 
 _ENTRY_KEYS = {"dir", "dir_pointer", "file", "pattern", "include_dot_files"}
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any, BinaryIO
 
+from airflow_provider_ozzy.core.errors import ReaderError
 from airflow_provider_ozzy.core.options import Problem
-from airflow_provider_ozzy.errors import ReaderError
-from airflow_provider_ozzy.readers.base_stream_reader import Stream, StreamBasedReader
+from airflow_provider_ozzy.core.stream import Stream
+from airflow_provider_ozzy.readers.base_stream_reader import StreamBasedReader
 from airflow_provider_ozzy.services.gcs import GCS_OPTIONS, GCSConnection, gcs_problems
 from airflow_provider_ozzy.services.prefix_listing import LISTING_OPTIONS, PrefixListing, listing_problems
 

@@ -21,8 +21,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from airflow_provider_ozzy.core.errors import ConfigurationError, OzzyError, ReaderError
 from airflow_provider_ozzy.core.options import STR_LIST, Problem
-from airflow_provider_ozzy.errors import ConfigurationError, OzzyError, ReaderError
 from airflow_provider_ozzy.readers.base_reader import BaseReader
 from airflow_provider_ozzy.services.scrapy_cloud import (
     CollectionAccess,

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow_provider_ozzy.core.errors import ReaderError
 from airflow_provider_ozzy.core.options import Problem
-from airflow_provider_ozzy.errors import ReaderError
 from airflow_provider_ozzy.readers.base_reader import BaseReader
 from airflow_provider_ozzy.services.kafka import KAFKA_OPTIONS, KafkaConnection, kafka_problems
 from airflow_provider_ozzy.services.kafka_decoding import DECODING_OPTIONS, decoding_problems, make_decoder

@@ -14,9 +14,10 @@ import posixpath
 import stat
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
+from airflow_provider_ozzy.core.errors import ReaderError
 from airflow_provider_ozzy.core.options import Problem
-from airflow_provider_ozzy.errors import ReaderError
-from airflow_provider_ozzy.readers.base_stream_reader import Stream, StreamBasedReader
+from airflow_provider_ozzy.core.stream import Stream
+from airflow_provider_ozzy.readers.base_stream_reader import StreamBasedReader
 from airflow_provider_ozzy.services.prefix_listing import LISTING_OPTIONS, PrefixListing, listing_problems
 from airflow_provider_ozzy.services.sftp import SFTP_OPTIONS, SFTPSession, sftp_problems
 

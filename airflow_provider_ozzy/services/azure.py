@@ -23,10 +23,10 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
+from airflow_provider_ozzy.core.errors import OzzyError
 from airflow_provider_ozzy.core.options import Problem
 from airflow_provider_ozzy.core.redaction import mask
 from airflow_provider_ozzy.core.retries import call_translated, current_policy, operation_label
-from airflow_provider_ozzy.errors import OzzyError
 
 T = TypeVar("T")
 log = logging.getLogger("airflow_provider_ozzy.azure")

@@ -13,9 +13,9 @@ import posixpath
 from collections.abc import Callable, Iterable
 from typing import Generic, NamedTuple, TypeVar
 
+from airflow_provider_ozzy.core.errors import OzzyError
 from airflow_provider_ozzy.core.redaction import mask
 from airflow_provider_ozzy.core.retries import current_policy, is_transient, retrying
-from airflow_provider_ozzy.errors import OzzyError
 
 C = TypeVar("C")
 T = TypeVar("T")

@@ -12,8 +12,8 @@ import json
 import socket
 from typing import Any
 
+from airflow_provider_ozzy.core.errors import OzzyError
 from airflow_provider_ozzy.core.retries import is_transient
-from airflow_provider_ozzy.errors import OzzyError
 from airflow_provider_ozzy.services.file_servers import Endpoint, RemoteSession, ShortWriteError
 
 DEFAULT_PORT = 21

@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+from airflow_provider_ozzy.core.errors import ReaderError
 from airflow_provider_ozzy.core.options import INT_LIST, Problem
-from airflow_provider_ozzy.errors import ReaderError
 from airflow_provider_ozzy.services.kafka import KafkaConnection
 
 STARTS = ("earliest", "latest", "committed", "timestamp")

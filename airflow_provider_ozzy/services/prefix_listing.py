@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from airflow_provider_ozzy.core.options import STR_LIST, Problem
-from airflow_provider_ozzy.readers.base_stream_reader import Stream
+from airflow_provider_ozzy.core.stream import Stream
 
 LISTING_OPTIONS: dict[str, dict[str, Any]] = {
     "prefix": {

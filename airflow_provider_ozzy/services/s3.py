@@ -18,10 +18,10 @@ import logging
 from collections.abc import Callable
 from typing import Any, BinaryIO, TypeVar, cast
 
+from airflow_provider_ozzy.core.errors import OzzyError
 from airflow_provider_ozzy.core.options import Problem
 from airflow_provider_ozzy.core.redaction import mask
 from airflow_provider_ozzy.core.retries import call_with_retries, current_policy
-from airflow_provider_ozzy.errors import OzzyError
 
 T = TypeVar("T")
 log = logging.getLogger("airflow_provider_ozzy.s3")

@@ -19,9 +19,9 @@ import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from airflow_provider_ozzy.core.errors import OzzyError
 from airflow_provider_ozzy.core.options import Problem
 from airflow_provider_ozzy.core.retries import call_with_retries, current_policy
-from airflow_provider_ozzy.errors import OzzyError
 
 CONN_TYPE = "ozzy_scrapy_cloud"  # the Airflow connection type (hooks/scrapy_cloud_hook.py)
 

@@ -11,8 +11,8 @@ import socket
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_ozzy.core.errors import OzzyError
 from airflow_provider_ozzy.core.retries import is_transient
-from airflow_provider_ozzy.errors import OzzyError
 from airflow_provider_ozzy.services.file_servers import Endpoint, RemoteSession, ShortWriteError
 
 if TYPE_CHECKING:

@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from airflow_provider_ozzy.errors import OzzyError
+from airflow_provider_ozzy.core.errors import OzzyError
 
 MANIFEST_NAME = "ozzy-manifest.json"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_ozzy.errors import ConfigurationError, ReaderError
+from airflow_provider_ozzy.core.errors import ConfigurationError, ReaderError
 
 
 def split_partitions(partitions: list[int], shard_count: int) -> list[list[int]]:

@@ -21,8 +21,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from airflow_provider_ozzy.core.errors import ConfigurationError
 from airflow_provider_ozzy.engine.config import ExportConfig, normalize
-from airflow_provider_ozzy.errors import ConfigurationError
 from airflow_provider_ozzy.readers.base_reader import BaseReader
 
 # a unit: (name, size in bytes or None)

@@ -17,8 +17,8 @@ from typing import Any
 import jq
 import orjson
 
+from airflow_provider_ozzy.core.errors import OzzyError
 from airflow_provider_ozzy.core.options import Problem
-from airflow_provider_ozzy.errors import OzzyError
 from airflow_provider_ozzy.transform.base_transform import BaseTransform
 
 OUTPUTS = ("first", "all")

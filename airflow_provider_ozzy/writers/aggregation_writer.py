@@ -16,8 +16,8 @@ from typing import Any
 
 import orjson
 
+from airflow_provider_ozzy.core.errors import WriterError
 from airflow_provider_ozzy.core.options import Problem
-from airflow_provider_ozzy.errors import WriterError
 from airflow_provider_ozzy.writers.unbuffered_writer import UnbufferedWriter
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 from typing import Any, BinaryIO
 
+from airflow_provider_ozzy.core.errors import WriterError
 from airflow_provider_ozzy.core.options import Problem
-from airflow_provider_ozzy.errors import WriterError
 from airflow_provider_ozzy.services.azure import (
     NO_SDK_RETRIES,
     BlobConnection,

@@ -11,8 +11,8 @@ import os
 import posixpath
 from typing import Any
 
+from airflow_provider_ozzy.core.errors import WriterError
 from airflow_provider_ozzy.core.options import Problem
-from airflow_provider_ozzy.errors import WriterError
 from airflow_provider_ozzy.services.azure import (
     NO_SDK_RETRIES,
     FileShareConnection,

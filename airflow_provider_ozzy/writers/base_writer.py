@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from airflow_provider_ozzy.core.compression import COMPRESSIONS, level_problem
+from airflow_provider_ozzy.core.errors import ConfigurationError, InconsistentWriteError
 from airflow_provider_ozzy.core.options import Problem
 from airflow_provider_ozzy.core.pipeline_item import PipelineItem
-from airflow_provider_ozzy.errors import ConfigurationError, InconsistentWriteError
 from airflow_provider_ozzy.export_formatter.base_export_formatter import BaseExportFormatter
 from airflow_provider_ozzy.groupers.base_grouper import GroupKey
 from airflow_provider_ozzy.write_buffers.base import BufferSettings, FinishedFile, WriteBuffer

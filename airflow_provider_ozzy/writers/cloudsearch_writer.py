@@ -20,9 +20,9 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from airflow_provider_ozzy.core.errors import ConfigurationError, WriterError
 from airflow_provider_ozzy.core.options import Problem
 from airflow_provider_ozzy.core.retries import retrying
-from airflow_provider_ozzy.errors import ConfigurationError, WriterError
 from airflow_provider_ozzy.services.aws import as_retryable, aws_client, error_text, uses_connection
 from airflow_provider_ozzy.write_buffers.base import FinishedFile
 from airflow_provider_ozzy.write_buffers.buffer_file_lines import buffer_file_lines

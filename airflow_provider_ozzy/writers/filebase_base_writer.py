@@ -14,10 +14,10 @@ import posixpath
 from typing import Any
 
 from airflow_provider_ozzy.core.compression import suffix
+from airflow_provider_ozzy.core.errors import WriterError
 from airflow_provider_ozzy.core.filebase import MD5_FILE_NAME, Filebase
 from airflow_provider_ozzy.core.options import Problem
 from airflow_provider_ozzy.core.path_safety import safe_segment
-from airflow_provider_ozzy.errors import WriterError
 from airflow_provider_ozzy.groupers.base_grouper import GroupKey
 from airflow_provider_ozzy.write_buffers.base import FinishedFile
 from airflow_provider_ozzy.writers.base_writer import BaseWriter, WrittenFile

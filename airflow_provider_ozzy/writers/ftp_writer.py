@@ -17,8 +17,8 @@ import os
 import posixpath
 from typing import Any
 
+from airflow_provider_ozzy.core.errors import WriterError
 from airflow_provider_ozzy.core.options import Problem
-from airflow_provider_ozzy.errors import WriterError
 from airflow_provider_ozzy.services.file_servers import ShortWriteError, partial_name
 from airflow_provider_ozzy.services.ftp import FTP_OPTIONS, FTPSession, ftp_problems
 from airflow_provider_ozzy.write_buffers.base import FinishedFile

@@ -20,9 +20,9 @@ import posixpath
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from airflow_provider_ozzy.core.errors import WriterError
 from airflow_provider_ozzy.core.options import Problem
 from airflow_provider_ozzy.core.retries import retrying
-from airflow_provider_ozzy.errors import WriterError
 from airflow_provider_ozzy.write_buffers.base import FinishedFile
 from airflow_provider_ozzy.writers.base_writer import WrittenFile
 from airflow_provider_ozzy.writers.filebase_base_writer import FilebaseBaseWriter

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any, BinaryIO
 
+from airflow_provider_ozzy.core.errors import WriterError
 from airflow_provider_ozzy.core.options import Problem
-from airflow_provider_ozzy.errors import WriterError
 from airflow_provider_ozzy.services.gcs import GCS_OPTIONS, TIMEOUT, GCSConnection, gcs_problems
 from airflow_provider_ozzy.write_buffers.base import FinishedFile
 from airflow_provider_ozzy.write_buffers.stream_writing import HashingReader

@@ -15,8 +15,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from airflow_provider_ozzy.core.errors import OzzyError, WriterError
 from airflow_provider_ozzy.core.options import Problem
-from airflow_provider_ozzy.errors import OzzyError, WriterError
 from airflow_provider_ozzy.expressions.reduce_values import plain
 from airflow_provider_ozzy.groupers.base_grouper import GroupKey
 from airflow_provider_ozzy.services.scrapy_cloud import (

@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from airflow_provider_ozzy.core.errors import OzzyError, WriterError
 from airflow_provider_ozzy.core.options import Problem
-from airflow_provider_ozzy.errors import OzzyError, WriterError
 from airflow_provider_ozzy.services.scrapy_cloud import (
     CollectionAccess,
     connection_options,

@@ -22,12 +22,11 @@ import tempfile
 from typing import Any
 
 from airflow_provider_ozzy.core.compression import suffix
+from airflow_provider_ozzy.core.errors import WriterError
 from airflow_provider_ozzy.core.options import Problem
 from airflow_provider_ozzy.core.path_safety import safe_segment
 from airflow_provider_ozzy.core.retries import retrying
-from airflow_provider_ozzy.errors import WriterError
 from airflow_provider_ozzy.groupers.base_grouper import GroupKey
-from airflow_provider_ozzy.notifications.ses_mail_notifier import MAIL_ADDRESS
 from airflow_provider_ozzy.services.aws import (
     TransientServiceError,
     as_retryable,
@@ -35,6 +34,7 @@ from airflow_provider_ozzy.services.aws import (
     error_text,
     uses_connection,
 )
+from airflow_provider_ozzy.services.mail import MAIL_ADDRESS
 from airflow_provider_ozzy.write_buffers.base import FinishedFile
 from airflow_provider_ozzy.writers.base_writer import BaseWriter
 

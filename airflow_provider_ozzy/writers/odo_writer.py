@@ -39,10 +39,10 @@ from sqlalchemy import table as sql_table
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 
+from airflow_provider_ozzy.core.errors import ConfigurationError, WriterError
 from airflow_provider_ozzy.core.options import Problem
-from airflow_provider_ozzy.errors import ConfigurationError, WriterError
-from airflow_provider_ozzy.persistence.alchemy_persistence import CONNECTION_DRIVERS, parse_url, safe_url
 from airflow_provider_ozzy.services import sql_columns as cols
+from airflow_provider_ozzy.services.sql import CONNECTION_DRIVERS, parse_url, safe_url
 from airflow_provider_ozzy.write_buffers.base import FinishedFile
 from airflow_provider_ozzy.write_buffers.buffer_file_lines import buffer_file_lines
 from airflow_provider_ozzy.writers.base_writer import BaseWriter, WrittenFile

@@ -15,8 +15,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from airflow_provider_ozzy.core.errors import OzzyError, WriterError
 from airflow_provider_ozzy.core.options import Problem
-from airflow_provider_ozzy.errors import OzzyError, WriterError
 from airflow_provider_ozzy.expressions.expression_module import (
     BUDGET_OPTIONS,
     IMPORTS_OPTION,

@@ -10,8 +10,8 @@ import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+from airflow_provider_ozzy.core.errors import WriterError
 from airflow_provider_ozzy.core.options import Problem
-from airflow_provider_ozzy.errors import WriterError
 from airflow_provider_ozzy.services.s3 import (
     GIB,
     MAX_PARTS,
