@@ -374,7 +374,9 @@ class FileShareConnection(AzureConnection):
         return self.service_client.get_share_client(self.share)
 
     def file_client(self, path: str) -> Any:
-        return self.share_client.get_file_client(path)
+        # paths are relative to the share: exporters' filebase '/test/' is the folder test at its root
+        # (the SDK keeps a leading '/' in a file's URL but strips it from a rename's target)
+        return self.share_client.get_file_client(path.lstrip("/"))
 
     def properties(self, path: str) -> tuple[int, str] | None:
         """(size, hex MD5 of the content read back) of file ``path``, or ``None`` when it does not exist.

@@ -127,7 +127,7 @@ class AzureFileWriter(FilebaseBaseWriter):
         self.log.debug("AzureFileWriter: wrote %s/%s", self.azure.share, destination)
 
     def check_file(self, written: WrittenFile) -> list[str]:
-        where = f"{self.azure.share}/{written.name}"
+        where = f"{self.azure.share}/{written.name.lstrip('/')}"
         found = self.azure.properties(written.name)
         if found is None:
             return [f"{where} is not present at the destination"]
