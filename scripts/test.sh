@@ -17,7 +17,7 @@ echo "== mypy"
 echo "== pytest"
 marker=(-m "not slow")
 [ "${OZZY_STRESS:-0}" = "1" ] && marker=()
-.venv/bin/python -m pytest -q -p no:cacheprovider "${marker[@]}" "$@"
+.venv/bin/python -m pytest -q -p no:cacheprovider --durations=20 "${marker[@]}" "$@"
 pytest_status=$?
 [ $pytest_status -ne 0 ] && status=$pytest_status
 exit $status
