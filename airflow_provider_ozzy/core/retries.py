@@ -106,6 +106,22 @@ class RetryPolicy:
         return self
 
 
+class TransientError(OzzyError):
+    """A failure worth another attempt, one class for every service (S3, GCS, Azure, file servers).
+
+    ``status_code`` (the server's, else 503) is what ``is_transient`` reads; once the retries are
+    used up it is still an Ozzy error naming the module and the place (no traceback). ``original``
+    is the error it stands for, when the final message must describe that one.
+    """
+
+    def __init__(
+        self, message: str, status_code: int | None = 503, original: BaseException | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.original = original
+
+
 _current: contextvars.ContextVar[RetryPolicy] = contextvars.ContextVar(
     "ozzy_retry_policy",
     default=RetryPolicy(),  # noqa: B039 (frozen)

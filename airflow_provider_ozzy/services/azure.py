@@ -26,7 +26,12 @@ from typing import Any, TypeVar
 from airflow_provider_ozzy.core.errors import OzzyError
 from airflow_provider_ozzy.core.options import Problem
 from airflow_provider_ozzy.core.redaction import mask
-from airflow_provider_ozzy.core.retries import call_translated, current_policy, operation_label
+from airflow_provider_ozzy.core.retries import (
+    TransientError,
+    call_translated,
+    current_policy,
+    operation_label,
+)
 
 T = TypeVar("T")
 log = logging.getLogger("airflow_provider_ozzy.azure")
@@ -94,15 +99,6 @@ def azure_problems(values: dict[str, Any], place_option: str) -> list[Problem]:
             Problem("account_name", "give both account_name and account_key, or neither (use a connection)")
         )
     return problems
-
-
-class TransientAzureError(OzzyError):
-    """A 5xx/408/429 answer: ``status_code`` makes ``retries.is_transient`` retry it, and once the
-    retries are used up it is an Ozzy error naming the module and the place (no traceback)."""
-
-    def __init__(self, message: str, status_code: int = 503) -> None:
-        super().__init__(message)
-        self.status_code = status_code
 
 
 class AzureConnection:
@@ -230,9 +226,7 @@ class AzureConnection:
         raw_code = getattr(error, "error_code", None) or ""
         code = str(getattr(raw_code, "value", raw_code))  # the SDK gives enum members or plain text
         if status >= 500 or status in (408, 429):
-            return TransientAzureError(
-                f"{self.module}: {where}: {code or status}: {_first_line(error)}", status
-            )
+            return TransientError(f"{self.module}: {where}: {code or status}: {_first_line(error)}", status)
         if isinstance(error, ClientAuthenticationError) or status in (401, 403):
             return self.error_class(
                 f"{self.module}: access to {where} refused ({code or status}) with {self.describe()}; "

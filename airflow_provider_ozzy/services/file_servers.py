@@ -15,7 +15,7 @@ from typing import Generic, NamedTuple, TypeVar
 
 from airflow_provider_ozzy.core.errors import OzzyError
 from airflow_provider_ozzy.core.redaction import mask
-from airflow_provider_ozzy.core.retries import current_policy, is_transient, retrying
+from airflow_provider_ozzy.core.retries import TransientError, current_policy, is_transient, retrying
 
 C = TypeVar("C")
 T = TypeVar("T")
@@ -50,14 +50,6 @@ def redact(text: str, secrets: Iterable[str | None]) -> str:
 
 class ShortWriteError(OSError):
     """The server holds fewer bytes than were sent (full disk, quota): not worth retrying."""
-
-
-class _Transient(ConnectionError):
-    """A failure worth another attempt; ``retries.is_transient`` recognises it as a ConnectionError."""
-
-    def __init__(self, original: BaseException, description: str) -> None:
-        super().__init__(description)
-        self.original = original
 
 
 class RemoteSession(Generic[C]):
@@ -143,15 +135,18 @@ class RemoteSession(Generic[C]):
                 lost = self._connection is not None and not self._is_alive(self._connection)
                 self.reset()
                 if lost or self.is_transient(error):
-                    raise _Transient(error, self.describe(error)) from error
+                    raise TransientError(self.describe(error), original=error) from error
                 raise
 
         try:
             return retrying(attempts, what=self.what(action, path), policy=self.retry_policy)(attempt)
-        except OzzyError:
-            raise
         except Exception as error:
-            original = error.original if isinstance(error, _Transient) else error
+            # a transient failure that outlived the retries is told by the error it stands for
+            original: BaseException = error
+            if isinstance(error, TransientError) and error.original is not None:
+                original = error.original
+            elif isinstance(error, OzzyError):
+                raise
             raise self.error_class(self.failure(action, path, original)) from None
 
     def what(self, action: str, path: str) -> str:

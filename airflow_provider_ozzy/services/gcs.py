@@ -25,7 +25,12 @@ from typing import Any, BinaryIO, TypeVar
 from airflow_provider_ozzy.core.errors import OzzyError
 from airflow_provider_ozzy.core.options import Problem
 from airflow_provider_ozzy.core.redaction import mask
-from airflow_provider_ozzy.core.retries import call_translated, current_policy, operation_label
+from airflow_provider_ozzy.core.retries import (
+    TransientError,
+    call_translated,
+    current_policy,
+    operation_label,
+)
 
 T = TypeVar("T")
 log = logging.getLogger("airflow_provider_ozzy.gcs")
@@ -82,14 +87,6 @@ def gcs_problems(values: dict[str, Any]) -> list[Problem]:
 def md5_hex(md5_base64: str | None) -> str | None:
     """GCS and Azure give base64 digests; Ozzy writes hex ones."""
     return base64.b64decode(md5_base64).hex() if md5_base64 else None
-
-
-class TransientStorageError(OzzyError):
-    """A server error worth retrying; ``status_code`` makes ``retries.is_transient`` see it."""
-
-    def __init__(self, message: str, status_code: int) -> None:
-        super().__init__(message)
-        self.status_code = status_code
 
 
 class GCSConnection:
@@ -291,7 +288,7 @@ class GCSConnection:
         translated = self._translate(error, name)
         if stream and isinstance(translated, OzzyError):
             text = str(translated).removeprefix(f"{self.module}: ")
-            return type(translated)(text) if not isinstance(translated, TransientStorageError) else translated
+            return type(translated)(text) if not isinstance(translated, TransientError) else translated
         return translated
 
     def _translate(self, error: BaseException, name: str | None) -> BaseException:
@@ -307,7 +304,7 @@ class GCSConnection:
         if status is None:
             return error
         if status >= 500 or status in (408, 429):
-            return TransientStorageError(f"{self.module}: {place}: HTTP {status}", status)
+            return TransientError(f"{self.module}: {place}: HTTP {status}", status)
         if status in (401, 403):
             return self.error_class(
                 f"{self.module}: access to {place} refused (HTTP {status}) with {self.describe()}; "

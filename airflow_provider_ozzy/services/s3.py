@@ -21,7 +21,12 @@ from typing import Any, BinaryIO, TypeVar, cast
 from airflow_provider_ozzy.core.errors import OzzyError
 from airflow_provider_ozzy.core.options import Problem
 from airflow_provider_ozzy.core.redaction import mask
-from airflow_provider_ozzy.core.retries import call_with_retries, current_policy
+from airflow_provider_ozzy.core.retries import (
+    TransientError,
+    call_translated,
+    call_with_retries,
+    current_policy,
+)
 
 T = TypeVar("T")
 log = logging.getLogger("airflow_provider_ozzy.s3")
@@ -139,14 +144,6 @@ def part_size_problems(values: dict[str, Any], option: str) -> list[Problem]:
             )
         ]
     return []
-
-
-class TransientS3Error(OzzyError):
-    """A server error worth retrying; ``status_code`` makes ``retries.is_transient`` see it."""
-
-    def __init__(self, message: str, status_code: int) -> None:
-        super().__init__(message)
-        self.status_code = status_code
 
 
 class S3Connection:
@@ -279,16 +276,13 @@ class S3Connection:
 
         :param action: the S3 operation it amounts to, for the retry log lines.
         """
-
-        def attempt() -> T:
-            try:
-                return operation()
-            except OzzyError:
-                raise
-            except Exception as error:
-                raise self.translate(error, bucket, key) from None
-
-        return call_with_retries(attempt, None, self.what(action, bucket, key), self.retry_policy)
+        return call_translated(
+            operation,
+            lambda error: self.translate(error, bucket, key),
+            None,
+            self.what(action, bucket, key),
+            self.retry_policy,
+        )
 
     def what(self, operation: str, bucket: str | None, key: str | None) -> str:
         """``S3 PutObject bucket/key``: an operation and its place, for the retry log lines."""
@@ -360,7 +354,7 @@ class S3Connection:
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
         operation = getattr(error, "operation_name", "request")
         if code in _TRANSIENT_CODES or status >= 500 or status == 429:
-            return TransientS3Error(f"{self.module}: {operation} {place}: {code or status}", status or 503)
+            return TransientError(f"{self.module}: {operation} {place}: {code or status}", status or 503)
         if code in ("NoSuchBucket",) or (code in ("404", "NotFound") and not key):
             return self.error_class(
                 f"{self.module}: bucket '{bucket}' does not exist (or is not visible) with {self.describe()}"
