@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import socket
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from airflow_provider_ozzy.services import sql_columns as cols
 from tests.crash_harness import CrashHarness, CrashReport, Trigger
 from tests.helpers import run_ozzy, write_config
 from tests.servers.databases import DatabaseServer
+from tests.servers.process_server import free_port
 
 DATABASES = ["postgresql", "mariadb", "sqlite"]
 
@@ -384,12 +384,6 @@ def test_bad_url_and_options_fail_validation(tmp_path: Path) -> None:
         message = str(caught.value)
         assert "OdoWriter" in message and expected in message, message
         assert "pw" not in message
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_unreachable_database_names_module_option_host_and_table(tmp_path: Path) -> None:

@@ -37,12 +37,14 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 from xml.sax.saxutils import escape
 
 import pytest
+
+from tests.servers.http_fake import HTTPFake
 
 ACCOUNT = "devstoreaccount1"
 # the well-known development storage key (published in Azurite's README): not a secret
@@ -106,7 +108,9 @@ class Share:
     modified: float = field(default_factory=time.time)
 
 
-class AzureFilesServer:
+class AzureFilesServer(HTTPFake):
+    thread_name = "azure-files-server"
+
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self.shares: dict[str, Share] = {}
@@ -115,28 +119,9 @@ class AzureFilesServer:
         ] = []  # (method, "restype:comp") in arrival order, refused ones too
         self.copy_delay = 0.0
         self.fail_copies = 0  # the next N background copies fail (as a source gone away would)
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
-    # -- lifecycle ------------------------------------------------------------------------------------
-    def start(self) -> None:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        server.daemon_threads = True
-        self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name="azure-files-server", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    @property
-    def port(self) -> int:
-        assert self._server is not None, "server not started"
-        return int(self._server.server_address[1])
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        return _handler(self)
 
     @property
     def endpoint(self) -> str:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import socket
 import subprocess
 import tempfile
 import threading
@@ -27,7 +26,7 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -35,6 +34,8 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 from tests.servers.azure_files_server import ACCOUNT, KEY, signature, string_to_sign
+from tests.servers.http_fake import HTTPFake
+from tests.servers.process_server import ServerProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 BINARY = ROOT / ".servers" / "node_modules" / ".bin" / "azurite-blob"
@@ -50,62 +51,30 @@ def _ensure_installed() -> None:
         pytest.fail(f"Azurite could not be installed: {(result.stdout + result.stderr).strip()[-1500:]}")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 class AzuriteServer:
     def __init__(self, workdir: str) -> None:
         self.workdir = Path(workdir)
-        self.port = 0
-        self._process: subprocess.Popen[bytes] | None = None
+        self._server = ServerProcess("azurite", workdir)
+
+    @property
+    def port(self) -> int:
+        return self._server.port
 
     def start(self, attempts: int = 3) -> None:
         _ensure_installed()
-        for _ in range(attempts):
-            self.port = _free_port()
-            with open(self.workdir / f"azurite-{self.port}.log", "wb") as log:
-                self._process = subprocess.Popen(
-                    [
-                        str(BINARY),
-                        *("--blobHost", "127.0.0.1", "--blobPort", str(self.port)),
-                        *("--inMemoryPersistence", "--silent", "--disableTelemetry"),
-                        # the SDK may speak a newer API version than this Azurite release knows
-                        *("--skipApiVersionCheck", "--loose"),
-                    ],
-                    cwd=self.workdir,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
-            if self._wait_until_accepting(timeout=30):
-                return
-            self.stop()
-        raise RuntimeError(f"Azurite did not start; see the logs in {self.workdir}")
-
-    def _wait_until_accepting(self, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._process is not None and self._process.poll() is not None:
-                return False
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return True
-            except OSError:
-                time.sleep(0.1)
-        return False
+        self._server.start(
+            lambda port, _: [
+                BINARY,
+                *("--blobHost", "127.0.0.1", "--blobPort", str(port)),
+                *("--inMemoryPersistence", "--silent", "--disableTelemetry"),
+                # the SDK may speak a newer API version than this Azurite release knows
+                *("--skipApiVersionCheck", "--loose"),
+            ],
+            attempts=attempts,
+        )
 
     def stop(self) -> None:
-        if self._process is None:
-            return
-        self._process.terminate()
-        try:
-            self._process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
-        self._process = None
+        self._server.stop()
 
     @property
     def endpoint(self) -> str:
@@ -128,8 +97,10 @@ class AzuriteServer:
         return BlobServiceClient.from_connection_string(self.connection_string())
 
 
-class UrlCopyProxy:
+class UrlCopyProxy(HTTPFake):
     """Azurite plus Copy Blob from foreign URLs (see the module docstring)."""
+
+    thread_name = "azurite-url-copy"
 
     def __init__(self, azurite: AzuriteServer) -> None:
         self.azurite = azurite
@@ -138,17 +109,14 @@ class UrlCopyProxy:
         self.started_copies = 0
         self.uploads = 0  # data uploads forwarded to Azurite (Put Blob, Put Block)
         self.lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _proxy_handler(self))
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, name="azurite-url-copy", daemon=True).start()
+        self.start()
 
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        return _proxy_handler(self)
 
     @property
     def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/{ACCOUNT}"
+        return f"{self.url}/{ACCOUNT}"
 
     def connection_json(self, key: str = KEY) -> str:
         string = f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={key};BlobEndpoint={self.endpoint};"

@@ -23,13 +23,15 @@ import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+
+from tests.servers.http_fake import FakeHandler, HTTPFake
 
 ACCESS_KEY = "AKIAOZZYCLOUDSEARCH7"
 SECRET_KEY = "cs-secret/8d7f6e5a4b3c2d1e0f"
@@ -59,28 +61,13 @@ class _Rejected(Exception):
         self.status, self.error_type, self.message = status, error_type, message
 
 
-class CloudSearchServer:
+class CloudSearchServer(HTTPFake):
+    thread_name = "cloudsearch-test"
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.documents: dict[str, dict[str, Any]] = {}
         self.batches: list[RecordedBatch] = []
-        self._server: ThreadingHTTPServer | None = None
-
-    # -- lifecycle -------------------------------------------------------------------------------
-    def start(self) -> None:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, name="cloudsearch-test", daemon=True).start()
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def reset(self) -> None:
         with self._lock:
@@ -223,27 +210,15 @@ class CloudSearchServer:
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         api = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
+        class Handler(FakeHandler):
             def _serve(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                headers = {name.lower(): value for name, value in self.headers.items()}
-                status, document = api.handle(self.command, self.path, headers, body)
-                answer = json.dumps(document).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                status, document = api.handle(self.command, self.path, *self.read_request())
+                headers = {"Content-Type": "application/json"}
                 if status >= 400:
-                    self.send_header("x-amzn-ErrorType", f"{document['__type']}:")
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
+                    headers["x-amzn-ErrorType"] = f"{document['__type']}:"
+                self.answer(status, json.dumps(document).encode(), headers)
 
             do_GET = do_POST = do_PUT = do_DELETE = _serve
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
 
         return Handler
 

@@ -11,13 +11,14 @@ test with the command's output: nothing is skipped.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
+
+from tests.servers.process_server import port_accepts
 
 HOST = "127.0.0.1"
 START_TIMEOUT = 60.0
@@ -38,14 +39,6 @@ class DatabaseServer:
     def url(self) -> str:
         """SQLAlchemy URL of the test database."""
         return f"{self.driver}://{self.user}@{self.host}:{self.port}/{self.database}"
-
-
-def port_accepts(port: int, host: str = HOST) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 def _postgresql_start_command() -> list[str]:

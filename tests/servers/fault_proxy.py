@@ -35,6 +35,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.servers.http_fake import HTTPFake
+
 _HOP_BY_HOP = {
     "connection",
     "keep-alive",
@@ -89,7 +91,22 @@ class Fault:
     seen: int = 0
 
 
-class FaultProxy:
+class _QuietServer(ThreadingHTTPServer):
+    """Clients that drop connections (killed processes, injected resets) are no test failure."""
+
+    request_queue_size = 128
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
+
+
+class FaultProxy(HTTPFake):
+    thread_name = "fault-proxy"
+    server_class = _QuietServer
+
     def __init__(self, target: str) -> None:
         parts = urlsplit(target)
         if parts.scheme != "http" or not parts.hostname:
@@ -99,35 +116,6 @@ class FaultProxy:
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
         self._exchanges: list[Exchange] = []
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle --------------------------------------------------------------------------------------
-    def start(self) -> FaultProxy:
-        server = _QuietServer(("127.0.0.1", 0), self._handler_class())
-        server.daemon_threads = True
-        server.request_queue_size = 128
-        self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name="fault-proxy", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    @property
-    def port(self) -> int:
-        assert self._server is not None, "proxy not started"
-        return int(self._server.server_address[1])
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     # -- faults -------------------------------------------------------------------------------------------
     def fail(
@@ -344,16 +332,6 @@ class FaultProxy:
                 pass
 
         return Handler
-
-
-class _QuietServer(ThreadingHTTPServer):
-    """Clients that drop connections (killed processes, injected resets) are no test failure."""
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        import sys
-
-        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
-            super().handle_error(request, client_address)
 
 
 def _chunks(response: http.client.HTTPResponse, size: int = 1 << 16) -> Iterator[bytes]:

@@ -38,7 +38,7 @@ with warnings.catch_warnings():  # pyftpdlib still uses asyncore/asynchat, depre
     from pyftpdlib.handlers import DTPHandler, FTPHandler
     from pyftpdlib.servers import FTPServer
 
-from tests.servers.http_server import _wait_until_accepting
+from tests.servers.process_server import wait_accepting
 
 HOST = "127.0.0.1"
 USER = "ozzy"
@@ -112,7 +112,38 @@ def _filesystem_class(state: _State) -> type[AbstractedFS]:
     return TestFS
 
 
-class FTPTestServer:
+class FaultSwitches:
+    """Misbehaviour the FTP and SFTP fakes share; ``_state`` has ``lock``, ``free_bytes``, ``drops``."""
+
+    _state: Any
+
+    @contextmanager
+    def disk_full_after(self, free_bytes: int) -> Iterator[None]:
+        with self._state.lock:
+            self._state.free_bytes = free_bytes
+        try:
+            yield
+        finally:
+            with self._state.lock:
+                self._state.free_bytes = None
+
+    @property
+    def drops_left(self) -> int:
+        return self._state.drops
+
+    @contextmanager
+    def dropping_connections(self, times: int = 1) -> Iterator[None]:
+        """The next ``times`` uploads lose their connection (FTP: at STOR; SFTP: at the first write)."""
+        with self._state.lock:
+            self._state.drops = times
+        try:
+            yield
+        finally:
+            with self._state.lock:
+                self._state.drops = 0
+
+
+class FTPTestServer(FaultSwitches):
     """The running server, its folder, and helpers to inspect what it holds."""
 
     def __init__(self, workdir: Path) -> None:
@@ -150,7 +181,7 @@ class FTPTestServer:
             daemon=True,
         )
         self._thread.start()
-        _wait_until_accepting(HOST, self.port)
+        wait_accepting(self.port, HOST)
 
     def stop(self) -> None:
         if self._server is not None:
@@ -159,31 +190,6 @@ class FTPTestServer:
             self._thread.join(timeout=10)
 
     # -- misbehaviour -----------------------------------------------------------------------------------
-    @contextmanager
-    def disk_full_after(self, free_bytes: int) -> Iterator[None]:
-        with self._state.lock:
-            self._state.free_bytes = free_bytes
-        try:
-            yield
-        finally:
-            with self._state.lock:
-                self._state.free_bytes = None
-
-    @property
-    def drops_left(self) -> int:
-        return self._state.drops
-
-    @contextmanager
-    def dropping_connections(self, times: int = 1) -> Iterator[None]:
-        """The next ``times`` STOR commands drop the control connection, as a network failure would."""
-        with self._state.lock:
-            self._state.drops = times
-        try:
-            yield
-        finally:
-            with self._state.lock:
-                self._state.drops = 0
-
     @contextmanager
     def rename_refuses_existing(self) -> Iterator[None]:
         self._state.rename_replaces = False

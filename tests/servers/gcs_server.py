@@ -15,18 +15,16 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import stat
-import subprocess
 import tempfile
-import threading
-import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.servers.http_fake import FakeHandler, HTTPFake
+from tests.servers.process_server import ServerProcess
 
 PROJECT = "ozzy-test"
 
@@ -41,19 +39,13 @@ def _binary() -> Path:
     return binary
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class _TokenHandler(BaseHTTPRequestHandler):
+class _TokenHandler(FakeHandler):
     """An OAuth token endpoint: any JWT-bearer grant gets a token (and is counted)."""
 
     grants = 0
 
     def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+        body = self.read_request()[1].decode()
         ok = (
             "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer" in body
             and "assertion=" in body
@@ -65,66 +57,36 @@ class _TokenHandler(BaseHTTPRequestHandler):
         ).encode()
         if ok:
             type(self).grants += 1
-        self.send_response(200 if ok else 400)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(answer)))
-        self.end_headers()
-        self.wfile.write(answer)
-
-    def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
-        pass
+        self.answer(200 if ok else 400, answer, {"Content-Type": "application/json"})
 
 
 class GCSServer:
     def __init__(self, workdir: str) -> None:
         self.workdir = Path(workdir)
-        self.port = 0
-        self._process: subprocess.Popen[bytes] | None = None
-        self._tokens = ThreadingHTTPServer(("127.0.0.1", 0), _TokenHandler)
-        self._tokens.daemon_threads = True
-        threading.Thread(target=self._tokens.serve_forever, name="gcs-token-server", daemon=True).start()
+        self._server = ServerProcess("fake-gcs", workdir)
+        self._tokens = HTTPFake(_TokenHandler, "gcs-token-server").start()
+
+    @property
+    def port(self) -> int:
+        return self._server.port
 
     def start(self, attempts: int = 3) -> None:
         binary = _binary()
-        for _ in range(attempts):
-            self.port = free_port()
-            address = f"127.0.0.1:{self.port}"
-            with open(self.workdir / f"fake-gcs-{self.port}.log", "wb") as log:
-                self._process = subprocess.Popen(
-                    [
-                        str(binary),
-                        *("-scheme", "http", "-host", "127.0.0.1", "-port", str(self.port)),
-                        *(
-                            "-backend",
-                            "memory",
-                            "-public-host",
-                            address,
-                            "-external-url",
-                            f"http://{address}",
-                        ),
-                        *("-log-level", "warn"),
-                    ],
-                    cwd=self.workdir,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
-            if _wait_until_accepting(self.port, self._process, timeout=20):
-                return
-            self.stop()
-        raise RuntimeError(f"fake-gcs-server did not start; see the logs in {self.workdir}")
+
+        def command(port: int, _: int) -> list[str]:
+            address = f"127.0.0.1:{port}"
+            return [
+                str(binary),
+                *("-scheme", "http", "-host", "127.0.0.1", "-port", str(port)),
+                *("-backend", "memory", "-public-host", address, "-external-url", f"http://{address}"),
+                *("-log-level", "warn"),
+            ]
+
+        self._server.start(command, timeout=20, attempts=attempts, poll=0.05)
 
     def stop(self) -> None:
-        self._tokens.shutdown()
-        self._tokens.server_close()
-        if self._process is None:
-            return
-        self._process.terminate()
-        try:
-            self._process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
-        self._process = None
+        self._tokens.stop()
+        self._server.stop()
 
     @property
     def url(self) -> str:
@@ -162,7 +124,7 @@ class GCSServer:
             "private_key": pem,
             "client_email": f"ozzy@{PROJECT}.iam.gserviceaccount.com",
             "client_id": "1",
-            "token_uri": f"http://127.0.0.1:{self._tokens.server_address[1]}/token",
+            "token_uri": f"{self._tokens.url}/token",
         }
 
     def client(self) -> Any:
@@ -173,19 +135,6 @@ class GCSServer:
         return storage.Client(
             project=PROJECT, credentials=AnonymousCredentials(), client_options={"api_endpoint": self.url}
         )
-
-
-def _wait_until_accepting(port: int, process: subprocess.Popen[bytes], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            return False
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return True
-        except OSError:
-            time.sleep(0.05)
-    return False
 
 
 @pytest.fixture(scope="session")

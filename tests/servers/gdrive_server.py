@@ -32,11 +32,13 @@ import secrets
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+
+from tests.servers.http_fake import FakeHandler, HTTPFake
 
 FOLDER = "application/vnd.google-apps.folder"
 DRIVE_SCOPE = "https://www.googleapis.com/auth/drive"
@@ -107,11 +109,12 @@ def _error(status: int, message: str, reason: str = "badRequest") -> _Answer:
     )
 
 
-class DriveServer:
+class DriveServer(HTTPFake):
+    thread_name = "gdrive-test"
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
-        self._server: ThreadingHTTPServer | None = None
         self.files: dict[str, DriveFile] = {}
         self.uploads: dict[str, _Upload] = {}
         self.tokens: set[str] = set()
@@ -120,22 +123,6 @@ class DriveServer:
         self.stats = Stats()
         self.failures_left = 0
         self.corrupt_uploads = False
-
-    # -- lifecycle -------------------------------------------------------------------------------
-    def start(self) -> None:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, name="gdrive-test", daemon=True).start()
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     @property
     def token_uri(self) -> str:
@@ -433,27 +420,17 @@ class DriveServer:
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         api = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
+        class Handler(FakeHandler):
             def _serve(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                headers = {name.lower(): value for name, value in self.headers.items()}
-                answer = api.handle(self.command, self.path, headers, body)
-                data = b"" if answer.body is None else json.dumps(answer.body).encode()
-                self.send_response(answer.status, "Resume Incomplete" if answer.status == 308 else None)
-                for name, value in answer.headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Type", "application/json; charset=UTF-8")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                answer = api.handle(self.command, self.path, *self.read_request())
+                self.answer(
+                    answer.status,
+                    b"" if answer.body is None else json.dumps(answer.body).encode(),
+                    {**answer.headers, "Content-Type": "application/json; charset=UTF-8"},
+                    "Resume Incomplete" if answer.status == 308 else None,
+                )
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
 
         return Handler
 

@@ -9,15 +9,16 @@ Tests call ``reset()`` first and may filter by path.
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
+
+from tests.servers.http_fake import HTTPFake
 
 
 @dataclass
@@ -30,41 +31,16 @@ class RecordedRequest:
     status: int  # what the server answered
 
 
-class RecordingHTTPServer:
+class RecordingHTTPServer(HTTPFake):
     """Records requests and answers them, failing on demand."""
+
+    thread_name = "http-test-server"
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
         self._failures_left = 0
         self._failure_status = 500
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle -----------------------------------------------------------------------------------
-    def start(self) -> None:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        server.daemon_threads = True
-        self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name="http-test-server", daemon=True)
-        self._thread.start()
-        _wait_until_accepting("127.0.0.1", self.port)
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    @property
-    def port(self) -> int:
-        assert self._server is not None, "server not started"
-        return int(self._server.server_address[1])
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     def connection(self) -> dict[str, Any]:
         """An Airflow ``http`` connection to this server, for ``AIRFLOW_CONN_<ID>`` as JSON."""
@@ -135,18 +111,6 @@ class RecordingHTTPServer:
                 pass
 
         return Handler
-
-
-def _wait_until_accepting(host: str, port: int, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with socket.create_connection((host, port), timeout=0.5):
-                return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
 
 
 @pytest.fixture(scope="session")

@@ -14,8 +14,6 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import socket
-import subprocess
 import sys
 import sysconfig
 import tempfile
@@ -26,13 +24,10 @@ from typing import Any
 
 import pytest
 
+from tests.servers.process_server import ServerProcess
+from tests.servers.process_server import free_port as _free_port  # noqa: F401 (test_kafka imports it)
+
 HOST = "127.0.0.1"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return int(probe.getsockname()[1])
 
 
 def _noida_binary() -> Path:
@@ -51,10 +46,13 @@ class KafkaBroker:
 
     def __init__(self, workdir: str) -> None:
         self.workdir = Path(workdir)
-        self.port = 0
-        self._process: subprocess.Popen[bytes] | None = None
+        self._server = ServerProcess("noida", workdir)
         self._topics = itertools.count()
         self._producer: Any = None
+
+    @property
+    def port(self) -> int:
+        return self._server.port
 
     @property
     def bootstrap(self) -> str:
@@ -62,66 +60,34 @@ class KafkaBroker:
 
     # -- lifecycle -----------------------------------------------------------------------------------
     def start(self, attempts: int = 3) -> None:
-        for attempt in range(attempts):
-            self.port = _free_port()
-            data_dir = self.workdir / f"data-{attempt}"
-            log = open(self.workdir / f"noida-{self.port}.log", "wb")  # noqa: SIM115 (owned by the process)
-            self._process = subprocess.Popen(
-                [
-                    str(_noida_binary()),
-                    "start",
-                    "--data-dir",
-                    str(data_dir),
-                    "--host",
-                    HOST,
-                    "--only",
-                    "kafka",
-                    "--kafka-port",
-                    str(self.port),
-                ],
-                cwd=self.workdir,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )
-            log.close()
-            if self._wait_until_ready(timeout=60):
-                return
-            self.stop()
-        raise RuntimeError(f"the Kafka broker (noida-db) did not start; see {self.workdir}")
+        self._server.start(
+            lambda port, attempt: [
+                _noida_binary(),
+                *("start", "--data-dir", self.workdir / f"data-{attempt}", "--host", HOST),
+                *("--only", "kafka", "--kafka-port", str(port)),
+            ],
+            ready=self._ready,
+            timeout=60,
+            attempts=attempts,
+            poll=0.2,
+        )
 
-    def _wait_until_ready(self, timeout: float) -> bool:
+    def _ready(self, port: int) -> bool:
         """Ready means kafka-python can fetch metadata, not merely that the port accepts."""
         from kafka import KafkaConsumer
 
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._process is not None and self._process.poll() is not None:
-                return False
-            try:
-                consumer = KafkaConsumer(bootstrap_servers=self.bootstrap, bootstrap_timeout_ms=2000)
-                try:
-                    consumer.topics()
-                    return True
-                finally:
-                    consumer.close()
-            except Exception:
-                time.sleep(0.2)
-        return False
+        consumer = KafkaConsumer(bootstrap_servers=f"{HOST}:{port}", bootstrap_timeout_ms=2000)
+        try:
+            consumer.topics()
+            return True
+        finally:
+            consumer.close()
 
     def stop(self) -> None:
         if self._producer is not None:
             self._producer.close()
             self._producer = None
-        if self._process is None:
-            return
-        self._process.terminate()
-        try:
-            self._process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
-        self._process = None
+        self._server.stop()
 
     # -- helpers ---------------------------------------------------------------------------------------
     def create_topic(self, partitions: int = 1, prefix: str = "ozzy") -> str:

@@ -23,11 +23,8 @@ import email.policy
 import email.utils
 import json
 import os
-import socket
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -37,6 +34,8 @@ from urllib.parse import parse_qs
 
 import pytest
 import requests
+
+from tests.servers.process_server import ServerProcess
 
 SENDER = "ozzy@example.com"
 REGION = "us-east-1"
@@ -56,54 +55,25 @@ class SentMail:
 class MotoServer:
     def __init__(self, workdir: str) -> None:
         self.workdir = Path(workdir)
-        self.port = 0
-        self._process: subprocess.Popen[bytes] | None = None
+        self._server = ServerProcess("moto", workdir)
         self._buckets = 0
+
+    @property
+    def port(self) -> int:
+        return self._server.port
 
     # -- lifecycle -----------------------------------------------------------------------------------
     def start(self, attempts: int = 3) -> None:
         binary = Path(sys.executable).parent / "moto_server"
         env = dict(os.environ, MOTO_RECORDER_FILEPATH=str(self.workdir / "recording.jsonl"))
         env.pop("MOTO_ENABLE_RECORDING", None)
-        for _ in range(attempts):
-            self.port = _free_port()
-            log = open(self.workdir / f"moto-{self.port}.log", "wb")  # noqa: SIM115 (owned by the process)
-            self._process = subprocess.Popen(
-                [str(binary), "-H", "127.0.0.1", "-p", str(self.port)],
-                cwd=self.workdir,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-            log.close()
-            if self._wait_until_accepting(timeout=30):
-                self.client("ses").verify_email_identity(EmailAddress=SENDER)
-                return
-            self.stop()
-        raise RuntimeError(f"moto_server did not start; see {self.workdir}")
-
-    def _wait_until_accepting(self, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._process is not None and self._process.poll() is not None:
-                return False  # exited: the port was taken in between, try another
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return True
-            except OSError:
-                time.sleep(0.1)
-        return False
+        self._server.start(
+            lambda port, _: [binary, "-H", "127.0.0.1", "-p", str(port)], env=env, attempts=attempts
+        )
+        self.client("ses").verify_email_identity(EmailAddress=SENDER)
 
     def stop(self) -> None:
-        if self._process is None:
-            return
-        self._process.terminate()
-        try:
-            self._process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
-        self._process = None
+        self._server.stop()
 
     # -- clients and connections -------------------------------------------------------------------
     @property
@@ -215,12 +185,6 @@ def _members(form: dict[str, str], prefix: str) -> list[str]:
 
 def _address(source: str) -> str:
     return email.utils.parseaddr(source)[1]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="session")

@@ -32,12 +32,14 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import msgpack
 import pytest
+
+from tests.servers.http_fake import FakeHandler, HTTPFake
 
 APIKEY = "0123456789abcdef0123456789abcdef"
 PROJECT = "1234"
@@ -77,8 +79,10 @@ class _Answer(Exception):
         self.status, self.message = status, message
 
 
-class ScrapyCloudServer:
+class ScrapyCloudServer(HTTPFake):
     """In-memory collections per project, in key order like the real service."""
+
+    thread_name = "scrapycloud-test"
 
     def __init__(self, apikey: str = APIKEY) -> None:
         self.apikey = apikey
@@ -86,24 +90,11 @@ class ScrapyCloudServer:
         self._collections: dict[tuple[str, str, str], _Collection] = {}
         self.requests: list[RecordedRequest] = []
         self._failures: list[int] = []
-        self._server: ThreadingHTTPServer | None = None
-
-    # -- lifecycle -------------------------------------------------------------------------------
-    def start(self) -> None:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, name="scrapycloud-test", daemon=True).start()
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
 
     @property
     def url(self) -> str:
         """The storage endpoint (``HubstorageClient(endpoint=...)``)."""
-        assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_address[1]}/"
+        return f"{super().url}/"
 
     @property
     def endpoint(self) -> str:
@@ -318,9 +309,7 @@ class ScrapyCloudServer:
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         api = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
+        class Handler(FakeHandler):
             def setup(self) -> None:
                 super().setup()
                 # answers go out as header + body writes: without this, Nagle and delayed ACKs
@@ -328,20 +317,10 @@ class ScrapyCloudServer:
                 self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
             def _serve(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                headers = {name.lower(): value for name, value in self.headers.items()}
-                status, content_type, answer = api.handle(self.command, self.path, headers, body)
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
+                status, content_type, answer = api.handle(self.command, self.path, *self.read_request())
+                self.answer(status, answer, {"Content-Type": content_type})
 
             do_GET = do_POST = do_PUT = do_DELETE = _serve
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
 
         return Handler
 

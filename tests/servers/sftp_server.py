@@ -33,7 +33,8 @@ import asyncssh
 import paramiko
 import pytest
 
-from tests.servers.http_server import _wait_until_accepting
+from tests.servers.ftp_server import FaultSwitches
+from tests.servers.process_server import wait_accepting
 
 HOST = "127.0.0.1"
 USER = "ozzy"
@@ -91,7 +92,7 @@ def _sftp_class(state: _State, root: str) -> type[asyncssh.SFTPServer]:
     return QuotaSFTPServer
 
 
-class SFTPTestServer:
+class SFTPTestServer(FaultSwitches):
     """The running server, its folders and keys, and helpers to inspect what it holds."""
 
     def __init__(self, workdir: Path) -> None:
@@ -152,7 +153,7 @@ class SFTPTestServer:
         ready.wait(30)
         if failure:
             raise failure[0]
-        _wait_until_accepting(HOST, self.port)
+        wait_accepting(self.port, HOST)
 
     def stop(self) -> None:
         if self._loop is not None:
@@ -161,31 +162,6 @@ class SFTPTestServer:
             self._thread.join(timeout=10)
 
     # -- misbehaviour -----------------------------------------------------------------------------------
-    @contextmanager
-    def disk_full_after(self, free_bytes: int) -> Iterator[None]:
-        with self._state.lock:
-            self._state.free_bytes = free_bytes
-        try:
-            yield
-        finally:
-            with self._state.lock:
-                self._state.free_bytes = None
-
-    @property
-    def drops_left(self) -> int:
-        return self._state.drops
-
-    @contextmanager
-    def dropping_connections(self, times: int = 1) -> Iterator[None]:
-        """The next ``times`` uploads lose their connection at their first write."""
-        with self._state.lock:
-            self._state.drops = times
-        try:
-            yield
-        finally:
-            with self._state.lock:
-                self._state.drops = 0
-
     @contextmanager
     def without_posix_rename(self) -> Iterator[None]:
         self._state.posix_rename = False

@@ -12,7 +12,6 @@ import email
 import email.message
 import email.policy
 import json
-import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +20,8 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from tests.servers.process_server import free_port
 
 USER = "ozzy-mailer"
 PASSWORD = "smtp-pass/Zq8!x"
@@ -80,7 +81,7 @@ class SMTPServer:
         self.port = 0
 
     def start(self) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self._controller = Controller(
             self._recorder,
             hostname="127.0.0.1",
@@ -116,12 +117,6 @@ class SMTPServer:
 
     def connection_json(self, password: str = PASSWORD, port: int | None = None) -> str:
         return json.dumps(self.connection(password, port))
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
