@@ -19,6 +19,7 @@ from airflow_provider_ozzy.services.azure import (
     azure_options,
     azure_problems,
 )
+from airflow_provider_ozzy.services.stored_files import stored_differences
 from airflow_provider_ozzy.write_buffers.base import FinishedFile
 from airflow_provider_ozzy.writers.base_writer import WrittenFile
 from airflow_provider_ozzy.writers.filebase_base_writer import FilebaseBaseWriter
@@ -128,12 +129,4 @@ class AzureFileWriter(FilebaseBaseWriter):
 
     def check_file(self, written: WrittenFile) -> list[str]:
         where = f"{self.azure.share}/{written.name.lstrip('/')}"
-        found = self.azure.properties(written.name)
-        if found is None:
-            return [f"{where} is not present at the destination"]
-        size, md5 = found
-        if size != written.size:
-            return [f"{where} has {size} bytes, expected {written.size}"]
-        if md5 != written.md5:
-            return [f"{where} has md5 {md5}, expected {written.md5}"]
-        return []
+        return stored_differences(where, self.azure.properties(written.name), written.size, written.md5)

@@ -11,6 +11,7 @@ from typing import Any, BinaryIO
 from airflow_provider_ozzy.core.errors import WriterError
 from airflow_provider_ozzy.core.options import Problem
 from airflow_provider_ozzy.services.gcs import GCS_OPTIONS, TIMEOUT, GCSConnection, gcs_problems
+from airflow_provider_ozzy.services.stored_files import stored_differences
 from airflow_provider_ozzy.write_buffers.base import FinishedFile
 from airflow_provider_ozzy.write_buffers.stream_writing import HashingReader
 from airflow_provider_ozzy.writers.base_writer import WrittenFile
@@ -55,12 +56,4 @@ class GStorageWriter(FilebaseBaseWriter):
 
     def check_file(self, written: WrittenFile) -> list[str]:
         where = f"gs://{self.gcs.bucket_name}/{written.name}"
-        found = self.gcs.properties(written.name)
-        if found is None:
-            return [f"{where} is not present at the destination"]
-        size, md5 = found
-        if size != written.size:
-            return [f"{where} has {size} bytes, expected {written.size}"]
-        if md5 != written.md5:
-            return [f"{where} has md5 {md5}, expected {written.md5}"]
-        return []
+        return stored_differences(where, self.gcs.properties(written.name), written.size, written.md5)
