@@ -43,7 +43,13 @@ from airflow_provider_ozzy.core.options import Problem
 from airflow_provider_ozzy.engine.secret_options import strip_secrets
 from airflow_provider_ozzy.persistence.base_persistence import BasePersistence
 from airflow_provider_ozzy.persistence.job_lock import FileJobLock, lock_key
-from airflow_provider_ozzy.services.sql import CONNECTION_DRIVERS, parse_url, safe_url
+from airflow_provider_ozzy.services.sql import (
+    CONNECTION_DRIVERS,
+    connection_driver,
+    parse_url,
+    safe_url,
+    server_url,
+)
 
 DEFAULT_TABLE = "ozzy_job"
 PASSWORD_ENV = "OZZY_DB_PASSWORD"
@@ -315,8 +321,7 @@ class AlchemyPersistence(BasePersistence):
             raise PersistenceError(
                 f"AlchemyPersistence: cannot get Airflow connection '{conn_id}': {type(error).__name__}: {error}"
             ) from None
-        conn_type = (connection.conn_type or "").lower()
-        driver = CONNECTION_DRIVERS.get(conn_type)
+        conn_type, driver = connection_driver(connection)
         if driver is None:
             raise PersistenceError(
                 f"AlchemyPersistence: connection '{conn_id}' has type '{conn_type}'; "
@@ -329,14 +334,7 @@ class AlchemyPersistence(BasePersistence):
                     f"AlchemyPersistence: sqlite connection '{conn_id}' names no file (set its host or schema)"
                 )
             return URL.create("sqlite", database=path)
-        return URL.create(
-            driver,
-            username=connection.login or None,
-            password=connection.password or None,
-            host=connection.host or None,
-            port=connection.port or None,
-            database=connection.schema or None,
-        )
+        return server_url(connection, driver)
 
     def _engine_(self) -> Engine:
         if self._engine is None:

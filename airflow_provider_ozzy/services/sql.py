@@ -6,6 +6,8 @@ psycopg2 and PyMySQL), and how a URL is shown in messages (never with its passwo
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import URL, make_url
 
 # Airflow connection type -> SQLAlchemy driver
@@ -34,3 +36,22 @@ def parse_url(text: str) -> URL:
 def safe_url(url: URL) -> str:
     """``url`` for messages: the password, if any, shown as ``***``."""
     return url.render_as_string(hide_password=True)
+
+
+def connection_driver(connection: Any) -> tuple[str, str | None]:
+    """An Airflow connection's type (lower case) and its SQLAlchemy driver (``None``: Ozzy knows none)."""
+    conn_type = (connection.conn_type or "").lower()
+    return conn_type, CONNECTION_DRIVERS.get(conn_type)
+
+
+def server_url(connection: Any, driver: str) -> URL:
+    """The URL of a database server from an Airflow connection's fields (blank ones left out);
+    one rule for AlchemyPersistence and OdoWriter, which differ only in their messages."""
+    return URL.create(
+        driver,
+        username=connection.login or None,
+        password=connection.password or None,
+        host=connection.host or None,
+        port=connection.port or None,
+        database=connection.schema or None,
+    )

@@ -42,7 +42,13 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlch
 from airflow_provider_ozzy.core.errors import ConfigurationError, WriterError
 from airflow_provider_ozzy.core.options import Problem
 from airflow_provider_ozzy.services import sql_columns as cols
-from airflow_provider_ozzy.services.sql import CONNECTION_DRIVERS, parse_url, safe_url
+from airflow_provider_ozzy.services.sql import (
+    CONNECTION_DRIVERS,
+    connection_driver,
+    parse_url,
+    safe_url,
+    server_url,
+)
 from airflow_provider_ozzy.write_buffers.base import FinishedFile
 from airflow_provider_ozzy.write_buffers.buffer_file_lines import buffer_file_lines
 from airflow_provider_ozzy.writers.base_writer import BaseWriter, WrittenFile
@@ -277,8 +283,7 @@ class OdoWriter(BaseWriter):
         url = _hook_url(connection)
         if url is not None:
             return url
-        conn_type = (connection.conn_type or "").lower()
-        driver = CONNECTION_DRIVERS.get(conn_type)
+        conn_type, driver = connection_driver(connection)
         if driver is None:
             raise WriterError(
                 f"writer OdoWriter: connection '{conn_id}' (option 'sql_conn_id') has type '{conn_type}', "
@@ -286,14 +291,7 @@ class OdoWriter(BaseWriter):
             )
         if driver == "sqlite":
             return URL.create("sqlite", database=connection.host or connection.schema or "")
-        return URL.create(
-            driver,
-            username=connection.login or None,
-            password=connection.password or None,
-            host=connection.host or None,
-            port=connection.port or None,
-            database=connection.schema or None,
-        )
+        return server_url(connection, driver)
 
     def _engine_(self) -> Engine:
         if self._engine is None:
