@@ -38,7 +38,7 @@ with warnings.catch_warnings():  # pyftpdlib still uses asyncore/asynchat, depre
     from pyftpdlib.handlers import DTPHandler, FTPHandler
     from pyftpdlib.servers import FTPServer
 
-from tests.servers.process_server import wait_accepting
+from tests.servers.process_server import FaultSwitches, wait_accepting
 
 HOST = "127.0.0.1"
 USER = "ozzy"
@@ -110,37 +110,6 @@ def _filesystem_class(state: _State) -> type[AbstractedFS]:
             super().rename(src, dst)
 
     return TestFS
-
-
-class FaultSwitches:
-    """Misbehaviour the FTP and SFTP fakes share; ``_state`` has ``lock``, ``free_bytes``, ``drops``."""
-
-    _state: Any
-
-    @contextmanager
-    def disk_full_after(self, free_bytes: int) -> Iterator[None]:
-        with self._state.lock:
-            self._state.free_bytes = free_bytes
-        try:
-            yield
-        finally:
-            with self._state.lock:
-                self._state.free_bytes = None
-
-    @property
-    def drops_left(self) -> int:
-        return self._state.drops
-
-    @contextmanager
-    def dropping_connections(self, times: int = 1) -> Iterator[None]:
-        """The next ``times`` uploads lose their connection (FTP: at STOR; SFTP: at the first write)."""
-        with self._state.lock:
-            self._state.drops = times
-        try:
-            yield
-        finally:
-            with self._state.lock:
-                self._state.drops = 0
 
 
 class FTPTestServer(FaultSwitches):

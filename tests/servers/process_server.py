@@ -4,6 +4,8 @@
 runs the command (output to a log file in ``workdir``), waits until ``ready(port)`` holds (default:
 the port accepts TCP connections) and retries on another port when the process exits early (a port
 race). Failing, it raises with the tail of the process's log. ``stop()`` terminates, then kills.
+
+The threaded FTP and SFTP fakes take ``wait_accepting()`` and ``FaultSwitches`` from here too.
 """
 
 from __future__ import annotations
@@ -11,8 +13,10 @@ from __future__ import annotations
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 HOST = "127.0.0.1"
 
@@ -109,3 +113,34 @@ class ServerProcess:
             self.process.kill()
             self.process.wait()
         self.process = None
+
+
+class FaultSwitches:
+    """Misbehaviour the FTP and SFTP fakes share; ``_state`` has ``lock``, ``free_bytes``, ``drops``."""
+
+    _state: Any
+
+    @contextmanager
+    def disk_full_after(self, free_bytes: int) -> Iterator[None]:
+        with self._state.lock:
+            self._state.free_bytes = free_bytes
+        try:
+            yield
+        finally:
+            with self._state.lock:
+                self._state.free_bytes = None
+
+    @property
+    def drops_left(self) -> int:
+        return self._state.drops
+
+    @contextmanager
+    def dropping_connections(self, times: int = 1) -> Iterator[None]:
+        """The next ``times`` uploads lose their connection (FTP: at STOR; SFTP: at the first write)."""
+        with self._state.lock:
+            self._state.drops = times
+        try:
+            yield
+        finally:
+            with self._state.lock:
+                self._state.drops = 0

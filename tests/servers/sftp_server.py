@@ -33,8 +33,7 @@ import asyncssh
 import paramiko
 import pytest
 
-from tests.servers.ftp_server import FaultSwitches
-from tests.servers.process_server import wait_accepting
+from tests.servers.process_server import FaultSwitches, wait_accepting
 
 HOST = "127.0.0.1"
 USER = "ozzy"
