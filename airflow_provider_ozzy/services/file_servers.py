@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Callable, Iterable
-from typing import Generic, NamedTuple, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from airflow_provider_ozzy.core.errors import OzzyError
 from airflow_provider_ozzy.core.redaction import mask
@@ -35,6 +35,27 @@ class Endpoint(NamedTuple):
         user = f"{self.user}@" if self.user else ""
         port = f":{self.port}" if self.port else ""
         return f"{self.scheme}://{user}{self.host}{port}"
+
+
+def server_problems(
+    values: dict[str, Any], conn_option: str, default_port: int, own: Iterable[tuple[str, str]] = ()
+) -> list[tuple[str, str]]:
+    """(option, message) for a contradictory or incomplete server choice: one set of rules for SFTP
+    and FTP, which name their connection option ``conn_option``; ``own`` are a protocol's own
+    problems, listed before the port's and the timeout's."""
+    problems = []
+    if values[conn_option] and values["host"]:
+        problems.append(("host", f"give either '{conn_option}' (an Airflow connection) or 'host', not both"))
+    elif not values[conn_option] and not values["host"]:
+        problems.append(("host", f"give '{conn_option}' (an Airflow connection) or 'host'"))
+    if values[conn_option] and values["port"] != default_port:
+        problems.append(("port", f"with '{conn_option}' the port comes from the connection: remove 'port'"))
+    problems.extend(own)
+    if not 0 < values["port"] < 65536:
+        problems.append(("port", f"option 'port' must be a TCP port, got {values['port']}"))
+    if values["timeout"] <= 0:
+        problems.append(("timeout", "option 'timeout' must be a positive number of seconds"))
+    return problems
 
 
 def partial_name(path: str) -> str:
@@ -148,6 +169,21 @@ class RemoteSession(Generic[C]):
             elif isinstance(error, OzzyError):
                 raise
             raise self.error_class(self.failure(action, path, original)) from None
+
+    def connect_for_writing(self, directory: str) -> None:
+        """A writer connects when it opens: a wrong password or host fails the job before any input is read."""
+        self.run("write to", directory or ".", lambda connection: None)
+
+    def size_problems(self, path: str, expected: int, size_of: Callable[[C], int | None]) -> list[str]:
+        """``check_consistency``'s finding for ``path``, whose size ``size_of`` reads (``None``: absent):
+        the same messages for every file server."""
+        size = self.run("check", path, size_of)
+        where = self.endpoint()
+        if size is None:
+            return [f"{path} is not present on {where}"]
+        if size != expected:
+            return [f"{path} on {where} has {size} bytes, expected {expected}"]
+        return []
 
     def what(self, action: str, path: str) -> str:
         """``SFTP upload host:port/path``: an operation and its place, for the retry log lines."""

@@ -14,7 +14,12 @@ from typing import Any
 
 from airflow_provider_ozzy.core.errors import OzzyError
 from airflow_provider_ozzy.core.retries import is_transient
-from airflow_provider_ozzy.services.file_servers import Endpoint, RemoteSession, ShortWriteError
+from airflow_provider_ozzy.services.file_servers import (
+    Endpoint,
+    RemoteSession,
+    ShortWriteError,
+    server_problems,
+)
 
 DEFAULT_PORT = 21
 TRANSIENT_REPLIES = ("421", "425")  # service closing, cannot open the data connection
@@ -63,18 +68,7 @@ FTP_OPTIONS: dict[str, dict[str, Any]] = {
 
 def ftp_problems(values: dict[str, Any]) -> list[tuple[str, str]]:
     """(option, message) for a contradictory or incomplete server choice."""
-    problems = []
-    if values["ftp_conn_id"] and values["host"]:
-        problems.append(("host", "give either 'ftp_conn_id' (an Airflow connection) or 'host', not both"))
-    elif not values["ftp_conn_id"] and not values["host"]:
-        problems.append(("host", "give 'ftp_conn_id' (an Airflow connection) or 'host'"))
-    if values["ftp_conn_id"] and values["port"] != DEFAULT_PORT:
-        problems.append(("port", "with 'ftp_conn_id' the port comes from the connection: remove 'port'"))
-    if not 0 < values["port"] < 65536:
-        problems.append(("port", f"option 'port' must be a TCP port, got {values['port']}"))
-    if values["timeout"] <= 0:
-        problems.append(("timeout", "option 'timeout' must be a positive number of seconds"))
-    return problems
+    return server_problems(values, "ftp_conn_id", DEFAULT_PORT)
 
 
 def _hook_for(connection: Any) -> Any:

@@ -13,7 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_ozzy.core.errors import OzzyError
 from airflow_provider_ozzy.core.retries import is_transient
-from airflow_provider_ozzy.services.file_servers import Endpoint, RemoteSession, ShortWriteError
+from airflow_provider_ozzy.services.file_servers import (
+    Endpoint,
+    RemoteSession,
+    ShortWriteError,
+    server_problems,
+)
 
 if TYPE_CHECKING:
     from paramiko import SFTPClient
@@ -76,22 +81,10 @@ SFTP_OPTIONS: dict[str, dict[str, Any]] = {
 
 def sftp_problems(values: dict[str, Any]) -> list[tuple[str, str]]:
     """(option, message) for a contradictory or incomplete server choice."""
-    problems = []
-    if values["sftp_conn_id"] and values["host"]:
-        problems.append(("host", "give either 'sftp_conn_id' (an Airflow connection) or 'host', not both"))
-    elif not values["sftp_conn_id"] and not values["host"]:
-        problems.append(("host", "give 'sftp_conn_id' (an Airflow connection) or 'host'"))
-    if values["sftp_conn_id"] and values["port"] != DEFAULT_PORT:
-        problems.append(("port", "with 'sftp_conn_id' the port comes from the connection: remove 'port'"))
+    own = []
     if values["sftp_conn_id"] and values["sftp_key_file"]:
-        problems.append(
-            ("sftp_key_file", "with 'sftp_conn_id' give the key in the connection's 'key_file' extra")
-        )
-    if not 0 < values["port"] < 65536:
-        problems.append(("port", f"option 'port' must be a TCP port, got {values['port']}"))
-    if values["timeout"] <= 0:
-        problems.append(("timeout", "option 'timeout' must be a positive number of seconds"))
-    return problems
+        own.append(("sftp_key_file", "with 'sftp_conn_id' give the key in the connection's 'key_file' extra"))
+    return server_problems(values, "sftp_conn_id", DEFAULT_PORT, own)
 
 
 class SFTPSession(RemoteSession["SFTPClient"]):

@@ -53,8 +53,7 @@ class FTPWriter(FilebaseBaseWriter):
 
     def open(self, formatter: Any, state: dict[str, Any] | None) -> None:
         super().open(formatter, state)
-        # connect now: a wrong password or host fails the job before any input is read
-        self.session.run("write to", self.static_directory() or ".", lambda ftp: None)
+        self.session.connect_for_writing(self.static_directory())
 
     def put_file(self, local_path: str, destination: str, finished: FinishedFile) -> None:
         size = os.path.getsize(local_path)
@@ -119,13 +118,9 @@ class FTPWriter(FilebaseBaseWriter):
             self._directories.add(level)
 
     def check_file(self, written: WrittenFile) -> list[str]:
-        size = self.session.run("check", written.name, lambda ftp: _size_or_none(ftp, written.name))
-        where = self.session.endpoint()
-        if size is None:
-            return [f"{written.name} is not present on {where}"]
-        if size != written.size:
-            return [f"{written.name} on {where} has {size} bytes, expected {written.size}"]
-        return []
+        return self.session.size_problems(
+            written.name, written.size, lambda ftp: _size_or_none(ftp, written.name)
+        )
 
     def close(self) -> None:
         super().close()

@@ -52,8 +52,7 @@ class SFTPWriter(FilebaseBaseWriter):
 
     def open(self, formatter: Any, state: dict[str, Any] | None) -> None:
         super().open(formatter, state)
-        # connect now: a wrong password or host fails the job before any input is read
-        self.session.run("write to", self.static_directory() or ".", lambda client: None)
+        self.session.connect_for_writing(self.static_directory())
 
     def put_file(self, local_path: str, destination: str, finished: FinishedFile) -> None:
         size = os.path.getsize(local_path)
@@ -105,13 +104,7 @@ class SFTPWriter(FilebaseBaseWriter):
             except FileNotFoundError:
                 return None
 
-        size = self.session.run("check", written.name, size_of)
-        where = self.session.endpoint()
-        if size is None:
-            return [f"{written.name} is not present on {where}"]
-        if size != written.size:
-            return [f"{written.name} on {where} has {size} bytes, expected {written.size}"]
-        return []
+        return self.session.size_problems(written.name, written.size, size_of)
 
     def close(self) -> None:
         super().close()
