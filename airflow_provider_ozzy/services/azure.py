@@ -32,6 +32,7 @@ from airflow_provider_ozzy.core.retries import (
     current_policy,
     operation_label,
 )
+from airflow_provider_ozzy.services.stored_files import require_connection
 
 T = TypeVar("T")
 log = logging.getLogger("airflow_provider_ozzy.azure")
@@ -148,15 +149,9 @@ class AzureConnection:
         return {"account_name": self.options["account_name"], "account_key": self.options["account_key"]}
 
     def check_connection_exists(self, hook_class: Any) -> None:
-        try:
-            hook_class.get_connection(self.conn_id)
-        except Exception as error:
-            if type(error).__name__ in ("AirflowNotFoundException", "ConnectionNotFoundError"):
-                raise self.error_class(
-                    f"{self.module}: Airflow connection '{self.conn_id}' (option '{self.conn_option}') is not "
-                    f"defined; {self.place} cannot be reached"
-                ) from None
-            raise
+        require_connection(
+            hook_class, self.conn_id, self.conn_option, self.module, self.place, self.error_class
+        )
 
     # -- operations -----------------------------------------------------------------------------------
     def run(

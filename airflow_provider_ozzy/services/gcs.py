@@ -31,6 +31,7 @@ from airflow_provider_ozzy.core.retries import (
     current_policy,
     operation_label,
 )
+from airflow_provider_ozzy.services.stored_files import require_connection
 
 T = TypeVar("T")
 log = logging.getLogger("airflow_provider_ozzy.gcs")
@@ -126,15 +127,14 @@ class GCSConnection:
             return self._client_from_credentials()
         from airflow.providers.google.cloud.hooks.gcs import GCSHook
 
-        try:
-            GCSHook.get_connection(self.conn_id)
-        except Exception as error:
-            if type(error).__name__ in ("AirflowNotFoundException", "ConnectionNotFoundError"):
-                raise self.error_class(
-                    f"{self.module}: Airflow connection '{self.conn_id}' (option 'gcp_conn_id') is not "
-                    f"defined; bucket '{self.bucket_name}' cannot be reached"
-                ) from None
-            raise
+        require_connection(
+            GCSHook,
+            self.conn_id,
+            "gcp_conn_id",
+            self.module,
+            f"bucket '{self.bucket_name}'",
+            self.error_class,
+        )
         try:
             return GCSHook(gcp_conn_id=self.conn_id).get_conn()
         except Exception as error:

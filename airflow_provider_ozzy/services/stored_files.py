@@ -1,10 +1,30 @@
-"""What ``check_consistency`` finds wrong with one stored object, for every object store.
+"""What the object store connections (S3, Azure Blob, Azure Files, GCS) share, written once.
 
-Azure Blob, Azure Files and GCS each give an object's size and hex MD5 (``properties``); one
-comparison turns them into the same messages for all three.
+Azure and GCS give an object's size and hex MD5 (``properties``), which one comparison turns into
+the same ``check_consistency`` messages; all of them tell a missing Airflow connection the same way.
 """
 
 from __future__ import annotations
+
+from typing import Any
+
+from airflow_provider_ozzy.core.errors import OzzyError
+
+
+def require_connection(
+    hook_class: Any, conn_id: str, conn_option: str, module: str, place: str, error_class: type[OzzyError]
+) -> None:
+    """Fail with ``error_class`` naming the option and the place when Airflow has no ``conn_id``
+    (the hooks' own error would not say which option or which bucket); other errors pass."""
+    try:
+        hook_class.get_connection(conn_id)
+    except Exception as error:
+        if type(error).__name__ in ("AirflowNotFoundException", "ConnectionNotFoundError"):
+            raise error_class(
+                f"{module}: Airflow connection '{conn_id}' (option '{conn_option}') is not "
+                f"defined; {place} cannot be reached"
+            ) from None
+        raise
 
 
 def stored_differences(
