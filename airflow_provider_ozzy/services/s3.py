@@ -27,6 +27,7 @@ from airflow_provider_ozzy.core.retries import (
     call_with_retries,
     current_policy,
 )
+from airflow_provider_ozzy.services.stored_files import require_connection
 
 T = TypeVar("T")
 log = logging.getLogger("airflow_provider_ozzy.s3")
@@ -237,15 +238,14 @@ class S3Connection:
         if self.options["aws_conn_id"]:
             # the hook silently falls back to boto3's default credentials for an unknown connection id;
             # a connection named in the config must exist
-            try:
-                S3Hook.get_connection(self.options["aws_conn_id"])
-            except Exception as error:
-                if type(error).__name__ in ("AirflowNotFoundException", "ConnectionNotFoundError"):
-                    raise self.error_class(
-                        f"{self.module}: Airflow connection '{self.options['aws_conn_id']}' (option "
-                        f"'aws_conn_id') is not defined; bucket '{self.bucket}' cannot be reached"
-                    ) from None
-                raise
+            require_connection(
+                S3Hook,
+                self.options["aws_conn_id"],
+                "aws_conn_id",
+                self.module,
+                f"bucket '{self.bucket}'",
+                self.error_class,
+            )
         return S3Hook(aws_conn_id=self.conn_id, region_name=self.options["aws_region"])
 
     @property
