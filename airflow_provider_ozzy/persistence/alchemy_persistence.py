@@ -45,6 +45,7 @@ from airflow_provider_ozzy.persistence.base_persistence import BasePersistence
 from airflow_provider_ozzy.persistence.job_lock import FileJobLock, lock_key
 from airflow_provider_ozzy.services.sql import (
     CONNECTION_DRIVERS,
+    airflow_connection,
     connection_driver,
     parse_url,
     safe_url,
@@ -313,14 +314,7 @@ class AlchemyPersistence(BasePersistence):
         return url
 
     def _connection_url(self, conn_id: str) -> URL:
-        from airflow.providers.common.compat.sdk import BaseHook
-
-        try:
-            connection = BaseHook.get_connection(conn_id)
-        except Exception as error:  # AirflowNotFoundException, or no Airflow context to ask
-            raise PersistenceError(
-                f"AlchemyPersistence: cannot get Airflow connection '{conn_id}': {type(error).__name__}: {error}"
-            ) from None
+        connection = airflow_connection(conn_id, "AlchemyPersistence", PersistenceError)
         conn_type, driver = connection_driver(connection)
         if driver is None:
             raise PersistenceError(

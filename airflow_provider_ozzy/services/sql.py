@@ -10,6 +10,8 @@ from typing import Any
 
 from sqlalchemy import URL, make_url
 
+from airflow_provider_ozzy.core.errors import OzzyError
+
 # Airflow connection type -> SQLAlchemy driver
 CONNECTION_DRIVERS = {
     "postgres": "postgresql+psycopg2",
@@ -36,6 +38,19 @@ def parse_url(text: str) -> URL:
 def safe_url(url: URL) -> str:
     """``url`` for messages: the password, if any, shown as ``***``."""
     return url.render_as_string(hide_password=True)
+
+
+def airflow_connection(conn_id: str, who: str, error_class: type[OzzyError], detail: str = "") -> Any:
+    """Airflow connection ``conn_id``; a failure (unknown id, no Airflow context to ask) raises
+    ``error_class`` as ``<who>: cannot get Airflow connection '<id>'<detail>: <error>``."""
+    from airflow.providers.common.compat.sdk import BaseHook
+
+    try:
+        return BaseHook.get_connection(conn_id)
+    except Exception as error:  # AirflowNotFoundException, or no Airflow context to ask
+        raise error_class(
+            f"{who}: cannot get Airflow connection '{conn_id}'{detail}: {type(error).__name__}: {error}"
+        ) from None
 
 
 def connection_driver(connection: Any) -> tuple[str, str | None]:

@@ -44,6 +44,7 @@ from airflow_provider_ozzy.core.options import Problem
 from airflow_provider_ozzy.services import sql_columns as cols
 from airflow_provider_ozzy.services.sql import (
     CONNECTION_DRIVERS,
+    airflow_connection,
     connection_driver,
     parse_url,
     safe_url,
@@ -271,15 +272,12 @@ class OdoWriter(BaseWriter):
         return url
 
     def _connection_url(self, conn_id: str) -> URL:
-        from airflow.providers.common.compat.sdk import BaseHook
-
-        try:
-            connection = BaseHook.get_connection(conn_id)
-        except Exception as error:  # AirflowNotFoundException, or no Airflow context to ask
-            raise WriterError(
-                f"writer OdoWriter: cannot get Airflow connection '{conn_id}' (option 'sql_conn_id') for "
-                f"table '{self.options['table']}': {type(error).__name__}: {error}"
-            ) from None
+        connection = airflow_connection(
+            conn_id,
+            "writer OdoWriter",
+            WriterError,
+            f" (option 'sql_conn_id') for table '{self.options['table']}'",
+        )
         url = _hook_url(connection)
         if url is not None:
             return url
