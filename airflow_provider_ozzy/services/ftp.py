@@ -19,6 +19,7 @@ from airflow_provider_ozzy.services.file_servers import (
     RemoteSession,
     ShortWriteError,
     server_problems,
+    timeout_option,
 )
 
 DEFAULT_PORT = 21
@@ -56,13 +57,7 @@ FTP_OPTIONS: dict[str, dict[str, Any]] = {
         "secret": True,
         "help": "Legacy: password.",
     },
-    "timeout": {
-        "type": (int, float),
-        "minimum": 0.001,
-        "maximum": 86400,
-        "default": 60,
-        "help": "Seconds to wait for the server on every request and data transfer.",
-    },
+    "timeout": timeout_option("Seconds to wait for the server on every request and data transfer."),
 }
 
 

@@ -18,6 +18,7 @@ from airflow_provider_ozzy.services.file_servers import (
     RemoteSession,
     ShortWriteError,
     server_problems,
+    timeout_option,
 )
 
 if TYPE_CHECKING:
@@ -69,13 +70,7 @@ SFTP_OPTIONS: dict[str, dict[str, Any]] = {
         "help": "Accept any host key (throw-away servers only). Default: the connection's setting; "
         "with legacy options, the host must be in known_hosts.",
     },
-    "timeout": {
-        "type": (int, float),
-        "minimum": 0.001,
-        "maximum": 86400,
-        "default": 60,
-        "help": "Seconds to wait for the server (connecting, and every request).",
-    },
+    "timeout": timeout_option("Seconds to wait for the server (connecting, and every request)."),
 }
 
 
