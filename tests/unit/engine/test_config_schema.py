@@ -22,7 +22,7 @@ from airflow_provider_ozzy.engine.config import validate
 from airflow_provider_ozzy.engine.registry import CATALOGUE, SECTION_KINDS, resolve
 from airflow_provider_ozzy.engine.schema import config_schema
 
-ROOT = Path(__file__).parents[2]
+ROOT = Path(__file__).parents[3]
 CORPUS = ROOT / "tests" / "corpus" / "configs"
 EXAMPLES = sorted((ROOT / "docs" / "examples").glob("*.y*ml")) + sorted(
     (ROOT / "docs" / "examples").glob("*.json")

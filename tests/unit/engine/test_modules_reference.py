@@ -13,7 +13,7 @@ from airflow_provider_ozzy.core.options import merged_options
 from airflow_provider_ozzy.engine.docs_gen import KIND_TITLES, REGENERATE, render_markdown
 from airflow_provider_ozzy.engine.registry import all_modules
 
-ROOT = Path(__file__).parents[2]
+ROOT = Path(__file__).parents[3]
 REFERENCE = ROOT / "docs" / "modules.md"
 
 

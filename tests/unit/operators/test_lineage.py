@@ -32,7 +32,7 @@ from airflow_provider_ozzy.writers.fs_writer import FSWriter
 
 HOST = socket.gethostname()
 SECRET = "Sup3r-S3cret-Value"
-ROOT = Path(__file__).parents[2]
+ROOT = Path(__file__).parents[3]
 
 CONNECTIONS = {
     "lineage_sftp": {
