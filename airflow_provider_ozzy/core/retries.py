@@ -1,7 +1,7 @@
 """Retries with exponential backoff and jitter for transient errors, one policy for every module.
 
 Permanent errors (bad data, missing files, refused credentials) fail at once; transient ones
-(timeouts, dropped connections, throttling, 5xx) are retried per operation, within the job's retry
+(timeouts, dropped connections, throttling, 5xx, 408) are retried per operation, within the job's retry
 budget: ``exporter_options.retry_attempts`` (5 by default) attempts, and no new attempt once
 ``retry_max_seconds`` (30 by default) have passed since the operation's first one. A dead server
 thus fails a try in well under a minute, before Airflow's own retries take over.
@@ -157,7 +157,13 @@ def is_transient(error: BaseException) -> bool:
     status = getattr(error, "status_code", None) or getattr(
         getattr(error, "response", None), "status_code", None
     )
-    return isinstance(status, int) and (status >= 500 or status == 429)
+    return isinstance(status, int) and is_transient_status(status)
+
+
+def is_transient_status(status: int) -> bool:
+    """Whether an HTTP answer with this status is worth another attempt: a server error (5xx),
+    throttling (429) or a request the server gave up waiting for (408). Every service asks here."""
+    return status >= 500 or status in (408, 429)
 
 
 def _logger(what: str, attempts: int) -> Callable[[RetryCallState], None]:

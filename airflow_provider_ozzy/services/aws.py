@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow_provider_ozzy.core.retries import TransientError, is_transient_status
+
 DEFAULT_REGION = "us-east-1"  # boto's default, which exporters relied on
 
 
@@ -65,14 +67,6 @@ def aws_client(
     return session.client(service, endpoint_url=endpoint_url, config=config)
 
 
-class TransientServiceError(Exception):
-    """A service error worth retrying; ``status_code`` is what ``retries.is_transient`` reads."""
-
-    def __init__(self, message: str, status_code: int | None) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-
-
 def as_retryable(error: Exception) -> Exception:
     """botocore errors as the exceptions ``retries.is_transient`` recognises (others unchanged)."""
     from botocore.exceptions import ClientError
@@ -83,8 +77,10 @@ def as_retryable(error: Exception) -> Exception:
     if isinstance(error, ClientError):
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         code = error.response.get("Error", {}).get("Code", "")
-        if (isinstance(status, int) and status >= 500) or code in ("Throttling", "ThrottlingException"):
-            return TransientServiceError(error_text(error), 503 if code.startswith("Throttl") else status)
+        if code in ("Throttling", "ThrottlingException"):
+            return TransientError(error_text(error), 503)
+        if isinstance(status, int) and is_transient_status(status):
+            return TransientError(error_text(error), status)
     return error
 
 

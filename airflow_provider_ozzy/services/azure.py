@@ -10,7 +10,7 @@ directory and file client from it. exporters' ``account_name``/``account_key`` o
 
 Retries follow Ozzy's single policy (``retries.py``): every SDK call is made with
 ``retry_total=0`` (the SDK's documented per-operation switch) and retried here on transient errors
-(5xx, 429, refused or dropped connections). Permanent errors become ``ReaderError``/``WriterError``
+(5xx, 408, 429, refused or dropped connections). Permanent errors become ``ReaderError``/``WriterError``
 naming the module, the container or share, the object and the connection, never a secret.
 """
 
@@ -30,6 +30,7 @@ from airflow_provider_ozzy.core.retries import (
     TransientError,
     call_translated,
     current_policy,
+    is_transient_status,
     operation_label,
 )
 from airflow_provider_ozzy.services.stored_files import require_connection
@@ -220,7 +221,7 @@ class AzureConnection:
         status = error.status_code or 0
         raw_code = getattr(error, "error_code", None) or ""
         code = str(getattr(raw_code, "value", raw_code))  # the SDK gives enum members or plain text
-        if status >= 500 or status in (408, 429):
+        if is_transient_status(status):
             return TransientError(f"{self.module}: {where}: {code or status}: {_first_line(error)}", status)
         if isinstance(error, ClientAuthenticationError) or status in (401, 403):
             return self.error_class(

@@ -7,7 +7,7 @@ service account JSON object, or a ``package:path`` resource holding one, also re
 plain ``storage.Client``, and no Airflow module is imported.
 
 Retries follow Ozzy's single policy (``retries.py``): the client's own retries are turned off
-(``retry=None`` on every call), and each operation is retried here on transient errors (5xx, 429,
+(``retry=None`` on every call), and each operation is retried here on transient errors (5xx, 408, 429,
 dropped connections). Permanent errors become ``ReaderError``/``WriterError`` naming the module,
 the bucket, the object and the connection, never a secret.
 """
@@ -29,6 +29,7 @@ from airflow_provider_ozzy.core.retries import (
     TransientError,
     call_translated,
     current_policy,
+    is_transient_status,
     operation_label,
 )
 from airflow_provider_ozzy.services.stored_files import require_connection
@@ -303,7 +304,7 @@ class GCSConnection:
         status = _status_of(error)
         if status is None:
             return error
-        if status >= 500 or status in (408, 429):
+        if is_transient_status(status):
             return TransientError(f"{self.module}: {place}: HTTP {status}", status)
         if status in (401, 403):
             return self.error_class(

@@ -26,6 +26,7 @@ from airflow_provider_ozzy.core.retries import (
     call_translated,
     call_with_retries,
     current_policy,
+    is_transient_status,
 )
 from airflow_provider_ozzy.services.stored_files import require_connection
 
@@ -353,7 +354,7 @@ class S3Connection:
         code = str(details.get("Code", ""))
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
         operation = getattr(error, "operation_name", "request")
-        if code in _TRANSIENT_CODES or status >= 500 or status == 429:
+        if code in _TRANSIENT_CODES or is_transient_status(status):
             return TransientError(f"{self.module}: {operation} {place}: {code or status}", status or 503)
         if code in ("NoSuchBucket",) or (code in ("404", "NotFound") and not key):
             return self.error_class(

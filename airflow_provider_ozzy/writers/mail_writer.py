@@ -25,10 +25,9 @@ from airflow_provider_ozzy.core.compression import suffix
 from airflow_provider_ozzy.core.errors import WriterError
 from airflow_provider_ozzy.core.options import Problem
 from airflow_provider_ozzy.core.path_safety import safe_segment
-from airflow_provider_ozzy.core.retries import retrying
+from airflow_provider_ozzy.core.retries import TransientError, retrying
 from airflow_provider_ozzy.groupers.base_grouper import GroupKey
 from airflow_provider_ozzy.services.aws import (
-    TransientServiceError,
     as_retryable,
     aws_client,
     error_text,
@@ -292,9 +291,7 @@ def _smtp_error(error: Exception, hook: Any, conn_id: str) -> Exception:
     if isinstance(error, smtplib.SMTPResponseException):
         text = f"SMTP server {server} answered {error.smtp_code} {_smtp_text(error.smtp_error)}"
         return (
-            TransientServiceError(text, 503)
-            if 400 <= error.smtp_code < 500
-            else WriterError(f"MailWriter: {text}")
+            TransientError(text, 503) if 400 <= error.smtp_code < 500 else WriterError(f"MailWriter: {text}")
         )
     if isinstance(error, TimeoutError):
         return TimeoutError(f"SMTP server {server} did not answer in time")
