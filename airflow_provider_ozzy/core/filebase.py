@@ -21,6 +21,12 @@ How, in order:
   the md5 file, ``.`` or ``..``, is cut to fit and suffixed with ``~`` and a hash of the
   placeholders' texts. ``~`` is in no placeholder text and is refused in the literal text of a
   segment with placeholders, so such a name cannot be any other pair's name either.
+
+The option is interpreted here only: its validation (``problems``), the names of one run
+(``effective_at``: strftime with the run's moment), the static directory (the md5 file, the shard
+check's listing), the pattern of every path it names (``regex``, for the shard check), a shard's own
+names (``sharded``: the shard tag in the file-name part) and the directory lineage reports
+(``lineage_directory``).
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ import re
 import string
 from dataclasses import dataclass
 
-from airflow_provider_ozzy.core.path_safety import cut_to_bytes, digest, utf8
+from airflow_provider_ozzy.core.path_safety import DIGEST_HEX, cut_to_bytes, digest, utf8
 
 MD5_FILE_NAME = "md5checksum.md5"
 # A file system takes 255 bytes per name; 240 leaves room for the hidden partial name
@@ -43,6 +49,8 @@ _HASHED_BYTES = len(MARK) + 16
 _GROUP = re.compile(r"groups\[(\d+)\]\Z")
 _NUMBER_SPEC = re.compile(r"(0\d+)?d?\Z")
 _SAMPLE_DATE = datetime.datetime(2000, 12, 31, 23, 59, 59, tzinfo=datetime.UTC)
+_LONE_BRACE = re.compile(r"\{\{|\}\}|\{")  # "{{" and "}}" are literal braces, a lone "{" opens a field
+_HASHED = re.escape(MARK) + f"[0-9a-f]{{{DIGEST_HEX}}}"
 
 
 @dataclass(frozen=True)
@@ -89,6 +97,22 @@ class Segment:
         mark = MARK + digest(json.dumps(field_texts, ensure_ascii=False))
         room = SEGMENT_BYTES - len(utf8(mark + tail))
         return cut_to_bytes("".join(texts), room) + mark + tail
+
+    def regex(self, tail: str = "") -> str:
+        """The pattern of every text ``render`` gives (``tail``: the pattern of its tail).
+
+        Without placeholders, the literal. Else the parts (a group ``[^/]+``, a number ``\\d+``), or
+        a shortened form: it keeps the literal before the first placeholder, since validation leaves
+        room for the whole literal.
+        """
+        if not self.fields:
+            return re.escape(self.literal) + tail
+        readable = "".join(
+            re.escape(part) if isinstance(part, str) else r"\d+" if part.group is None else r"[^/]+"
+            for part in self.parts
+        )
+        leading = self.parts[0] if isinstance(self.parts[0], str) else ""
+        return rf"(?:{readable}{tail}|{re.escape(leading)}[^/]*{_HASHED}{tail})"
 
     def _readable(self, groups: tuple[str, ...], number: int) -> bool:
         """Whether each placeholder's text ends where a reader going left to right expects it."""
@@ -162,6 +186,16 @@ class Filebase:
             if field.group is not None
         }
 
+    @staticmethod
+    def effective_at(option: str, moment: datetime.datetime | None = None) -> str:
+        """The raw ``filebase`` with its strftime codes filled for ``moment`` (now, in UTC)."""
+        return (moment or datetime.datetime.now(datetime.UTC)).strftime(option)
+
+    @classmethod
+    def at(cls, option: str, moment: datetime.datetime | None = None) -> Filebase:
+        """The ``Filebase`` of a run at ``moment`` (now): the names the writer gives that run."""
+        return cls(cls.effective_at(option, moment))
+
     @property
     def names_no_file_prefix(self) -> bool:
         """Whether ``filebase`` ends with ``/``: files are ``<dir>/0000.<ext>``, as in exporters."""
@@ -173,7 +207,7 @@ class Filebase:
         if not option:
             return ["option 'filebase' must not be empty"]
         try:
-            effective = _SAMPLE_DATE.strftime(option)
+            effective = cls.effective_at(option, _SAMPLE_DATE)
         except ValueError as error:
             return [f"option 'filebase' is not a valid strftime pattern ({error})"]
         *directory, prefix = effective.split("/")
@@ -231,13 +265,56 @@ class Filebase:
         return "/".join(segments)
 
     def static_directory(self) -> str:
-        """The directory segments before the first one with a placeholder (the md5 file goes there)."""
+        """The directory segments before the first one with a placeholder (the md5 file goes there).
+
+        ``""`` when the first segment has one (or there is no directory), ``/`` for the root.
+        """
         static = []
         for segment in self.directory:
             if segment.fields:
                 break
             static.append(segment.render((), 0))
         return "/".join(static) if static != [""] else "/"
+
+    def regex(self) -> re.Pattern[str]:
+        """Matches every path ``path`` gives, whatever the groups, file numbers and tail.
+
+        The file name is the prefix with the file number (appended when absent), then any groups
+        ``filebase`` does not name (``-value``), then ``.<extension>[.<compression>]``.
+        """
+        segments = [segment.regex() for segment in self.directory]
+        segments.append(self.name_segment(0).regex(r"(?:-[^/]+)*\.[^/]*"))
+        return re.compile(r"\A" + "/".join(segments) + r"\Z")
+
+    @staticmethod
+    def sharded(option: str, index: int, count: int) -> str:
+        """The raw ``filebase`` of shard ``index`` of ``count``: its tag (``shard003_``, one width for
+        all shards) before the first placeholder of the file-name part, or at its end when it has none.
+
+        There the tag is in the literal a shortened name keeps, so two shards never share a name
+        and no shard's ``regex`` matches another's files.
+        """
+        tag = f"shard{index:0{max(3, len(str(count - 1)))}d}_"
+        directory, slash, name = option.rpartition("/")
+        brace = next((match for match in _LONE_BRACE.finditer(name) if match.group() == "{"), None)
+        at = brace.start() if brace else len(name)
+        return f"{directory}{slash}{name[:at]}{tag}{name[at:]}"
+
+    @classmethod
+    def lineage_directory(cls, option: str, root: str = "/") -> str:
+        """The directory lineage names for the raw ``filebase``: one dataset for every run.
+
+        Its leading directory segments without a strftime code or placeholder, without a trailing
+        ``/``; ``/`` when none and ``filebase`` is absolute, else ``root``.
+        """
+        *directory, _ = option.split("/")
+        fixed = []
+        for segment in directory:
+            if "%" in segment.replace("%%", ""):
+                break
+            fixed.append(segment)
+        static = cls.at("/".join([*fixed, ""])).static_directory().rstrip("/")
+        return static or ("/" if option.startswith("/") else root)
 
 
 def _too_long(template: str, limit: int) -> str:

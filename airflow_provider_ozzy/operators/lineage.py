@@ -4,8 +4,8 @@ One function per reader/writer family turns a section's options into datasets na
 OpenLineage naming conventions (``s3://bucket`` + key prefix, ``gs://bucket``,
 ``wasbs://container@account``, ``sftp://host:port``, ``ftp://host:port``, ``kafka://host:port`` +
 topic, ``file://host`` + path, ``postgres://host:port`` + ``db.schema.table``, ...). Paths are the
-fixed directory part of a prefix or ``filebase`` (before any strftime code or placeholder), so one
-export keeps one dataset across runs.
+fixed directory part of a reader's prefix (before any strftime code, placeholder or wildcard) or of
+a writer's ``filebase`` (``Filebase.lineage_directory``), so one export keeps one dataset across runs.
 
 The table is keyed by class name, so modules need no code of their own, subclasses inherit their
 base's mapping, and modules not installed here are still mapped by the name a config gives.
@@ -25,6 +25,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
+
+from airflow_provider_ozzy.core.filebase import Filebase
 
 log = logging.getLogger("airflow_provider_ozzy.operators.lineage")
 
@@ -60,7 +62,7 @@ _DYNAMIC = re.compile(r"[{%*?\[]")
 
 
 def fixed_directory(path: str, root: str = "/") -> str:
-    """The directory part of ``path`` before any strftime code, ``{placeholder}`` or wildcard.
+    """The directory part of a reader's ``path`` before any strftime code, ``{placeholder}`` or wildcard.
 
     ``out/%Y/{groups[0]}/items_`` -> ``out``; a path that ends with ``/`` is a directory itself.
     """
@@ -71,6 +73,11 @@ def fixed_directory(path: str, root: str = "/") -> str:
     if not directory:
         return "/" if path.startswith("/") else root
     return directory
+
+
+def _written_directory(options: Options, root: str = "/") -> str:
+    """The directory a writer's ``filebase`` writes under, as every run names it."""
+    return Filebase.lineage_directory(str(options["filebase"]), root)
 
 
 def _prefixes(options: Options) -> list[str]:
@@ -110,7 +117,7 @@ def _bucket_reader(scheme: str) -> Mapper:
 def _bucket_writer(scheme: str) -> Mapper:
     def mapper(options: Options, _connection: ConnectionLookup) -> list[LineageDataset]:
         bucket = _strip_scheme(str(options["bucket"]), f"{scheme}://").strip("/")
-        return [LineageDataset(f"{scheme}://{bucket}", fixed_directory(str(options["filebase"])))]
+        return [LineageDataset(f"{scheme}://{bucket}", _written_directory(options))]
 
     return mapper
 
@@ -160,7 +167,7 @@ def _azure_blob_writer(options: Options, connection: ConnectionLookup) -> list[L
     if not account:
         return []
     namespace = f"wasbs://{options['container']}@{account}"
-    return [LineageDataset(namespace, fixed_directory(str(options.get("filebase") or "")))]
+    return [LineageDataset(namespace, _written_directory(options))]
 
 
 def _azure_file_writer(options: Options, connection: ConnectionLookup) -> list[LineageDataset]:
@@ -168,7 +175,7 @@ def _azure_file_writer(options: Options, connection: ConnectionLookup) -> list[L
     account = _azure_account(options, connection, "azure_fileshare_conn_id")
     if not account:
         return []
-    directory = fixed_directory(str(options["filebase"]), root="")
+    directory = _written_directory(options, root="")
     name = f"{options['share']}/{directory}".rstrip("/")
     return [LineageDataset(f"https://{account}.file.core.windows.net", name)]
 
@@ -209,7 +216,7 @@ def _remote_writer(server: Callable[[Options, ConnectionLookup], str | None]) ->
         namespace = server(options, connection)
         if namespace is None:
             return []
-        return [LineageDataset(namespace, fixed_directory(str(options["filebase"])))]
+        return [LineageDataset(namespace, _written_directory(options))]
 
     return mapper
 
@@ -248,8 +255,7 @@ def _pointed_directory(pointer: str) -> list[str]:
 
 
 def _fs_writer(options: Options, _connection: ConnectionLookup) -> list[LineageDataset]:
-    filebase = str(options["filebase"])
-    directory = fixed_directory(filebase, root=".")
+    directory = _written_directory(options, root=".")
     return [LineageDataset(f"file://{local_host()}", _absolute(directory))]
 
 
@@ -355,7 +361,7 @@ def _cloudsearch(options: Options, _connection: ConnectionLookup) -> list[Lineag
 
 
 def _gdrive(options: Options, _connection: ConnectionLookup) -> list[LineageDataset]:
-    name = f"{options.get('folder_id') or 'root'}/{fixed_directory(str(options['filebase']), root='')}"
+    name = f"{options.get('folder_id') or 'root'}/{_written_directory(options, root='')}"
     return [LineageDataset("gdrive://drive.google.com", name.rstrip("/"))]
 
 

@@ -291,10 +291,10 @@ def _listed_writer_name(writer_class: type) -> str:
 
 def _planned_filebase(writer: Any) -> str | None:
     """A shard found finished (a cleared task run again) never opened its writer: today's names."""
-    import datetime
+    from airflow_provider_ozzy.core.filebase import Filebase
 
     filebase = (getattr(writer, "options", None) or {}).get("filebase")
-    return datetime.datetime.now(datetime.UTC).strftime(filebase) if filebase else None
+    return Filebase.effective_at(filebase) if filebase else None
 
 
 def _xcom_stats(stats: dict[str, Any]) -> dict[str, Any]:

@@ -13,11 +13,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from airflow_provider_ozzy.core.errors import OzzyError
+from airflow_provider_ozzy.core.filebase import Filebase
 
 MANIFEST_NAME = "ozzy-manifest.json"
 
@@ -30,19 +30,8 @@ class ShardCheckError(OzzyError):
 
 
 def static_directory(filebase: str) -> str:
-    """The directory part of ``filebase`` before any placeholder."""
-    directory = os.path.dirname(filebase.split("{", 1)[0] if "{" in os.path.dirname(filebase) else filebase)
-    return directory or "."
-
-
-def filebase_regex(filebase: str) -> re.Pattern[str]:
-    """Matches the paths of files named from ``filebase`` (groups, file numbers, suffixes)."""
-    parts = re.split(r"(\{groups\[\d+\]\}|\{file_number\})", filebase)
-    pattern = "".join(
-        r"[^/]+" if part.startswith("{groups") else r"\d+" if part == "{file_number}" else re.escape(part)
-        for part in parts
-    )
-    return re.compile(rf"\A{pattern}[^/]*\Z")
+    """The directory of an effective ``filebase`` the listing starts from (``.`` when it has none)."""
+    return Filebase(filebase).static_directory() or "."
 
 
 def _md5(path: str) -> str:
@@ -55,7 +44,7 @@ def _md5(path: str) -> str:
 
 def list_fs_files(filebase: str) -> list[dict[str, Any]]:
     """FSWriter: the visible files under ``filebase``'s directory whose path it names."""
-    top, pattern = static_directory(filebase), filebase_regex(filebase)
+    top, pattern = static_directory(filebase), Filebase(filebase).regex()
     found = []
     for root, dirs, files in os.walk(top):
         dirs[:] = sorted(name for name in dirs if not name.startswith("."))

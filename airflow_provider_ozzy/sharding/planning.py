@@ -7,7 +7,7 @@ first to the lightest shard, ties to the shard with fewer units, then the lowest
 same listing always gives the same shards. In Airflow the plan is the planner task's XCom: a retry
 of shard k reads exactly the units of its first try.
 
-Each shard writes under its own names (``shard_filebase``: the file-name prefix gets
+Each shard writes under its own names (``Filebase.sharded``: the file-name part gets
 ``shardNNN_``) and keeps its own position (the task state store is scoped per map_index;
 ``persistence_state_id`` gets ``/shard-N``). ``SHARDERS`` is the extension point, keyed by reader
 class name.
@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from airflow_provider_ozzy.core.errors import ConfigurationError
+from airflow_provider_ozzy.core.filebase import Filebase
 from airflow_provider_ozzy.engine.config import ExportConfig, normalize
 from airflow_provider_ozzy.readers.base_reader import BaseReader
 
@@ -181,21 +182,6 @@ def plan_shards(config: ExportConfig | dict[str, Any], count: int) -> list[dict[
     return [dict(shard, index=index, count=len(planned)) for index, shard in enumerate(planned)]
 
 
-def shard_tag(index: int, count: int) -> str:
-    return f"shard{index:0{max(3, len(str(count - 1)))}d}_"
-
-
-def shard_filebase(filebase: str, index: int, count: int) -> str:
-    """``filebase`` with the shard's tag in the file-name part: no two shards share a file name."""
-    directory, slash, prefix = filebase.rpartition("/")
-    tag = shard_tag(index, count)
-    if "{file_number}" in prefix:
-        prefix = prefix.replace("{file_number}", tag + "{file_number}", 1)
-    else:
-        prefix += tag
-    return f"{directory}{slash}{prefix}"
-
-
 def apply_shard(data: dict[str, Any], shard: dict[str, Any]) -> dict[str, Any]:
     """The config of one shard: its reader options, its file names, its own state id."""
     missing = [key for key in ("index", "count", "reader_options") if key not in shard]
@@ -208,7 +194,7 @@ def apply_shard(data: dict[str, Any], shard: dict[str, Any]) -> dict[str, Any]:
     writer = data.get("writer") or {}
     options = writer.get("options") or {}
     if "filebase" in options:
-        writer["options"] = dict(options, filebase=shard_filebase(options["filebase"], index, count))
+        writer["options"] = dict(options, filebase=Filebase.sharded(options["filebase"], index, count))
     exporter_options = data.get("exporter_options") or {}
     if exporter_options.get("persistence_state_id") is not None:
         state_id = f"{exporter_options['persistence_state_id']}/shard-{index}"

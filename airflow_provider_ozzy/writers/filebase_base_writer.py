@@ -8,7 +8,6 @@ stops the export rather than overwrite a file.
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 import posixpath
 from typing import Any
@@ -75,7 +74,7 @@ class FilebaseBaseWriter(BaseWriter):
         return self._filebase
 
     def open(self, formatter: Any, state: dict[str, Any] | None) -> None:
-        self.effective_filebase = datetime.datetime.now(datetime.UTC).strftime(self.options["filebase"])
+        self.effective_filebase = Filebase.effective_at(self.options["filebase"])
         super().open(formatter, state)
 
     def restore(self, state: dict[str, Any]) -> None:

@@ -358,7 +358,10 @@ def test_an_unreadable_connection_leaves_the_dataset_out() -> None:
 
 
 def test_subclasses_inherit_their_base_mapping() -> None:
-    section = {"name": "tests.unit.test_lineage.ArchiveWriter", "options": {"filebase": "/archive/%Y/x_"}}
+    section = {
+        "name": "tests.unit.operators.test_lineage.ArchiveWriter",
+        "options": {"filebase": "/archive/%Y/x_"},
+    }
     assert _pairs(section_datasets(section, "writers")) == [(f"file://{HOST}", "/archive")]
 
 

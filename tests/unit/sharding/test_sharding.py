@@ -10,17 +10,12 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_ozzy.core.filebase import Filebase
 from airflow_provider_ozzy.errors import ConfigurationError
 from airflow_provider_ozzy.export_managers.basic_exporter import BasicExporter
 from airflow_provider_ozzy.operators.ozzy_export import _shard_report
-from airflow_provider_ozzy.sharding.check import ShardCheckError, check_shards, filebase_regex, write_manifest
-from airflow_provider_ozzy.sharding.planning import (
-    apply_shard,
-    assign,
-    plan_shards,
-    shard_filebase,
-    sharding_problems,
-)
+from airflow_provider_ozzy.sharding.check import ShardCheckError, check_shards, write_manifest
+from airflow_provider_ozzy.sharding.planning import apply_shard, assign, plan_shards, sharding_problems
 from tests.helpers import read_json_lines
 
 
@@ -84,13 +79,13 @@ def test_more_shards_than_units_gives_empty_shards_and_zero_is_refused() -> None
 
 
 def test_shard_file_names_never_collide() -> None:
-    assert shard_filebase("out/items_", 3, 8) == "out/items_shard003_"
+    assert Filebase.sharded("out/items_", 3, 8) == "out/items_shard003_"
     assert (
-        shard_filebase("out/{groups[0]}/x_{file_number}.part", 12, 20)
+        Filebase.sharded("out/{groups[0]}/x_{file_number}.part", 12, 20)
         == "out/{groups[0]}/x_shard012_{file_number}.part"
     )
-    assert shard_filebase("items_", 5, 1500) == "items_shard0005_"
-    names = {shard_filebase("out/%Y/items_", index, 64) for index in range(64)}
+    assert Filebase.sharded("items_", 5, 1500) == "items_shard0005_"
+    names = {Filebase.sharded("out/%Y/items_", index, 64) for index in range(64)}
     assert len(names) == 64
 
 
@@ -156,7 +151,7 @@ def test_the_check_names_missing_and_inconsistent_shards(tmp_path: Path) -> None
 
 
 def test_filebase_regex_matches_only_the_shards_names() -> None:
-    pattern = filebase_regex("out/{groups[0]}/items_shard001_")
+    pattern = Filebase("out/{groups[0]}/items_shard001_").regex()
     assert pattern.match("out/es/items_shard001_0000.jl.gz")
     assert not pattern.match("out/es/items_shard0010_0000.jl.gz")
     assert not pattern.match("out/es/sub/items_shard001_0000.jl.gz")
