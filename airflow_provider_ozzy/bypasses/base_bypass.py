@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 
 from airflow_provider_ozzy.core.compression import suffix
 from airflow_provider_ozzy.core.options import merged_options
+from airflow_provider_ozzy.engine.config import ResolvedJob
 from airflow_provider_ozzy.engine.registry import CATALOGUE, SECTION_KINDS, resolve
 from airflow_provider_ozzy.export_formatter.base_export_formatter import BaseExportFormatter
 from airflow_provider_ozzy.readers.base_reader import BaseReader
@@ -50,7 +51,7 @@ class BypassNotApplicable(Exception):
 class BypassContext:
     """What a bypass works with: the job's modules and how to commit its own state."""
 
-    config: dict[str, Any]  # the normalized configuration
+    config: ResolvedJob  # the job, each section resolved once
     reader: BaseReader
     writer: BaseWriter
     formatter: BaseExportFormatter
@@ -81,17 +82,17 @@ class BaseBypass:
         self.streams: list[Any] = []
 
     @classmethod
-    def handles(cls, config: dict[str, Any]) -> bool:
+    def handles(cls, config: ResolvedJob) -> bool:
         """Whether the reader and writer are the ones this bypass moves objects between."""
         raise NotImplementedError
 
     @classmethod
-    def reasons_against(cls, config: dict[str, Any]) -> list[str]:
+    def reasons_against(cls, config: ResolvedJob) -> list[str]:
         """Why the pipeline could write something else than a copy would (empty: bypass allowed)."""
         return unchanged_output_problems(config)
 
     @classmethod
-    def meets_conditions(cls, config: dict[str, Any]) -> bool:
+    def meets_conditions(cls, config: ResolvedJob) -> bool:
         return cls.handles(config) and not cls.reasons_against(config)
 
     def execute(self) -> dict[str, Any]:
@@ -102,30 +103,31 @@ class BaseBypass:
         """Release resources; safe to call more than once."""
 
 
-def _class_of(config: dict[str, Any], section: str) -> type:
-    return resolve(config[section]["name"], SECTION_KINDS[section])
+def _class_of(job: ResolvedJob, section: str) -> type:
+    found = job.section(section)
+    assert found is not None, section
+    return found.cls
 
 
-def section_class(config: dict[str, Any], section: str) -> type | None:
-    """The class a section of a normalized config names (``None`` when absent)."""
-    return _class_of(config, section) if config.get(section) else None
+def section_class(job: ResolvedJob, section: str) -> type | None:
+    """The class a section of the job names (``None`` when absent)."""
+    found = job.section(section)
+    return found.cls if found is not None else None
 
 
-def module_values(config: dict[str, Any], section: str) -> dict[str, Any]:
+def module_values(job: ResolvedJob, section: str) -> dict[str, Any]:
     """The resolved options of a section (defaults and environment fallbacks applied)."""
-    values, _ = _class_of(config, section).resolve(config[section].get("options") or {})  # type: ignore[attr-defined]
-    return values
+    found = job.section(section)
+    assert found is not None, section
+    return found.options
 
 
-def formatter_of(config: dict[str, Any]) -> BaseExportFormatter:
-    section = config.get("exporter_options", {}).get("formatter") or {"name": "JsonExportFormatter"}
-    formatter: BaseExportFormatter = resolve(section["name"], "export_formatter")(
-        section.get("options") or {}
-    )
+def formatter_of(job: ResolvedJob) -> BaseExportFormatter:
+    formatter: BaseExportFormatter = job.sections["formatter"].build()
     return formatter
 
 
-def unchanged_output_problems(config: dict[str, Any]) -> list[str]:
+def unchanged_output_problems(config: ResolvedJob) -> list[str]:
     """Why items could differ between a pipeline run and a plain copy of the input objects."""
     problems = []
     for section, expected in _IDENTITY_MODULES.items():
@@ -189,7 +191,7 @@ def bypass_classes() -> list[type[BaseBypass]]:
 
 
 def choose_bypass(
-    config: dict[str, Any], prevent: bool, state: dict[str, Any] | None
+    config: ResolvedJob, prevent: bool, state: dict[str, Any] | None
 ) -> type[BaseBypass] | None:
     """The bypass to run for a normalized config and its committed state, or ``None`` (pipeline)."""
     if state is not None:

@@ -25,6 +25,7 @@ from airflow_provider_ozzy.core.errors import WriterError
 from airflow_provider_ozzy.core.filebase import MD5_FILE_NAME, SEGMENT_BYTES
 from airflow_provider_ozzy.core.path_safety import utf8
 from airflow_provider_ozzy.core.stream import Stream
+from airflow_provider_ozzy.engine.config import ResolvedJob
 
 
 class DoneSet:
@@ -113,7 +114,7 @@ class ObjectCopyBypass(BaseBypass):
         self._state: dict[str, Any] = {}
 
     @classmethod
-    def reasons_against(cls, config: dict[str, Any]) -> list[str]:
+    def reasons_against(cls, config: ResolvedJob) -> list[str]:
         problems = super().reasons_against(config)
         if "{groups" in module_values(config, "writer").get("filebase", ""):
             problems.append("filebase uses {groups[N]}, which only the pipeline fills")

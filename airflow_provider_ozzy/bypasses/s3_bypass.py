@@ -18,6 +18,7 @@ from airflow_provider_ozzy.bypasses.base_bypass import (
 from airflow_provider_ozzy.bypasses.object_copy import DoneSet, copy_targets, fingerprint
 from airflow_provider_ozzy.core.errors import InconsistentWriteError, WriterError
 from airflow_provider_ozzy.core.stream import Stream
+from airflow_provider_ozzy.engine.config import ResolvedJob
 from airflow_provider_ozzy.readers.s3_reader import S3Reader
 from airflow_provider_ozzy.services.s3 import is_refused
 from airflow_provider_ozzy.writers.s3_writer import S3Writer, multipart_etag
@@ -53,12 +54,12 @@ class S3Bypass(BaseBypass):
         self._lock = threading.Lock()
 
     @classmethod
-    def handles(cls, config: dict[str, Any]) -> bool:
+    def handles(cls, config: ResolvedJob) -> bool:
         reader, writer = section_class(config, "reader"), section_class(config, "writer")
         return bool(reader and writer and issubclass(reader, S3Reader) and issubclass(writer, S3Writer))
 
     @classmethod
-    def reasons_against(cls, config: dict[str, Any]) -> list[str]:
+    def reasons_against(cls, config: ResolvedJob) -> list[str]:
         problems = super().reasons_against(config)
         writer = module_values(config, "writer")
         if "{groups" in writer["filebase"]:
@@ -204,46 +205,31 @@ class S3Bypass(BaseBypass):
                 extra[field] = head[field]
         size = int(head["ContentLength"])
         part = writer.options["multipart_copy_chunksize"]
-        upload_id = writer.s3.call("create_multipart_upload", Bucket=writer.bucket, Key=target, **extra)[
-            "UploadId"
-        ]
         ranges = [
             (number + 1, start, min(start + part, size) - 1)
             for number, start in enumerate(range(0, size, part))
         ]
 
-        def copy_part(number: int, first: int, last: int) -> str:
-            result = writer.s3.call(
-                "upload_part_copy",
-                Bucket=writer.bucket,
-                Key=target,
-                UploadId=upload_id,
-                PartNumber=number,
-                CopySource=source,
-                CopySourceRange=f"bytes={first}-{last}",
-                CopySourceIfMatch=stream.meta,
-            )
-            return str(result["CopyPartResult"]["ETag"]).strip('"')
+        def copy_parts(upload_id: str) -> list[bytes]:
+            def copy_part(number: int, first: int, last: int) -> bytes:
+                result = writer.s3.call(
+                    "upload_part_copy",
+                    Bucket=writer.bucket,
+                    Key=target,
+                    UploadId=upload_id,
+                    PartNumber=number,
+                    CopySource=source,
+                    CopySourceRange=f"bytes={first}-{last}",
+                    CopySourceIfMatch=stream.meta,
+                )
+                return bytes.fromhex(str(result["CopyPartResult"]["ETag"]).strip('"'))
 
-        try:
             with ThreadPoolExecutor(min(8, len(ranges)), thread_name_prefix="ozzy-s3-part-copy") as pool:
-                etags = list(pool.map(lambda each: copy_part(*each), ranges))
-            parts = [
-                {"PartNumber": number, "ETag": f'"{etag}"'}
-                for (number, _, _), etag in zip(ranges, etags, strict=True)
-            ]
-            response = writer.s3.call(
-                "complete_multipart_upload",
-                Bucket=writer.bucket,
-                Key=target,
-                UploadId=upload_id,
-                MultipartUpload={"Parts": parts},
-            )
-        except BaseException:
-            writer.abort_upload(target, upload_id)
-            raise
+                return list(pool.map(lambda each: copy_part(*each), ranges))
+
+        response, digests = writer.multipart_upload(target, extra, copy_parts)
         self.log.info("S3Bypass: %s copied in %d parts", stream.name, len(ranges))
-        expected = multipart_etag([bytes.fromhex(etag) for etag in etags])
+        expected = multipart_etag(digests)
         return str(response.get("ETag", expected)).strip('"')
 
     def _acl(self) -> dict[str, Any]:

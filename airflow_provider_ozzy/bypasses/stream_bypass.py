@@ -14,6 +14,7 @@ from airflow_provider_ozzy.bypasses.base_bypass import section_class
 from airflow_provider_ozzy.bypasses.object_copy import ObjectCopyBypass
 from airflow_provider_ozzy.core.errors import InconsistentWriteError, WriterError
 from airflow_provider_ozzy.core.retries import retrying
+from airflow_provider_ozzy.engine.config import ResolvedJob
 from airflow_provider_ozzy.readers.base_stream_reader import StreamBasedReader
 from airflow_provider_ozzy.write_buffers.stream_writing import accepts_streams
 from airflow_provider_ozzy.writers.base_writer import WrittenFile
@@ -35,7 +36,7 @@ class StreamBypass(ObjectCopyBypass):
         self.sent: list[WrittenFile] = []
 
     @classmethod
-    def handles(cls, config: dict[str, Any]) -> bool:
+    def handles(cls, config: ResolvedJob) -> bool:
         reader, writer = section_class(config, "reader"), section_class(config, "writer")
         return bool(reader and writer and issubclass(reader, StreamBasedReader) and accepts_streams(writer))
 

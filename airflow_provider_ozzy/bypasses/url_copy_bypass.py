@@ -17,6 +17,7 @@ from airflow_provider_ozzy.bypasses.base_bypass import section_class
 from airflow_provider_ozzy.bypasses.object_copy import ObjectCopyBypass
 from airflow_provider_ozzy.core.errors import InconsistentWriteError, WriterError
 from airflow_provider_ozzy.core.stream import Stream
+from airflow_provider_ozzy.engine.config import ResolvedJob
 
 URL_SECONDS = 1800  # presigned URLs stay valid 30 minutes, as exporters' did
 IN_FLIGHT = 16  # copies running on the service at once
@@ -49,7 +50,7 @@ class UrlCopyBypass(ObjectCopyBypass):
     writer_name: ClassVar[str] = ""
 
     @classmethod
-    def handles(cls, config: dict[str, Any]) -> bool:
+    def handles(cls, config: ResolvedJob) -> bool:
         from airflow_provider_ozzy.engine.registry import resolve
         from airflow_provider_ozzy.readers.s3_reader import S3Reader
 

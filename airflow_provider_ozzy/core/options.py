@@ -119,6 +119,11 @@ def merged_options(cls: type) -> dict[str, dict[str, Any]]:
     return merged
 
 
+class ResolvedOptions(dict[str, Any]):
+    """Option values the engine already resolved and checked (``engine.config.ResolvedJob``): a
+    module built from them takes them as they are instead of resolving its options again."""
+
+
 def is_mandatory(spec: Mapping[str, Any]) -> bool:
     return "default" not in spec and "env_fallback" not in spec
 

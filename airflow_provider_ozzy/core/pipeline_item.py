@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from airflow_provider_ozzy.core.errors import ConfigurationError
-from airflow_provider_ozzy.core.options import Problem, merged_options, resolve_options
+from airflow_provider_ozzy.core.options import Problem, ResolvedOptions, merged_options, resolve_options
 
 
 class PipelineItem:
@@ -21,9 +21,12 @@ class PipelineItem:
     supported_options: ClassVar[dict[str, dict[str, Any]]] = {}
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
-        values, problems = self.resolve(options)
-        if problems:
-            raise ConfigurationError(errors=[self.describe(problem) for problem in problems])
+        if isinstance(options, ResolvedOptions):  # validated and resolved once, by the engine
+            values = dict(options)
+        else:
+            values, problems = self.resolve(options)
+            if problems:
+                raise ConfigurationError(errors=[self.describe(problem) for problem in problems])
         self.options: dict[str, Any] = values
         self.log = logging.getLogger(f"airflow_provider_ozzy.{self.kind}")
 

@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from airflow_provider_ozzy.core.errors import ConfigurationError
-from airflow_provider_ozzy.core.options import merged_options, resolve_options
+from airflow_provider_ozzy.core.options import ResolvedOptions, merged_options, resolve_options
 from airflow_provider_ozzy.core.retries import RETRY_OPTIONS
 from airflow_provider_ozzy.engine.registry import (
     SECTION_KINDS,
@@ -141,6 +141,7 @@ class ExportConfig:
     source: str | None = None
     lines: dict[tuple[Any, ...], int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # what exporters ignored (set by validate)
+    job: ResolvedJob | None = None  # each section resolved once (set by validate)
 
     def where(self, *path: Any) -> str:
         """``file:line: `` for the deepest known key of ``path`` ('' for dict configs)."""
@@ -151,6 +152,67 @@ class ExportConfig:
             if line:
                 return f"{self.source}:{line}: "
         return f"{self.source}: "
+
+
+@dataclass(frozen=True)
+class ResolvedSection:
+    """One module section, resolved once: its class and its option values."""
+
+    cls: type
+    options: dict[str, Any]
+
+    def build(self) -> Any:
+        """The module, built from the resolved values (it does not resolve them again)."""
+        return self.cls(ResolvedOptions(copy.deepcopy(self.options)))
+
+
+@dataclass
+class ResolvedJob:
+    """A validated config, each section resolved once (``validate``): the exporter builds its
+    modules from it and bypass selection reads it, so no option is interpreted twice.
+
+    ``data`` is the normalized config; ``sections`` maps its module sections (``filter_before``
+    for exporters' ``filter``) and ``formatter`` to their class and values.
+    """
+
+    data: dict[str, Any]
+    sections: dict[str, ResolvedSection]
+    exporter_options: dict[str, Any]
+
+    def section(self, name: str) -> ResolvedSection | None:
+        return self.sections.get(name)
+
+
+def _resolve_section(section: dict[str, Any], kind: str) -> ResolvedSection:
+    cls = resolve(section["name"], kind)
+    values, problems = cls.resolve(section.get("options") or {})  # type: ignore[attr-defined]
+    if problems:  # a default section, or one validation did not see: still one clear error
+        raise ConfigurationError(errors=[cls.describe(problem) for problem in problems])  # type: ignore[attr-defined]
+    return ResolvedSection(cls, values)
+
+
+def resolve_job(
+    config: ExportConfig, checked: dict[tuple[Any, ...], ResolvedSection] | None = None
+) -> ResolvedJob:
+    """``config`` resolved: the sections ``check`` resolved are taken as they are (``checked``, by
+    path), the default ones are resolved here."""
+    checked = checked or {}
+    data = normalize(config.data)
+    options, problems = resolve_options(EXPORTER_OPTIONS, data["exporter_options"])
+    if problems:
+        raise ConfigurationError(errors=[f"exporter_options: {problem.message}" for problem in problems])
+    sections: dict[str, ResolvedSection] = {}
+    for section in MODULE_SECTIONS:
+        if section == "filter" or data.get(section) is None:
+            continue
+        written = (
+            "filter" if section == "filter_before" and config.data.get("filter") is not None else section
+        )
+        sections[section] = checked.get((written,)) or _resolve_section(data[section], SECTION_KINDS[section])
+    sections["formatter"] = checked.get(("exporter_options", "formatter")) or _resolve_section(
+        options["formatter"], "export_formatter"
+    )
+    return ResolvedJob(data, sections, options)
 
 
 def load_config(source: str | os.PathLike[str] | dict[str, Any] | ExportConfig) -> ExportConfig:
@@ -388,10 +450,12 @@ def validate(
     """
     config = load_config(source)
     warnings: list[str] = []
-    errors = check(config, strict=strict, warnings=warnings)
+    checked: dict[tuple[Any, ...], ResolvedSection] = {}
+    errors = check(config, strict=strict, warnings=warnings, resolved=checked)
     if errors:
         raise ConfigurationError(errors=errors)
     config.warnings = warnings
+    config.job = resolve_job(config, checked)
     for warning in warnings:
         log.warning("%s", warning)
     return config
@@ -408,13 +472,15 @@ def check(
     *,
     strict: bool | None = None,
     warnings: list[str] | None = None,
+    resolved: dict[tuple[Any, ...], ResolvedSection] | None = None,
 ) -> list[str]:
     """Every problem of ``config``, each naming its place.
 
     ``skip_value``: option values for which problems are not reported (the operator passes values
     still holding Jinja templates, checked again once rendered). Keys exporters ignored (see
     ``ignored``) are problems when ``strict`` (default: ``exporter_options.strict``), else they go
-    to ``warnings``.
+    to ``warnings``. ``resolved`` receives every section found valid, by path, with its class and
+    values (``validate`` builds the ``ResolvedJob`` from them).
     """
     data = config.data
     errors: list[str] = []
@@ -433,7 +499,7 @@ def check(
     for section in MODULE_SECTIONS:
         if data.get(section) is not None:
             found = _check_module(
-                config, (section,), SECTION_KINDS[section], data[section], errors, skip_value
+                config, (section,), SECTION_KINDS[section], data[section], errors, skip_value, resolved
             )
             if found is not None:
                 classes[section] = found
@@ -441,7 +507,7 @@ def check(
     if not isinstance(exporter_options, dict):
         errors.append(f"{config.where('exporter_options')}exporter_options: must be a mapping")
     else:
-        _check_exporter_options(config, exporter_options, errors, skip_value)
+        _check_exporter_options(config, exporter_options, errors, skip_value, resolved)
     _check_stream_sections(config, classes, errors)
     _check_file_level_formatter(config, classes, errors)
     return errors
@@ -454,6 +520,7 @@ def _check_module(
     section: Any,
     errors: list[str],
     skip_value: Callable[[Any], bool] | None = None,
+    resolved: dict[tuple[Any, ...], ResolvedSection] | None = None,
 ) -> type | None:
     label = " ".join(str(part) for part in path)
     where = config.where(*path)
@@ -486,7 +553,9 @@ def _check_module(
     if path[-1] in LENIENT_OPTION_SECTIONS and len(path) == 1:  # unknown ones: see ignored()
         declared = merged_options(found)
         options = {option: value for option, value in options.items() if option in declared}
-    _, problems = found.resolve(options)  # type: ignore[attr-defined]
+    values, problems = found.resolve(options)  # type: ignore[attr-defined]
+    if not problems and resolved is not None:
+        resolved[path] = ResolvedSection(found, values)
     for problem in problems:
         if skip_value is not None and problem.option and skip_value(options.get(problem.option)):
             continue
@@ -500,6 +569,7 @@ def _check_exporter_options(
     options: dict[str, Any],
     errors: list[str],
     skip_value: Callable[[Any], bool] | None = None,
+    resolved: dict[tuple[Any, ...], ResolvedSection] | None = None,
 ) -> None:
     known = {option: value for option, value in options.items() if option in EXPORTER_OPTIONS}
     values, problems = resolve_options(EXPORTER_OPTIONS, known)  # unknown ones: see ignored()
@@ -516,7 +586,12 @@ def _check_exporter_options(
         )
     if isinstance(options.get("formatter"), dict):
         _check_module(
-            config, ("exporter_options", "formatter"), "export_formatter", options["formatter"], errors
+            config,
+            ("exporter_options", "formatter"),
+            "export_formatter",
+            options["formatter"],
+            errors,
+            resolved=resolved,
         )
     notifications = options.get("notifications")
     for index, notifier in enumerate(notifications if isinstance(notifications, list) else []):

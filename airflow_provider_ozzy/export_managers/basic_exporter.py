@@ -23,11 +23,10 @@ from airflow_provider_ozzy.bypasses.base_bypass import (
 from airflow_provider_ozzy.core.dead_letters import DeadLetterSink, attach_dead_letters, isolate_bad_items
 from airflow_provider_ozzy.core.errors import PersistenceError
 from airflow_provider_ozzy.core.gc_tuning import fewer_collections
-from airflow_provider_ozzy.core.options import resolve_options
 from airflow_provider_ozzy.core.retries import RetryPolicy, retry_policy, use_retry_policy
 from airflow_provider_ozzy.engine.commit_protocol import STATE_VERSION, CommitTracker, continuation
-from airflow_provider_ozzy.engine.config import EXPORTER_OPTIONS, ExportConfig, normalize, validate
-from airflow_provider_ozzy.engine.registry import SECTION_KINDS, resolve
+from airflow_provider_ozzy.engine.config import ExportConfig, ResolvedJob, validate
+from airflow_provider_ozzy.engine.registry import resolve
 from airflow_provider_ozzy.engine.secret_options import protect, redact_configuration
 from airflow_provider_ozzy.export_formatter.base_export_formatter import BaseExportFormatter
 from airflow_provider_ozzy.filters.base_filter import BaseFilter
@@ -71,27 +70,28 @@ class BasicExporter:
         job_info: dict[str, Any] | None = None,
     ) -> None:
         self.config = validate(config)
-        data = normalize(self.config.data)
-        self.options, _ = resolve_options(EXPORTER_OPTIONS, data["exporter_options"])
+        assert self.config.job is not None
+        self.job = self.config.job  # every section resolved once, by validate
+        self.options = self.job.exporter_options
         logging.getLogger("airflow_provider_ozzy").setLevel(self.options["log_level"].upper())
         protect(self.config.data)  # its secrets masked in every message and log line from now on
         # this export's retry budget, current in this context only: the modules built below keep it
         self.retry_policy = RetryPolicy.from_options(self.options)
         use_retry_policy(self.retry_policy)
-        self.reader: BaseReader = build_module(data["reader"], "readers")
+        self.reader: BaseReader = self._build("reader")
         if isinstance(self.reader, StreamBasedReader):
-            if data.get("decompressor"):
-                self.reader.decompressor = build_module(data["decompressor"], SECTION_KINDS["decompressor"])
-            if data.get("deserializer"):
-                self.reader.deserializer = build_module(data["deserializer"], SECTION_KINDS["deserializer"])
-        self.filter_before: BaseFilter = build_module(data["filter_before"], "filters")
-        self.transform: BaseTransform = build_module(data["transform"], "transform")
-        self.filter_after: BaseFilter = build_module(data["filter_after"], "filters")
-        self.grouper: BaseGrouper = build_module(data["grouper"], "groupers")
-        self.writer: BaseWriter = build_module(data["writer"], "writers")
-        self.formatter: BaseExportFormatter = build_module(self.options["formatter"], "export_formatter")
-        self.persistence: BasePersistence = persistence or build_module(data["persistence"], "persistence")
-        self.stats_manager: BasicStatsManager = build_module(data["stats_manager"], "stats_managers")
+            if self.job.section("decompressor"):
+                self.reader.decompressor = self._build("decompressor")
+            if self.job.section("deserializer"):
+                self.reader.deserializer = self._build("deserializer")
+        self.filter_before: BaseFilter = self._build("filter_before")
+        self.transform: BaseTransform = self._build("transform")
+        self.filter_after: BaseFilter = self._build("filter_after")
+        self.grouper: BaseGrouper = self._build("grouper")
+        self.writer: BaseWriter = self._build("writer")
+        self.formatter: BaseExportFormatter = self._build("formatter")
+        self.persistence: BasePersistence = persistence or self._build("persistence")
+        self.stats_manager: BasicStatsManager = self._build("stats_manager")
         self.notifiers = NotifiersList(self.options["notifications"])
         self.job_info = dict(job_info or {})  # dag_id, task_id, run_id, try_number, map_index in Airflow
         self.resume: bool | None = self.options["resume"] if resume is None else resume
@@ -104,6 +104,11 @@ class BasicExporter:
         self.dead_letters: DeadLetterSink | None = None  # exporter_options.dead_letter_file, set in _run
         self.started_at = 0.0
         self.read_at_start = 0
+
+    def _build(self, section: str) -> Any:
+        resolved = self.job.section(section)
+        assert resolved is not None, section
+        return resolved.build()
 
     @classmethod
     def from_file_configuration(cls, path: str, **kwargs: Any) -> BasicExporter:
@@ -188,7 +193,7 @@ class BasicExporter:
                 stats=self.counters() if stats is None else stats,
                 message=message,
                 stack_trace=stack_trace,
-                configuration=redact_configuration(normalize(self.config.data)),
+                configuration=redact_configuration(self.job.data),
             )
         except Exception:
             log.warning("Cannot build the %s notification of job %s", status, self.job_id, exc_info=True)
@@ -201,7 +206,7 @@ class BasicExporter:
 
     def _run_or_bypass(self, state: dict[str, Any] | None) -> dict[str, Any]:
         """Run a bypass when one can move whole objects without changing the output, else the pipeline."""
-        config = normalize(self.config.data)
+        config = self.job
         no_bypass = self.options["prevent_bypass"] or bool(
             self.options["dead_letter_file"]
         )  # bypasses copy bad records
@@ -214,7 +219,7 @@ class BasicExporter:
         return self._run(state)
 
     def _run_bypass(
-        self, bypass_class: type[BaseBypass], config: dict[str, Any], state: dict[str, Any] | None
+        self, bypass_class: type[BaseBypass], config: ResolvedJob, state: dict[str, Any] | None
     ) -> dict[str, Any]:
         name = bypass_class.__name__
 

@@ -14,18 +14,25 @@ from airflow_provider_ozzy.bypasses.base_bypass import (
     formatter_of,
 )
 from airflow_provider_ozzy.bypasses.s3_bypass import DoneSet, S3Bypass
-from airflow_provider_ozzy.engine.config import normalize
+from airflow_provider_ozzy.engine.config import ResolvedJob, validate
 from airflow_provider_ozzy.export_formatter.json_export_formatter import JsonExportFormatter
 
 
-def s3_to_s3(**changes: Any) -> dict[str, Any]:
+def resolved(config: dict[str, Any]) -> ResolvedJob:
+    """The job the exporter selects its bypass from: the config validated, each section resolved once."""
+    job = validate(config).job
+    assert job is not None
+    return job
+
+
+def s3_to_s3(**changes: Any) -> ResolvedJob:
     writer = {"bucket": "dst", "filebase": "out/items_", **changes.pop("writer", {})}
     config = {
         "reader": {"name": "S3Reader", "options": {"bucket": "src", "prefix": "in/"}},
         "writer": {"name": "S3Writer", "options": writer},
         **changes,
     }
-    return normalize(config)
+    return resolved(config)
 
 
 def test_an_s3_to_s3_copy_that_changes_nothing_is_bypassed():
@@ -117,7 +124,7 @@ def test_prevent_bypass_and_resumed_jobs():
 
 
 def test_other_readers_and_writers_are_not_handled():
-    config = normalize(
+    config = resolved(
         {
             "reader": {"name": "FSReader", "options": {"input": "x"}},
             "writer": {"name": "S3Writer", "options": {"bucket": "b", "filebase": "x_"}},
