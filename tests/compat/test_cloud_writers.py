@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 
 from tests.compat.conftest import RunOzzy
+from tests.integration.object_store_cases import gcs_credentials_resource, new_gcs_bucket, use_gcs
 from tests.servers.azure_files_server import ACCOUNT, KEY, AzureFilesServer
 from tests.servers.azurite_server import AzuriteServer, UrlCopyProxy
 from tests.servers.fault_proxy import FaultProxy, Request
@@ -346,17 +347,13 @@ def test_s3_azure_blob_bypass(
 
 @pytest.fixture
 def gcs(gcs_server: GCSServer, monkeypatch: pytest.MonkeyPatch) -> GCSServer:
-    """The emulator, found through ``STORAGE_EMULATOR_HOST``."""
-    for name, value in gcs_server.env().items():
-        monkeypatch.setenv(name, value)
-    return gcs_server
+    """The emulator, found through ``STORAGE_EMULATOR_HOST`` (no Airflow connection)."""
+    return use_gcs(gcs_server, monkeypatch)
 
 
 @pytest.fixture
 def bucket(gcs: GCSServer) -> str:
-    name = f"bucket-777-{uuid.uuid4().hex[:8]}"
-    gcs.client().create_bucket(name)
-    return name
+    return new_gcs_bucket(gcs, prefix="bucket-777")
 
 
 def gcs_objects(gcs: GCSServer, bucket: str) -> dict[str, bytes]:
@@ -452,12 +449,7 @@ def test_gstorage_init_from_resource(
     """exporters: test_writers_gstorage.py::GStorageWriterTest::test_init_from_resource: no
     ``credentials`` option; ``EXPORTERS_GSTORAGE_CREDS_RESOURCE`` names a ``package:path``
     resource holding the service account."""
-    package = work / "site" / "compat_gstorage_creds"
-    package.mkdir(parents=True)
-    (package / "__init__.py").write_text("")
-    (package / "account.json").write_text(json.dumps(gcs.service_account()))
-    monkeypatch.syspath_prepend(str(work / "site"))
-    monkeypatch.setenv("EXPORTERS_GSTORAGE_CREDS_RESOURCE", "compat_gstorage_creds:account.json")
+    gcs_credentials_resource(work, "compat_gstorage_creds", gcs.service_account(), monkeypatch)
     result = run_ozzy({"reader": people(work), "writer": gcs_writer(bucket)})
     assert result.code == 0, result.err
     assert lines_of(gcs_objects(gcs, bucket)["tests/0000.jl.gz"]) == PEOPLE

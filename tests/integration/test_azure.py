@@ -5,7 +5,8 @@ no emulator of Azure Files exists).
 Credentials come from Airflow connections (``AIRFLOW_CONN_OZZY_WASB``, ``AIRFLOW_CONN_OZZY_FILES``)
 with connection strings, resolved by ``WasbHook`` and ``AzureFileShareHook``; both servers check
 SharedKey signatures, so a wrong key is refused as Azure would refuse it. Outputs are read back
-with the SDK and independent parsers.
+with the SDK and independent parsers. The round trips Azure Blob shares with S3 and GCS are in
+``test_object_stores.py``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import json
 import re
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,25 +25,28 @@ import pytest
 from airflow_provider_ozzy.errors import ConfigurationError, InconsistentWriteError, ReaderError, WriterError
 from airflow_provider_ozzy.export_formatter.json_export_formatter import JsonExportFormatter
 from airflow_provider_ozzy.readers.azure_blob_reader import AzureBlobReader
-from airflow_provider_ozzy.writers.azure_blob_writer import AzureBlobWriter
 from airflow_provider_ozzy.writers.azure_file_writer import AzureFileWriter
-from tests.crash_harness import CrashHarness, Trigger
-from tests.helpers import read_json_lines
+from tests.crash_harness import CrashHarness
 from tests.integration.object_store_cases import (
-    COMPRESSED_INPUTS,
     FORMATS,
     ITEMS,
+    AzureStore,
+    GCSStore,
+    check_bypass_resumes_object_by_object,
     expected_objects,
     export,
     fs_input,
     jl,
+    new_container,
+    new_gcs_bucket,
     parse_output,
+    use_gcs,
 )
 from tests.servers.azure_files_server import ACCOUNT, KEY, AzureFilesServer
 from tests.servers.azurite_server import AzuriteServer
 from tests.servers.moto_server import ACCESS_KEY, REGION, SECRET_KEY, MotoServer
 
-WASB = "ozzy_wasb"  # AIRFLOW_CONN_OZZY_WASB: Azurite
+WASB = AzureStore.conn_id  # AIRFLOW_CONN_OZZY_WASB: Azurite
 S3 = "ozzy_s3_source"  # AIRFLOW_CONN_OZZY_S3_SOURCE: moto
 FILES = "ozzy_files"  # AIRFLOW_CONN_OZZY_FILES: the Azure Files server
 WRONG_KEY = "V3JvbmdLZXlXcm9uZ0tleVdyb25nS2V5V3JvbmdLZXlXcm9uZ0tleVdyb25nS2V5V3Jvbmc="
@@ -54,12 +57,6 @@ TODAY = datetime.datetime.now(datetime.UTC).date()
 
 
 @pytest.fixture
-def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
-@pytest.fixture
 def blob(azurite_server: AzuriteServer, monkeypatch: pytest.MonkeyPatch) -> AzuriteServer:
     monkeypatch.setenv(f"AIRFLOW_CONN_{WASB.upper()}", azurite_server.connection_json())
     return azurite_server
@@ -67,9 +64,7 @@ def blob(azurite_server: AzuriteServer, monkeypatch: pytest.MonkeyPatch) -> Azur
 
 @pytest.fixture
 def container(blob: AzuriteServer) -> str:
-    name = f"ozzy-{uuid.uuid4().hex[:12]}"
-    blob.client().create_container(name)
-    return name
+    return new_container(blob)
 
 
 @pytest.fixture
@@ -79,31 +74,7 @@ def files(azure_files_server: AzureFilesServer, monkeypatch: pytest.MonkeyPatch)
     return azure_files_server
 
 
-def put_blobs(blob: AzuriteServer, container: str, blobs: dict[str, bytes]) -> None:
-    client = blob.client().get_container_client(container)
-    for name, data in blobs.items():
-        client.upload_blob(name, data, overwrite=True)
-
-
-def blob_names(blob: AzuriteServer, container: str, prefix: str = "") -> list[str]:
-    client = blob.client().get_container_client(container)
-    return sorted(item.name for item in client.list_blobs(name_starts_with=prefix or None))
-
-
-def blob_content(blob: AzuriteServer, container: str, name: str) -> bytes:
-    data: bytes = blob.client().get_blob_client(container, name).download_blob().readall()
-    return data
-
-
-def blob_writer(container: str, filebase: str, **options: Any) -> dict[str, Any]:
-    return {
-        "name": "AzureBlobWriter",
-        "options": {"container": container, "filebase": filebase, "wasb_conn_id": WASB, **options},
-    }
-
-
-def blob_reader(container: str, **options: Any) -> dict[str, Any]:
-    return {"name": "AzureBlobReader", "options": {"container": container, "wasb_conn_id": WASB, **options}}
+blob_writer, blob_reader = AzureStore.writer_for, AzureStore.reader_for
 
 
 def file_writer(share: str, filebase: str, **options: Any) -> dict[str, Any]:
@@ -120,112 +91,6 @@ def fs_writer(filebase: str = "out/items_") -> dict[str, Any]:
 # -- Azure Blob: round trips -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("formatter", "compression", "extension"), FORMATS)
-def test_fs_to_azure_blob_with_groups_formats_and_compression(
-    work, blob, container, formatter, compression, extension
-):
-    config = {
-        "reader": fs_input(work, ITEMS),
-        "grouper": {"name": "FileKeyGrouper", "options": {"keys": ["country"]}},
-        "writer": blob_writer(
-            container, "exports/%Y/{groups[0]}/part_", items_per_buffer_write=6, compression=compression
-        ),
-        "exporter_options": {"formatter": formatter},
-    }
-    stats = export(config)
-    expected = expected_objects(f"exports/{TODAY:%Y}/", extension, compression, per_file=6)
-    assert blob_names(blob, container) == sorted(expected)
-    for name, ids in expected.items():
-        assert parse_output(blob_content(blob, container, name), name, extension) == ids, name
-    assert (stats["items_written"], stats["files_written"]) == (len(ITEMS), len(expected))
-
-
-@pytest.mark.parametrize("input_name", list(COMPRESSED_INPUTS))
-def test_azure_blob_to_fs_reads_every_compression(work, blob, container, input_name):
-    name, encode = COMPRESSED_INPUTS[input_name]
-    put_blobs(
-        blob, container, {f"in/a-{name}": encode(jl(ITEMS[:25])), f"in/b-{name}": encode(jl(ITEMS[25:]))}
-    )
-    export({"reader": blob_reader(container, prefix="in/", batch_size=7), "writer": fs_writer()})
-    assert read_json_lines(work / "out/items_0000.jl") == ITEMS
-
-
-def test_azure_blob_to_azure_blob_round_trip_with_groups_csv_and_exact_names(work, blob, container):
-    put_blobs(blob, container, {"src/items.jl.gz": gzip.compress(jl(ITEMS))})
-    csv_section = {"name": "CSVExportFormatter", "options": {"fields": ["id", "country", "name", "v"]}}
-    export(
-        {
-            "reader": blob_reader(container, prefix="src/"),
-            "grouper": {"name": "FileKeyGrouper", "options": {"keys": ["country"]}},
-            "writer": blob_writer(
-                container, "csv/{groups[0]}/rows_", items_per_buffer_write=10, compression="bz2"
-            ),
-            "exporter_options": {"formatter": csv_section},
-        }
-    )
-    expected = expected_objects("csv/", "csv", "bz2", per_file=10, prefix="rows_")
-    assert blob_names(blob, container, "csv/") == sorted(expected)
-    export(
-        {
-            "reader": blob_reader(container, prefix="csv/uk/", batch_size=3),
-            "deserializer": {"name": "CSVDeserializer"},
-            "writer": blob_writer(container, "back/uk_", compression="gz"),
-        }
-    )
-    assert blob_names(blob, container, "back/") == ["back/uk_0000.jl.gz"]
-    got = [
-        json.loads(line)
-        for line in gzip.decompress(blob_content(blob, container, "back/uk_0000.jl.gz")).splitlines()
-    ]
-    uk = [item for item in ITEMS if item["country"] == "uk"]
-    assert got == [{"id": str(i["id"]), "country": "uk", "name": i["name"], "v": str(i["v"])} for i in uk]
-
-
-def test_azure_blob_reader_listing_semantics(work, blob, container):
-    day = TODAY - datetime.timedelta(days=1)
-    objects = {
-        f"logs/{day:%Y%m%d}/a.jl.gz": [{"n": 1}],
-        f"logs/{day:%Y%m%d}/b.csv.gz": [{"n": 99}],
-        f"logs/{TODAY:%Y%m%d}/a.jl.gz": [{"n": 2}],
-        "other/x.jl.gz": [{"n": 3}],
-        "other/y.jl.gz": [{"n": 4}],
-    }
-    data = {name: gzip.compress(jl(items)) for name, items in objects.items()}
-    data["pointer"] = b"logs/%Y%m%d/\nother/x\n"
-    put_blobs(blob, container, data)
-
-    def read(**options: Any) -> list[int]:
-        for path in work.glob("out*"):
-            path.rename(work / f"old-{uuid.uuid4().hex}")
-        export({"reader": blob_reader(container, **options), "writer": fs_writer()})
-        return [item["n"] for file in sorted(work.glob("out/*")) for item in read_json_lines(file)]
-
-    assert read(
-        prefix=["other/", "logs/%Y%m%d/"],
-        pattern=r"\.jl\.gz$",
-        prefix_format_using_date=["yesterday", "today"],
-    ) == [1, 2, 3, 4]  # one global name order (exporters: prefix by prefix)
-    assert read(prefix_pointer="pointer", prefix_format_using_date="yesterday") == [1, 99, 3]
-    assert read(prefix="logs/", pattern="a\\.jl") == [1, 2]
-
-
-def test_azure_blob_reader_refuses_a_blob_replaced_after_listing(work, blob, container):
-    put_blobs(
-        blob,
-        container,
-        {"in/a.jl.gz": gzip.compress(jl(ITEMS[:5])), "in/b.jl.gz": gzip.compress(jl(ITEMS[5:10]))},
-    )
-    reader = AzureBlobReader({"container": container, "wasb_conn_id": WASB, "prefix": "in/", "batch_size": 5})
-    reader.open(None)
-    assert reader.get_next_batch() == ITEMS[:5]
-    put_blobs(blob, container, {"in/b.jl.gz": gzip.compress(jl(ITEMS[20:25]))})
-    with pytest.raises(
-        ReaderError, match=rf"container '{container}', in/b\.jl\.gz changed since it was listed"
-    ):
-        reader.get_next_batch()
-    reader.close()
-
-
 def test_azure_blob_writer_creates_the_container_and_names_blobs_by_start_time_by_default(
     work, blob, monkeypatch
 ):
@@ -239,7 +104,7 @@ def test_azure_blob_writer_creates_the_container_and_names_blobs_by_start_time_b
     }
     before = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
     export({"reader": fs_input(work, ITEMS), "writer": section})
-    found = blob_names(blob, container)
+    found = AzureStore(blob, container).names()
     assert len(found) == 2 and all(re.fullmatch(r"\d{8}T\d{6}_000[01]\.jl\.gz", name) for name in found), (
         found
     )
@@ -249,37 +114,9 @@ def test_azure_blob_writer_creates_the_container_and_names_blobs_by_start_time_b
     got = [
         json.loads(line)
         for name in found
-        for line in gzip.decompress(blob_content(blob, container, name)).splitlines()
+        for line in gzip.decompress(AzureStore(blob, container).content(name)).splitlines()
     ]
     assert got == ITEMS
-
-
-def test_azure_blob_check_consistency_catches_a_changed_blob(work, blob, container):
-    writer = AzureBlobWriter(
-        {
-            "container": container,
-            "wasb_conn_id": WASB,
-            "filebase": "out/p_",
-            "items_per_buffer_write": 10,
-            "check_consistency": True,
-        }
-    )
-    writer.open(JsonExportFormatter(), None)
-    writer.write_batch({(): ITEMS}, 0)
-    writer.flush()
-    writer.finish_writing()  # untouched: passes
-    original = blob_content(blob, container, "out/p_0001.jl.gz")
-    put_blobs(blob, container, {"out/p_0001.jl.gz": original[:-1] + bytes([original[-1] ^ 1])})  # same size
-    put_blobs(blob, container, {"out/p_0002.jl.gz": b"short"})
-    blob.client().get_blob_client(container, "out/p_0003.jl.gz").delete_blob()
-    with pytest.raises(InconsistentWriteError) as caught:
-        writer.finish_writing()
-    writer.close()
-    message = str(caught.value)
-    assert "3 file(s)" in message, message
-    assert f"{container}/out/p_0001.jl.gz has md5" in message
-    assert f"{container}/out/p_0002.jl.gz has 5 bytes" in message
-    assert f"{container}/out/p_0003.jl.gz is not present at the destination" in message
 
 
 # -- Azure Blob: permanent errors --------------------------------------------------------------------------
@@ -319,17 +156,7 @@ def test_a_wrong_account_key_fails_fast_without_showing_the_key(work, blob, cont
         assert f"access to container '{container}'" in message and "refused" in message, message
         assert ("connection 'ozzy_wasb_bad'" in message) or (f"account '{ACCOUNT}'" in message), message
         assert WRONG_KEY not in message and WRONG_KEY[:20] not in message
-    assert blob_names(blob, container) == []
-
-
-def test_undefined_wasb_connection_names_the_connection_and_the_container(work, blob, container):
-    with pytest.raises(
-        WriterError,
-        match=rf"connection 'nowhere' \(option 'wasb_conn_id'\) is not defined; container '{container}'",
-    ):
-        export(
-            {"reader": fs_input(work, ITEMS), "writer": blob_writer(container, "p_", wasb_conn_id="nowhere")}
-        )
+    assert AzureStore(blob, container).names() == []
 
 
 @pytest.mark.parametrize(
@@ -518,9 +345,9 @@ def test_s3_to_azure_blob_bypass_copies_on_the_server_and_waits(
         azurite_url_copy.started_copies - started == 6 and azurite_url_copy.uploads == uploads
     )  # no byte through Ozzy
     expected = {f"in/items_{n:04d}.jl.gz": data for n, data in enumerate(objects.values())}
-    assert blob_names(blob, container) == sorted(expected)
+    assert AzureStore(blob, container).names() == sorted(expected)
     for name, data in expected.items():
-        assert blob_content(blob, container, name) == data, name
+        assert AzureStore(blob, container).content(name) == data, name
 
 
 def test_a_failed_service_copy_names_source_and_target(work, files, s3_source):
@@ -582,32 +409,19 @@ def test_s3_to_azure_files_bypass_resumes_object_by_object_after_kill_9(tmp_path
         )
 
     harness = CrashHarness(tmp_path / "job", config, env=env, count_written=count_written)
-    first = harness.attempt(Trigger("files", 8))
-    context = f"\n{first.describe()}\n{first.log.read_text()[-3000:]}"
-    assert first.interrupted, "the kill did not land inside the run" + context
-    saved = (harness.committed_state() or {})["bypass"]["state"]
-    done_before = saved["done_below"] + len(saved["done_above"])
-    second = harness.attempt(None)
-    context += f"\n{second.describe()}\n{second.log.read_text()[-3000:]}"
-    assert second.returncode == 0, context
-    stored = {path: data for path, data in files.files("resumed").items() if "/." not in path}
-    assert stored == {f"out/items_{n:04d}.jl.gz": data for n, data in enumerate(objects.values())}, context
-    stats = json.loads(
-        next(line for line in reversed(second.log.read_text().splitlines()) if line.startswith("{"))
+    check_bypass_resumes_object_by_object(
+        harness,
+        8,
+        "S3ToAzureFileBypass",
+        {f"out/items_{n:04d}.jl.gz": data for n, data in enumerate(objects.values())},
+        lambda: {path: data for path, data in files.files("resumed").items() if "/." not in path},
     )
-    assert stats["bypass"] == "S3ToAzureFileBypass" and stats["files_written"] == 30, context
-    # key by key: the resume copies exactly the objects the interrupted run had not recorded as done
-    assert 0 < done_before < 30 and stats["objects_copied_this_run"] == 30 - done_before, context
 
 
 def test_gcs_to_azure_blob_and_back_through_the_stream_bypass(work, blob, container, gcs_server, monkeypatch):
     """StreamBypass between two services: GStorageReader to AzureBlobWriter, AzureBlobReader to GStorageWriter."""
-    for name, value in gcs_server.env().items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("AIRFLOW_CONN_OZZY_GCS", gcs_server.connection_json())
-    gcs_bucket = f"ozzy-{uuid.uuid4().hex[:12]}"
+    gcs_bucket = new_gcs_bucket(use_gcs(gcs_server, monkeypatch, GCSStore.conn_id))
     gcs_client = gcs_server.client()
-    gcs_client.create_bucket(gcs_bucket)
     objects = source_objects(4)
     for key, data in objects.items():
         gcs_client.bucket(gcs_bucket).blob(key).upload_from_string(data)
@@ -620,8 +434,8 @@ def test_gcs_to_azure_blob_and_back_through_the_stream_bypass(work, blob, contai
     )
     assert stats["bypass"] == "StreamBypass"
     expected = {f"from-gcs/items_{n:04d}.jl.gz": data for n, data in enumerate(objects.values())}
-    assert blob_names(blob, container) == sorted(expected)
-    assert all(blob_content(blob, container, name) == data for name, data in expected.items())
+    assert AzureStore(blob, container).names() == sorted(expected)
+    assert all(AzureStore(blob, container).content(name) == data for name, data in expected.items())
     stats = export(
         {
             "reader": blob_reader(container, prefix="from-gcs/"),
@@ -652,12 +466,8 @@ def test_cross_service_pairs_through_the_pipeline_with_groups(
     work, blob, container, files, gcs_server, monkeypatch, source_kind, target_kind, compression
 ):
     """GStorageReader and AzureBlobReader to each other writer, grouped: exact names, exact items."""
-    for name, value in gcs_server.env().items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("AIRFLOW_CONN_OZZY_GCS", gcs_server.connection_json())
-    gcs_bucket = f"ozzy-{uuid.uuid4().hex[:12]}"
+    gcs_bucket = new_gcs_bucket(use_gcs(gcs_server, monkeypatch, GCSStore.conn_id))
     gcs_client = gcs_server.client()
-    gcs_client.create_bucket(gcs_bucket)
     halves = {
         "in/part-0.jl.gz": gzip.compress(jl(ITEMS[:17])),
         "in/part-1.jl.gz": gzip.compress(jl(ITEMS[17:])),
@@ -670,7 +480,7 @@ def test_cross_service_pairs_through_the_pipeline_with_groups(
             "options": {"bucket": gcs_bucket, "gcp_conn_id": "ozzy_gcs", "prefix": "in/"},
         }
     else:
-        put_blobs(blob, container, halves)
+        AzureStore(blob, container).put(halves)
         reader = blob_reader(container, prefix="in/")
     filebase = "out/{groups[0]}/part_"
     options = {"items_per_buffer_write": 6, "compression": compression}
@@ -693,7 +503,10 @@ def test_cross_service_pairs_through_the_pipeline_with_groups(
     if target_kind == "gcs":
         found = {b.name: b.download_as_bytes() for b in gcs_client.list_blobs(gcs_bucket, prefix="out/")}
     elif target_kind == "blob":
-        found = {name: blob_content(blob, container, name) for name in blob_names(blob, container, "out/")}
+        found = {
+            name: AzureStore(blob, container).content(name)
+            for name in AzureStore(blob, container).names("out/")
+        }
     else:
         found = files.files("pairs")
     assert sorted(found) == sorted(expected)

@@ -5,7 +5,8 @@ the Google provider's ``is_anonymous`` field, and the client finds the emulator 
 ``STORAGE_EMULATOR_HOST``; nothing in Ozzy or the hook is patched. The ``kill -9`` test's ``ozzy``
 processes use exporters' legacy ``credentials`` option instead (a service account whose tokens come
 from the fixture's OAuth endpoint), which imports no Airflow module. Transient errors are injected
-by a ``FaultProxy`` between Ozzy and the emulator.
+by a ``FaultProxy`` between Ozzy and the emulator. The round trips GCS shares with S3 and Azure Blob
+are in ``test_object_stores.py``.
 """
 
 from __future__ import annotations
@@ -14,34 +15,32 @@ import datetime
 import gzip
 import json
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from airflow_provider_ozzy.errors import ConfigurationError, InconsistentWriteError, ReaderError, WriterError
-from airflow_provider_ozzy.export_formatter.json_export_formatter import JsonExportFormatter
+from airflow_provider_ozzy.errors import ConfigurationError, ReaderError, WriterError
 from airflow_provider_ozzy.readers.gstorage_reader import GStorageReader
 from airflow_provider_ozzy.writers.gstorage_writer import GStorageWriter
-from tests.crash_harness import CrashHarness, Trigger, check_exact_output
-from tests.helpers import read_json_lines, write_json_lines_gz
+from tests.crash_harness import CrashHarness
 from tests.integration.object_store_cases import (
-    COMPRESSED_INPUTS,
-    FORMATS,
     ITEMS,
-    expected_objects,
+    GCSStore,
+    check_bypass_resumes_object_by_object,
+    check_kill_9_and_resume,
     export,
     fs_input,
+    gcs_credentials_resource,
     jl,
-    parse_output,
+    new_gcs_bucket,
+    use_gcs,
 )
-from tests.integration.test_crash_resume import Scenario, make_item
 from tests.servers.fault_proxy import FaultProxy
 from tests.servers.gcs_server import GCSServer
 
-CONN = "ozzy_gcs"  # AIRFLOW_CONN_OZZY_GCS
+CONN = GCSStore.conn_id  # AIRFLOW_CONN_OZZY_GCS
 TODAY = datetime.datetime.now(datetime.UTC).date()
 
 
@@ -49,51 +48,17 @@ TODAY = datetime.datetime.now(datetime.UTC).date()
 
 
 @pytest.fixture
-def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
-@pytest.fixture
 def gcs(gcs_server: GCSServer, monkeypatch: pytest.MonkeyPatch) -> GCSServer:
     """The emulator, found by Ozzy through ``STORAGE_EMULATOR_HOST`` and the connection ``ozzy_gcs``."""
-    for name, value in gcs_server.env().items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv(f"AIRFLOW_CONN_{CONN.upper()}", gcs_server.connection_json())
-    return gcs_server
+    return use_gcs(gcs_server, monkeypatch, CONN)
 
 
 @pytest.fixture
 def bucket(gcs: GCSServer) -> str:
-    name = f"ozzy-{uuid.uuid4().hex[:12]}"
-    gcs.client().create_bucket(name)
-    return name
+    return new_gcs_bucket(gcs)
 
 
-def put_objects(gcs: GCSServer, bucket: str, objects: dict[str, bytes]) -> None:
-    target = gcs.client().bucket(bucket)
-    for name, data in objects.items():
-        target.blob(name).upload_from_string(data)
-
-
-def names(gcs: GCSServer, bucket: str, prefix: str = "") -> list[str]:
-    return sorted(blob.name for blob in gcs.client().list_blobs(bucket, prefix=prefix or None))
-
-
-def content(gcs: GCSServer, bucket: str, name: str) -> bytes:
-    data: bytes = gcs.client().bucket(bucket).blob(name).download_as_bytes()
-    return data
-
-
-def gcs_writer(bucket: str, filebase: str, **options: Any) -> dict[str, Any]:
-    return {
-        "name": "GStorageWriter",
-        "options": {"bucket": bucket, "filebase": filebase, "gcp_conn_id": CONN, **options},
-    }
-
-
-def gcs_reader(bucket: str, **options: Any) -> dict[str, Any]:
-    return {"name": "GStorageReader", "options": {"bucket": bucket, "gcp_conn_id": CONN, **options}}
+gcs_writer, gcs_reader = GCSStore.writer_for, GCSStore.reader_for
 
 
 def proxied(
@@ -107,171 +72,13 @@ def proxied(
 # -- round trips through the item pipeline --------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("formatter", "compression", "extension"), FORMATS)
-def test_fs_to_gcs_with_groups_formats_and_compression(work, gcs, bucket, formatter, compression, extension):
-    config = {
-        "reader": fs_input(work, ITEMS),
-        "grouper": {"name": "FileKeyGrouper", "options": {"keys": ["country"]}},
-        "writer": gcs_writer(
-            f"gs://{bucket}",
-            "exports/%Y/{groups[0]}/part_",
-            items_per_buffer_write=6,
-            compression=compression,
-        ),
-        "exporter_options": {"formatter": formatter},
-    }
-    stats = export(config)
-    expected = expected_objects(f"exports/{TODAY:%Y}/", extension, compression, per_file=6)
-    assert names(gcs, bucket) == sorted(expected)
-    for name, ids in expected.items():
-        assert parse_output(content(gcs, bucket, name), name, extension) == ids, name
-    assert (stats["items_written"], stats["files_written"]) == (len(ITEMS), len(expected))
-
-
-@pytest.mark.parametrize("input_name", list(COMPRESSED_INPUTS))
-def test_gcs_to_fs_reads_every_compression(work, gcs, bucket, input_name):
-    """GStorageReader reads what any writer (or anyone) put there, detecting the compression."""
-    name, encode = COMPRESSED_INPUTS[input_name]
-    put_objects(gcs, bucket, {f"in/a-{name}": encode(jl(ITEMS[:25])), f"in/b-{name}": encode(jl(ITEMS[25:]))})
-    export(
-        {
-            "reader": gcs_reader(bucket, prefix="in/", batch_size=7),
-            "writer": {"name": "FSWriter", "options": {"filebase": "out/items_", "compression": "none"}},
-        }
-    )
-    assert read_json_lines(work / "out/items_0000.jl") == ITEMS
-
-
-def test_gcs_to_gcs_round_trip_with_groups_csv_and_exact_names(work, gcs, bucket):
-    """GStorageWriter's output read back by GStorageReader (CSV, then JSON lines per group)."""
-    put_objects(gcs, bucket, {"src/items.jl.gz": gzip.compress(jl(ITEMS))})
-    csv_section = {"name": "CSVExportFormatter", "options": {"fields": ["id", "country", "name", "v"]}}
-    export(
-        {
-            "reader": gcs_reader(bucket, prefix="src/"),
-            "grouper": {"name": "FileKeyGrouper", "options": {"keys": ["country"]}},
-            "writer": gcs_writer(
-                bucket, "csv/{groups[0]}/rows_", items_per_buffer_write=10, compression="bz2"
-            ),
-            "exporter_options": {"formatter": csv_section},
-        }
-    )
-    expected = expected_objects("csv/", "csv", "bz2", per_file=10, prefix="rows_")
-    assert names(gcs, bucket, "csv/") == sorted(expected)
-    export(
-        {
-            "reader": gcs_reader(bucket, prefix="csv/us/", batch_size=3),
-            "deserializer": {"name": "CSVDeserializer"},
-            "writer": gcs_writer(bucket, "back/us_", compression="zstd"),
-        }
-    )
-    assert names(gcs, bucket, "back/") == ["back/us_0000.jl.zstd"]
-    path = work / "us.jl.zstd"
-    path.write_bytes(content(gcs, bucket, "back/us_0000.jl.zstd"))
-    us = [item for item in ITEMS if item["country"] == "us"]
-    assert read_json_lines(path) == [
-        {"id": str(item["id"]), "country": "us", "name": item["name"], "v": str(item["v"])} for item in us
-    ]
-
-
-def test_gcs_reader_listing_semantics(work, gcs, bucket):
-    """prefix lists, pattern, prefix_pointer and prefix_format_using_date, as S3Reader."""
-    day = TODAY - datetime.timedelta(days=1)
-    before = TODAY - datetime.timedelta(days=2)
-    objects = {
-        f"logs/{before:%Y-%m-%d}/a.jl.gz": [{"n": 1}],
-        f"logs/{day:%Y-%m-%d}/a.jl.gz": [{"n": 2}],
-        f"logs/{day:%Y-%m-%d}/b.txt": [{"n": 99}],
-        f"logs/{TODAY:%Y-%m-%d}/a.jl.gz": [{"n": 3}],
-        "other/x.jl.gz": [{"n": 4}],
-        "other/y.jl.gz": [{"n": 5}],
-        "pointers/list.txt": None,
-    }
-    data = {name: gzip.compress(jl(items)) for name, items in objects.items() if items}
-    data["pointers/list.txt"] = b"other/y\n\n  logs/%Y-%m-%d/  \n"
-    put_objects(gcs, bucket, data)
-
-    def read(**options: Any) -> list[int]:
-        for path in work.glob("out*"):
-            path.rename(work / f"old-{uuid.uuid4().hex}")
-        export(
-            {
-                "reader": gcs_reader(bucket, **options),
-                "writer": {"name": "FSWriter", "options": {"filebase": "out/i_"}},
-            }
-        )
-        files = sorted(work.glob("out/*"))
-        return [item["n"] for file in files for item in read_json_lines(file)]
-
-    assert read(
-        prefix=["other/", "logs/%Y-%m-%d/"],
-        pattern=r"\.jl\.gz$",
-        prefix_format_using_date=["2 days ago", "yesterday"],
-    ) == [1, 2, 4, 5]  # one global name order (exporters: prefix by prefix)
-    assert read(prefix_pointer="pointers/list.txt", prefix_format_using_date="today") == [3, 5]
-    assert read(prefix="logs/", pattern="a\\.jl") == [1, 2, 3]
-
-
-def test_gcs_reader_refuses_an_object_replaced_after_listing(work, gcs, bucket):
-    put_objects(
-        gcs,
-        bucket,
-        {"in/a.jl.gz": gzip.compress(jl(ITEMS[:5])), "in/b.jl.gz": gzip.compress(jl(ITEMS[5:10]))},
-    )
-    reader = GStorageReader({"bucket": bucket, "gcp_conn_id": CONN, "prefix": "in/", "batch_size": 5})
-    reader.open(None)
-    assert reader.get_next_batch() == ITEMS[:5]
-    put_objects(gcs, bucket, {"in/b.jl.gz": gzip.compress(jl(ITEMS[20:25]))})
-    with pytest.raises(ReaderError, match=rf"gs://{bucket}/in/b\.jl\.gz was replaced since it was listed"):
-        reader.get_next_batch()
-    reader.close()
-
-
 # -- consistency ------------------------------------------------------------------------------------------
-
-
-def test_check_consistency_catches_an_object_changed_after_it_was_written(work, gcs, bucket):
-    writer = GStorageWriter(
-        {
-            "bucket": bucket,
-            "gcp_conn_id": CONN,
-            "filebase": "out/p_",
-            "items_per_buffer_write": 10,
-            "check_consistency": True,
-        }
-    )
-    writer.open(JsonExportFormatter(), None)
-    writer.write_batch({(): ITEMS}, 0)
-    writer.flush()
-    writer.finish_writing()  # untouched: passes
-    assert names(gcs, bucket) == [f"out/p_{n:04d}.jl.gz" for n in range(4)]
-    original = content(gcs, bucket, "out/p_0001.jl.gz")
-    put_objects(gcs, bucket, {"out/p_0001.jl.gz": original[:-1] + bytes([original[-1] ^ 1])})  # same size
-    gcs.client().bucket(bucket).blob("out/p_0003.jl.gz").delete()
-    with pytest.raises(InconsistentWriteError) as caught:
-        writer.finish_writing()
-    writer.close()
-    message = str(caught.value)
-    assert "2 file(s)" in message
-    assert f"gs://{bucket}/out/p_0001.jl.gz has md5" in message
-    assert f"gs://{bucket}/out/p_0003.jl.gz is not present at the destination" in message
 
 
 # -- kill -9 and resume ----------------------------------------------------------------------------------
 
 
 def test_kill_9_then_resume_a_gcs_export_gives_exact_output(tmp_path, gcs, bucket):
-    items = [make_item(number) for number in range(6000)]
-    for index in range(3):
-        write_json_lines_gz(
-            tmp_path / "input" / f"part-{index}.jl.gz", items[index * 2000 : (index + 1) * 2000]
-        )
-    scenario = Scenario("gcs-grouped", group_key="country")
-    config = scenario.config(tmp_path / "input")
-    config["writer"] = {
-        "name": "GStorageWriter",
-        "options": {**config["writer"]["options"], "bucket": bucket, "check_consistency": True},
-    }
     # legacy credentials from exporters' variable: the ozzy processes import no Airflow module
     env = {**gcs.env(), "EXPORTERS_GSTORAGE_CREDS_RESOURCE": json.dumps(gcs.service_account())}
     client = gcs.client()
@@ -280,23 +87,7 @@ def test_kill_9_then_resume_a_gcs_export_gives_exact_output(tmp_path, gcs, bucke
         blobs = client.list_blobs(bucket, prefix="out/")
         return sum(1 for blob in blobs if blob.updated.timestamp() * 1e9 >= since_ns)
 
-    harness = CrashHarness(tmp_path / "job", config, env=env, count_written=count_written)
-    total = scenario.total_files(items)
-    report = harness.run([Trigger("files", total // 4), Trigger("files", total // 3)], label="gcs-writer")
-    context = f"\n{report.describe()}\n{report.log_tails()}"
-    assert report.interruptions == 2, "a kill did not land inside the run" + context
-
-    for name in names(gcs, bucket, "out/"):
-        path = harness.output / name.removeprefix("out/")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(content(gcs, bucket, name))
-    problems = check_exact_output(
-        harness.output, scenario.expected(items), scenario.parse, layout=scenario.layout(items)
-    )
-    assert not problems, "\n  ".join(["the bucket does not hold exactly the input:", *problems]) + context
-    lines = report.attempts[-1].log.read_text().splitlines()
-    stats = json.loads(next(line for line in reversed(lines) if line.startswith("{")))
-    assert (stats["items_written"], stats["files_written"]) == (len(items), total), context
+    check_kill_9_and_resume(tmp_path, GCSStore(gcs, bucket), env, count_written, second_kill=3)
 
 
 # -- transient and permanent errors -------------------------------------------------------------------------
@@ -304,9 +95,7 @@ def test_kill_9_then_resume_a_gcs_export_gives_exact_output(tmp_path, gcs, bucke
 
 def test_transient_errors_are_retried_and_nothing_is_lost(work, gcs, bucket, fault_proxy, monkeypatch):
     proxy = proxied(gcs, fault_proxy, monkeypatch)
-    put_objects(
-        gcs,
-        bucket,
+    GCSStore(gcs, bucket).put(
         {"in/a.jl.gz": gzip.compress(jl(ITEMS[:20])), "in/b.jl.gz": gzip.compress(jl(ITEMS[20:]))},
     )
     is_upload = lambda request: request.method == "POST" and "/upload/" in request.path  # noqa: E731
@@ -332,10 +121,12 @@ def test_transient_errors_are_retried_and_nothing_is_lost(work, gcs, bucket, fau
     assert proxy.pending_faults() == 0, "an injected fault was never hit"
     injected = [exchange for exchange in proxy.exchanges() if exchange.fault]
     assert len(injected) == 4
-    assert names(gcs, bucket, "out/") == ["out/p_0000.jl.gz", "out/p_0001.jl.gz", "out/p_0002.jl.gz"]
+    assert GCSStore(gcs, bucket).names("out/") == ["out/p_0000.jl.gz", "out/p_0001.jl.gz", "out/p_0002.jl.gz"]
     got = []
-    for name in names(gcs, bucket, "out/"):
-        got.extend(json.loads(line) for line in gzip.decompress(content(gcs, bucket, name)).splitlines())
+    for name in GCSStore(gcs, bucket).names("out/"):
+        got.extend(
+            json.loads(line) for line in gzip.decompress(GCSStore(gcs, bucket).content(name)).splitlines()
+        )
     assert got == ITEMS and stats["items_written"] == len(ITEMS)
 
 
@@ -393,19 +184,14 @@ def test_unusable_credentials_fail_fast_without_showing_the_secret(work, gcs, bu
         assert (
             secret_line not in message and secret_line[::-1] not in message and "PRIVATE KEY" not in message
         )
-    assert names(gcs, bucket) == []
+    assert GCSStore(gcs, bucket).names() == []
 
 
 def test_legacy_credentials_from_a_package_resource_named_by_the_exporters_variable(
     work, gcs, bucket, monkeypatch
 ):
     """exporters' EXPORTERS_GSTORAGE_CREDS_RESOURCE ('package:path'): a real OAuth exchange, then the upload."""
-    package = work / "site" / "ozzy_test_credentials"
-    package.mkdir(parents=True)
-    (package / "__init__.py").write_text("")
-    (package / "account.json").write_text(json.dumps(gcs.service_account()))
-    monkeypatch.syspath_prepend(str(work / "site"))
-    monkeypatch.setenv("EXPORTERS_GSTORAGE_CREDS_RESOURCE", "ozzy_test_credentials:account.json")
+    gcs_credentials_resource(work, "ozzy_test_credentials", gcs.service_account(), monkeypatch)
     grants = gcs.token_grants
     export(
         {
@@ -413,7 +199,7 @@ def test_legacy_credentials_from_a_package_resource_named_by_the_exporters_varia
             "writer": {"name": "GStorageWriter", "options": {"bucket": bucket, "filebase": "legacy/p_"}},
         }
     )
-    assert names(gcs, bucket) == ["legacy/p_0000.jl.gz"]
+    assert GCSStore(gcs, bucket).names() == ["legacy/p_0000.jl.gz"]
     assert gcs.token_grants > grants, "the service account's token was never requested"
     monkeypatch.setenv("EXPORTERS_GSTORAGE_CREDS_RESOURCE", "ozzy_test_credentials:missing.json")
     with pytest.raises(WriterError, match="names resource 'ozzy_test_credentials:missing.json'"):
@@ -422,15 +208,6 @@ def test_legacy_credentials_from_a_package_resource_named_by_the_exporters_varia
                 "reader": {"name": "RandomReader", "options": {"number_of_items": 10}},
                 "writer": {"name": "GStorageWriter", "options": {"bucket": bucket, "filebase": "legacy/q_"}},
             }
-        )
-
-
-def test_undefined_connection_names_the_connection_and_the_bucket(work, gcs, bucket):
-    with pytest.raises(
-        WriterError, match=rf"connection 'nowhere' \(option 'gcp_conn_id'\) is not defined; bucket '{bucket}'"
-    ):
-        export(
-            {"reader": fs_input(work, ITEMS), "writer": gcs_writer(bucket, "out/p_", gcp_conn_id="nowhere")}
         )
 
 
@@ -491,9 +268,9 @@ def test_stream_bypass_copies_objects_byte_for_byte_and_retries(work, gcs, bucke
     assert stats["bypass"] == "StreamBypass" and stats["files_written"] == 5
     assert proxy.pending_faults() == 0
     expected = {f"copy/{TODAY:%Y}/items_{n:04d}.jl.gz": data for n, data in enumerate(inputs.values())}
-    assert names(gcs, bucket) == sorted(expected)
+    assert GCSStore(gcs, bucket).names() == sorted(expected)
     for name, data in expected.items():
-        assert content(gcs, bucket, name) == data, name
+        assert GCSStore(gcs, bucket).content(name) == data, name
 
 
 NOT_BYPASSED = [
@@ -532,11 +309,13 @@ def test_stream_bypass_is_not_chosen_when_the_output_would_differ(work, gcs, buc
     assert "bypass" not in stats, "the output would differ from the pipeline's, yet a bypass ran"
     assert stats["items_written"] == len(items)
     if single_output:  # the pipeline wrote every item into one file, as it should
-        assert names(gcs, bucket) == [f"out/{single_output}"]
+        assert GCSStore(gcs, bucket).names() == [f"out/{single_output}"]
         if single_output.endswith(".jl.gz"):
             got = [
                 json.loads(line)
-                for line in gzip.decompress(content(gcs, bucket, f"out/{single_output}")).splitlines()
+                for line in gzip.decompress(
+                    GCSStore(gcs, bucket).content(f"out/{single_output}")
+                ).splitlines()
             ]
             assert got == items
 
@@ -558,21 +337,8 @@ def test_stream_bypass_resumes_object_by_object_after_kill_9(tmp_path, gcs, buck
         )
 
     harness = CrashHarness(tmp_path / "job", config, env=env, count_written=count_written)
-    first = harness.attempt(Trigger("files", 12))
-    context = f"\n{first.describe()}\n{first.log.read_text()[-3000:]}"
-    assert first.interrupted, "the kill did not land inside the run" + context
-    saved = (harness.committed_state() or {})["bypass"]["state"]
-    done_before = saved["done_below"] + len(saved["done_above"])
-    second = harness.attempt(None)
-    context += f"\n{second.describe()}\n{second.log.read_text()[-3000:]}"
-    assert second.returncode == 0, context
+    store = GCSStore(gcs, bucket)
     expected = {f"out/items_{n:04d}.jl.gz": data for n, data in enumerate(inputs.values())}
-    assert names(gcs, bucket) == sorted(expected), context
-    for name, data in expected.items():
-        assert content(gcs, bucket, name) == data, name + context
-    stats = json.loads(
-        next(line for line in reversed(second.log.read_text().splitlines()) if line.startswith("{"))
+    check_bypass_resumes_object_by_object(
+        harness, 12, "StreamBypass", expected, lambda: {name: store.content(name) for name in store.names()}
     )
-    assert stats["bypass"] == "StreamBypass" and stats["files_written"] == 40, context
-    # object by object: the resume copies exactly the objects the interrupted run had not recorded as done
-    assert 0 < done_before < 40 and stats["objects_copied_this_run"] == 40 - done_before, context

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import uuid
 from pathlib import Path
 from typing import Any
@@ -23,8 +22,8 @@ from airflow_provider_ozzy.errors import ReaderError
 from airflow_provider_ozzy.readers.fs_reader import FSReader
 from tests.crash_harness import CrashHarness, check_exact_output
 from tests.helpers import output_files, read_json_lines, write_json_lines_gz
-from tests.integration.object_store_cases import export
-from tests.integration.test_crash_resume import make_item
+from tests.integration.object_store_cases import export, fs_input, new_gcs_bucket, use_gcs
+from tests.integration.test_crash_resume import final_stats, make_item
 from tests.servers.gcs_server import GCSServer
 from tests.servers.moto_server import MotoServer
 
@@ -49,17 +48,6 @@ SCHEMA = {
     "customer": "struct<name: string, age: int32>",
 }
 STRUCT_TYPE = pa.struct([("name", pa.string()), ("age", pa.int64())])
-
-
-@pytest.fixture
-def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
-def fs_input(work: Path, items: list[dict[str, Any]], batch_size: int = 7) -> dict[str, Any]:
-    path = write_json_lines_gz(work / "input" / "items.jl.gz", items)
-    return {"name": "FSReader", "options": {"input": str(path), "batch_size": batch_size}}
 
 
 def parquet(**options: Any) -> dict[str, Any]:
@@ -267,12 +255,8 @@ def test_s3_export_read_back_by_pyarrow_and_by_s3reader(work, moto_server: MotoS
 
 
 def test_gcs_export_read_back_by_pyarrow(work, gcs_server: GCSServer, monkeypatch):
-    for name, value in gcs_server.env().items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("AIRFLOW_CONN_OZZY_PQ_GCS", gcs_server.connection_json())
-    bucket = f"ozzy-pq-{uuid.uuid4().hex[:10]}"
+    bucket = new_gcs_bucket(use_gcs(gcs_server, monkeypatch, "ozzy_pq_gcs"), prefix="ozzy-pq")
     client = gcs_server.client()
-    client.create_bucket(bucket)
     export(
         {
             "reader": fs_input(work, ITEMS),
@@ -409,11 +393,5 @@ def test_kill_9_then_resume_gives_exact_parquet_output(tmp_path, crash_input, se
     assert report.interruptions >= 1, context
     problems = check_exact_output(harness.output, expected, parquet_ids, layout=layout)
     assert not problems, "\n  ".join(problems) + context
-    stats = json.loads(
-        next(
-            line
-            for line in reversed(report.attempts[-1].log.read_text().splitlines())
-            if line.startswith("{")
-        )
-    )
+    stats = final_stats(report)
     assert (stats["items_written"], stats["files_written"]) == (CRASH_ITEMS, total_files), context

@@ -5,7 +5,8 @@ which records what Ozzy sent and received: that is how the tests see multipart u
 bypass copies on the server (no object byte through Ozzy), that a failing bucket costs one request,
 and how they inject 503s, dropped connections and truncated bodies. Credentials come from Airflow
 connections (``AIRFLOW_CONN_*``), except in the ``kill -9`` tests, whose ``ozzy`` processes use the
-legacy explicit keys from ``EXPORTERS_S3*`` variables (and skip importing Airflow).
+legacy explicit keys from ``EXPORTERS_S3*`` variables (and skip importing Airflow). The round trips
+S3 shares with GCS and Azure Blob are in ``test_object_stores.py``.
 """
 
 from __future__ import annotations
@@ -31,12 +32,12 @@ import zstandard
 
 from airflow_provider_ozzy.errors import ConfigurationError, InconsistentWriteError, ReaderError, WriterError
 from airflow_provider_ozzy.export_formatter.json_export_formatter import JsonExportFormatter
-from airflow_provider_ozzy.export_managers.basic_exporter import BasicExporter
 from airflow_provider_ozzy.readers.s3_reader import S3Reader
 from airflow_provider_ozzy.writers.s3_writer import S3Writer
-from tests.crash_harness import CrashHarness, CrashReport, Trigger, check_exact_output
+from tests.crash_harness import CrashHarness, CrashReport, Trigger
 from tests.helpers import decompress, read_json_lines, write_json_lines_gz
-from tests.integration.test_crash_resume import Scenario, final_stats, make_item
+from tests.integration.object_store_cases import ITEMS, S3Store, check_kill_9_and_resume, export, jl
+from tests.integration.test_crash_resume import final_stats
 from tests.servers.fault_proxy import Exchange, FaultProxy, Request
 from tests.servers.moto_server import ACCESS_KEY, REGION, SECRET_KEY, MotoServer
 
@@ -45,12 +46,6 @@ TODAY = datetime.datetime.now(datetime.UTC).date()
 
 
 # -- fixtures and helpers -------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
 
 
 @pytest.fixture
@@ -69,18 +64,6 @@ def s3(moto_server: MotoServer) -> Any:
     return moto_server.client("s3")
 
 
-def export(config: dict[str, Any]) -> dict[str, Any]:
-    config = dict(config)
-    config.setdefault("persistence", {"name": "PicklePersistence", "options": {"file_path": ".state"}})
-    stats = BasicExporter(config).export()
-    assert stats["finished"] is True
-    return stats
-
-
-def jl(items: list[dict[str, Any]]) -> bytes:
-    return b"".join(json.dumps(item).encode() + b"\n" for item in items)
-
-
 def put_objects(s3: Any, bucket: str, objects: dict[str, bytes]) -> None:
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(lambda pair: s3.put_object(Bucket=bucket, Key=pair[0], Body=pair[1]), objects.items()))
@@ -96,18 +79,6 @@ def keys(s3: Any, bucket: str, prefix: str = "") -> list[str]:
 def body(s3: Any, bucket: str, key: str) -> bytes:
     data: bytes = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     return data
-
-
-def download(s3: Any, bucket: str, prefix: str, folder: Path) -> list[str]:
-    """Every object under ``prefix`` into ``folder`` (names relative to the prefix)."""
-    names = []
-    for key in keys(s3, bucket, prefix):
-        relative = key[len(prefix) :]
-        path = folder / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(body(s3, bucket, key))
-        names.append(relative)
-    return names
 
 
 def object_items(s3: Any, bucket: str, key: str, tmp: Path) -> list[dict[str, Any]]:
@@ -137,84 +108,7 @@ def is_copy(exchange: Exchange) -> bool:
     return exchange.method == "PUT" and "x-amz-copy-source" in headers
 
 
-ITEMS = [
-    {
-        "id": number,
-        "country": ["es", "uk", "us"][number % 3],
-        "name": f"item {number} \u00e9",
-        "v": number * 1.5,
-    }
-    for number in range(40)
-]
-
-
 # -- round trips through the item pipeline --------------------------------------------------------------
-
-FORMATS = [
-    pytest.param({"name": "JsonExportFormatter"}, "gz", "jl", id="jsonlines-gz"),
-    pytest.param(
-        {"name": "CSVExportFormatter", "options": {"fields": ["id", "name"]}}, "none", "csv", id="csv-none"
-    ),
-    pytest.param({"name": "XMLExportFormatter"}, "zstd", "xml", id="xml-zstd"),
-    pytest.param(
-        {"name": "JsonExportFormatter", "options": {"jsonlines": False}}, "bz2", "json", id="json-bz2"
-    ),
-]
-
-
-def parse_output(data: bytes, extension: str) -> list[Any]:
-    """The ids in one output file, read with independent parsers."""
-    if extension == "jl":
-        return [json.loads(line)["id"] for line in data.decode().splitlines()]
-    if extension == "json":
-        return [item["id"] for item in json.loads(data)]
-    if extension == "csv":
-        return [int(row[0]) for row in list(csv.reader(io.StringIO(data.decode())))[1:]]
-    import xml.etree.ElementTree as ElementTree
-
-    return [int(element.findtext("id") or "") for element in ElementTree.fromstring(data).findall("item")]
-
-
-@pytest.mark.parametrize(("formatter", "compression", "extension"), FORMATS)
-def test_fs_to_s3_with_groups_formats_and_compression(
-    work, proxy, moto_server, s3, formatter, compression, extension
-):
-    bucket = moto_server.create_bucket()
-    write_json_lines_gz("in/items.jl.gz", ITEMS)
-    config = {
-        "reader": {"name": "FSReader", "options": {"input": "in/items.jl.gz", "batch_size": 7}},
-        "grouper": {"name": "FileKeyGrouper", "options": {"keys": ["country"]}},
-        "writer": s3_writer(
-            f"s3://{bucket}/",
-            "exports/%Y/{groups[0]}/items_",
-            compression=compression,
-            items_per_buffer_write=5,
-            check_consistency=True,
-        ),
-        "exporter_options": {"formatter": formatter},
-    }
-    stats = export(config)
-
-    suffix = "" if compression == "none" else f".{compression}"
-    expected = {
-        f"exports/{TODAY:%Y}/{country}/items_{number:04d}.{extension}{suffix}": ids[
-            number * 5 : number * 5 + 5
-        ]
-        for country in ("es", "uk", "us")
-        for ids in [[item["id"] for item in ITEMS if item["country"] == country]]
-        for number in range(-(-len(ids) // 5))
-    }
-    assert sorted(keys(s3, bucket)) == sorted(expected)
-    for key, ids in expected.items():
-        raw = body(s3, bucket, key)
-        path = work / "check" / key
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(raw)
-        assert parse_output(decompress(path), extension) == ids, key
-        head = s3.head_object(Bucket=bucket, Key=key)
-        assert head["Metadata"] == {"total": str(len(ids)), "md5": hashlib.md5(raw).hexdigest()}
-    assert (stats["items_written"], stats["files_written"]) == (len(ITEMS), len(expected))
-
 
 SOURCE_ENCODINGS = {
     "gz": gzip.compress,
@@ -495,46 +389,9 @@ def puts_since(proxy: FaultProxy, bucket: str, predicate: Callable[[Exchange], b
 
 def test_kill_9_then_resume_an_s3_export_gives_exact_output(tmp_path, proxy, moto_server, s3):
     bucket = moto_server.create_bucket()
-    items = [make_item(number) for number in range(6000)]
-    for index in range(3):
-        write_json_lines_gz(
-            tmp_path / "input" / f"part-{index}.jl.gz", items[index * 2000 : (index + 1) * 2000]
-        )
-    scenario = Scenario("s3-grouped", group_key="country")
-    config = scenario.config(tmp_path / "input")
-    config["writer"] = {
-        "name": "S3Writer",
-        "options": {
-            **config["writer"]["options"],
-            "bucket": bucket,
-            "host": proxy.url,
-            "check_consistency": True,
-        },
-    }
-    harness = CrashHarness(
-        tmp_path / "job",
-        config,
-        env=legacy_env(proxy),
-        count_written=puts_since(proxy, bucket, lambda e: e.method == "PUT" and not e.query),
-    )
-    total = scenario.total_files(items)
-    report = harness.run([Trigger("files", total // 4), Trigger("files", total // 4)], label="s3-writer")
-    context = f"\n{report.describe()}\n{report.log_tails()}"
-    assert report.interruptions == 2, "a kill did not land inside the run" + context
-
-    download(s3, bucket, "out/", harness.output)
-    problems = check_exact_output(
-        harness.output, scenario.expected(items), scenario.parse, layout=scenario.layout(items)
-    )
-    assert not problems, "\n  ".join(["the bucket does not hold exactly the input:", *problems]) + context
-    stats = json.loads(
-        next(
-            line
-            for line in reversed(report.attempts[-1].log.read_text().splitlines())
-            if line.startswith("{")
-        )
-    )
-    assert (stats["items_written"], stats["files_written"]) == (len(items), total), context
+    count_written = puts_since(proxy, bucket, lambda e: e.method == "PUT" and not e.query)
+    store = S3Store(moto_server, bucket)
+    check_kill_9_and_resume(tmp_path, store, legacy_env(proxy), count_written, second_kill=4, host=proxy.url)
 
 
 # -- S3Bypass -----------------------------------------------------------------------------------------------

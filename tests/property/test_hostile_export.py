@@ -9,45 +9,26 @@ order, none twice), no manifest (the mark of a finished export) and no buffer fi
 
 from __future__ import annotations
 
-import bz2
 import contextlib
-import gzip
 import io
 import json
 import os
 import signal
 import tempfile
-import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import zstandard
 from hypothesis import given
 from hypothesis import strategies as st
 
 from airflow_provider_ozzy.cli import main
 from tests.helpers import output_files, read_json_lines, write_json_lines_gz
+from tests.integration.object_store_cases import INPUT_FORMATS as FORMATS  # the compressions readers detect
 from tests.property.inputs import tried
 
 PER_FILE = 4
 GOOD_ITEMS = 10
-
-
-def _zip(data: bytes) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("items.jl", data)
-    return out.getvalue()
-
-
-FORMATS: dict[str, tuple[str, Callable[[bytes], bytes]]] = {
-    "gzip": (".jl.gz", gzip.compress),
-    "bz2": (".jl.bz2", bz2.compress),
-    "zstd": (".jl.zst", lambda data: zstandard.ZstdCompressor(write_checksum=True).compress(data)),
-    "zip": (".jl.zip", _zip),
-    "none": (".jl", lambda data: data),
-}
 
 
 def lines(first: int, count: int) -> bytes:
