@@ -51,6 +51,18 @@ def load_items(n: int) -> list[dict[str, Any]]:
         return [orjson.loads(line) for line in handle]
 
 
+def command_line(description: str, repeat: int) -> tuple[argparse.Namespace, list[Batch]]:
+    """``--n`` items (``load_items``) in batches of ``--batch``, and ``--repeat``: the command line
+    of this benchmark and ``bench_sandbox.py``."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--n", type=int, default=200_000)
+    parser.add_argument("--batch", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=repeat)
+    args = parser.parse_args()
+    items = load_items(args.n)
+    return args, [items[start : start + args.batch] for start in range(0, len(items), args.batch)]
+
+
 def best_ns(work: Callable[[Batch], Any], batches: list[Batch], repeat: int, copy: bool = False) -> float:
     """Best time over ``repeat`` runs, ns per item (copies are made outside the timed part)."""
     total = sum(len(batch) for batch in batches)
@@ -210,13 +222,7 @@ def _set_dupes() -> Callable[[Batch], Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=200_000)
-    parser.add_argument("--batch", type=int, default=10_000)
-    parser.add_argument("--repeat", type=int, default=5)
-    args = parser.parse_args()
-    items = load_items(args.n)
-    batches = [items[start : start + args.batch] for start in range(0, len(items), args.batch)]
+    args, batches = command_line(__doc__.splitlines()[0], repeat=5)
     print(
         f"# {args.n} items, batches of {args.batch}, best of {args.repeat}; Python {platform.python_version()}, "
         f"{platform.machine()}, {platform.processor() or 'unknown CPU'}"

@@ -10,9 +10,7 @@ it, results sent back); the first batch (which starts the sandbox process) is no
 
 from __future__ import annotations
 
-import argparse
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,7 +19,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from bench_processing import load_items  # noqa: E402
+from bench_processing import best_ns, command_line  # noqa: E402
 
 from airflow_provider_ozzy.filters.pythonexp_filter import PythonexpFilter  # noqa: E402
 from airflow_provider_ozzy.groupers.python_exp_grouper import PythonExpGrouper  # noqa: E402
@@ -32,25 +30,11 @@ Batch = list[dict[str, Any]]
 
 def items_per_second(work: Callable[[Batch], Any], batches: list[Batch], repeat: int, copy: bool) -> float:
     work(batches[0][:10])  # starts the sandbox process, if any
-    total = sum(len(batch) for batch in batches)
-    best = float("inf")
-    for _ in range(repeat):
-        data = [[dict(item) for item in batch] for batch in batches] if copy else batches
-        started = time.perf_counter()
-        for batch in data:
-            work(batch)
-        best = min(best, time.perf_counter() - started)
-    return total / best
+    return 1e9 / best_ns(work, batches, repeat, copy)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--n", type=int, default=200_000)
-    parser.add_argument("--batch", type=int, default=10_000)
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
-    items = load_items(args.n)
-    batches = [items[start : start + args.batch] for start in range(0, len(items), args.batch)]
+    args, batches = command_line(__doc__.splitlines()[0], repeat=3)
     cases: list[tuple[str, Callable[[Batch], Any], bool]] = [
         (
             "PythonexpFilter item['country'] == 'ES'",

@@ -9,9 +9,11 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import itertools
 import json
 import sys
 import zlib
+from collections.abc import Callable
 
 import orjson
 
@@ -21,18 +23,26 @@ BATCH = 10000
 
 def limit_loop(source: str, target: str) -> int:
     """orjson + zlib, batched writes: what a careful hand-written single-threaded loop does."""
+    return _batched_loop(source, target, lambda batch: [orjson.dumps(orjson.loads(line)) for line in batch])
+
+
+def _batched_loop(
+    source: str,
+    target: str,
+    render: Callable[[list[bytes]], list[bytes]],
+    head: bytes = b"",
+    tail: bytes = b"",
+) -> int:
+    """The limit loops' frame: gzip lines read ``BATCH`` at a time, each batch rendered (one line per
+    item) and compressed with one call, ``head`` and ``tail`` around them; returns the item count."""
     count = 0
     with gzip.open(source, "rb") as lines, open(target, "wb") as raw:
         compressor = zlib.compressobj(LEVEL, zlib.DEFLATED, 31)
-        pending: list[bytes] = []
-        for line in lines:
-            pending.append(orjson.dumps(orjson.loads(line)))
-            count += 1
-            if len(pending) >= BATCH:
-                raw.write(compressor.compress(b"\n".join(pending) + b"\n"))
-                pending = []
-        if pending:
-            raw.write(compressor.compress(b"\n".join(pending) + b"\n"))
+        raw.write(compressor.compress(head))
+        while batch := list(itertools.islice(lines, BATCH)):
+            count += len(batch)
+            raw.write(compressor.compress(b"\n".join(render(batch)) + b"\n"))
+        raw.write(compressor.compress(tail))
         raw.write(compressor.flush())
     return count
 
@@ -98,25 +108,17 @@ def _xml_value(key: str, value: object) -> str:
 
 def limit_xml_loop(source: str, target: str) -> int:
     """The limit loop writing the same typed XML as Ozzy's XMLExportFormatter, by hand."""
-    count = 0
-    with gzip.open(source, "rb") as lines, open(target, "wb") as raw:
-        compressor = zlib.compressobj(LEVEL, zlib.DEFLATED, 31)
-        raw.write(compressor.compress(b'<?xml version="1.0" encoding="UTF-8"?>\n<root>\n'))
-        pending: list[bytes] = []
-        for line in lines:
-            item = orjson.loads(line)
-            pending.append(
-                ("<item>" + "".join(_xml_value(k, v) for k, v in item.items()) + "</item>").encode()
-            )
-            count += 1
-            if len(pending) >= BATCH:
-                raw.write(compressor.compress(b"\n".join(pending) + b"\n"))
-                pending = []
-        if pending:
-            raw.write(compressor.compress(b"\n".join(pending) + b"\n"))
-        raw.write(compressor.compress(b"</root>"))
-        raw.write(compressor.flush())
-    return count
+
+    def render(batch: list[bytes]) -> list[bytes]:
+        items = map(orjson.loads, batch)
+        return [
+            ("<item>" + "".join(_xml_value(k, v) for k, v in item.items()) + "</item>").encode()
+            for item in items
+        ]
+
+    return _batched_loop(
+        source, target, render, head=b'<?xml version="1.0" encoding="UTF-8"?>\n<root>\n', tail=b"</root>"
+    )
 
 
 if __name__ == "__main__":
