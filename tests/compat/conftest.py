@@ -131,3 +131,25 @@ def fs_input(folder: Path, items: list[dict[str, Any]], name: str = "in/data.jl.
 
 def console() -> dict[str, Any]:
     return {"name": "exporters.writers.console_writer.ConsoleWriter"}
+
+
+def check_module_output(
+    run_ozzy: RunOzzy,
+    work: Path,
+    section: str,
+    module: str,
+    options: dict[str, Any],
+    items: list[dict[str, Any]],
+    expected: list[dict[str, Any]],
+) -> Result:
+    """Run ``items`` through ``module`` (config ``section``: a filter or transform) to the console.
+
+    exporters' filter and transform tests fed items in and compared what came out.
+    """
+    result = run_ozzy(
+        {"reader": fs_input(work, items), section: {"name": module, "options": options}, "writer": console()}
+    )
+    assert result.code == 0, result.err
+    assert result.printed_items == expected
+    assert result.stats["items_written"] == len(expected)
+    return result

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.compat.conftest import RunOzzy, console, fs_input
+from tests.compat.conftest import RunOzzy, check_module_output, console, fs_input
 
 PLACES = ["filter", "filter_before", "filter_after"]
 NESTED = [
@@ -186,13 +186,8 @@ def test_filter(
     items: list[dict[str, Any]],
     expected: list[dict[str, Any]],
 ) -> None:
-    result = run_ozzy(
-        {"reader": fs_input(work, items), place: {"name": module, "options": options}, "writer": console()}
-    )
-    assert result.code == 0, result.err
-    assert result.printed_items == expected
+    result = check_module_output(run_ozzy, work, place, module, options, items, expected)
     assert result.stats["items_read"] == len(items)
-    assert result.stats["items_written"] == len(expected)
 
 
 def test_filter_with_datetime(run_ozzy: RunOzzy, work: Path) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.compat.conftest import RunOzzy, console, fs_input, random_reader
+from tests.compat.conftest import RunOzzy, check_module_output, console, fs_input, random_reader
 
 BATCH = [{"name": "item1", "country_code": "es"}, {"name": "item2", "country_code": "uk"}]
 MAP_BATCH = [{"name": "item1", "country": "es"}, {"name": "item2", "country": "uk"}]
@@ -133,16 +133,7 @@ def test_transform(
     items: list[dict[str, Any]],
     expected: list[dict[str, Any]],
 ) -> None:
-    result = run_ozzy(
-        {
-            "reader": fs_input(work, items),
-            "transform": {"name": module, "options": options},
-            "writer": console(),
-        }
-    )
-    assert result.code == 0, result.err
-    assert result.printed_items == expected
-    assert result.stats["items_written"] == len(expected)
+    check_module_output(run_ozzy, work, "transform", module, options, items, expected)
 
 
 def test_flatson_field_order_is_the_schema_order(run_ozzy: RunOzzy, work: Path) -> None:
