@@ -328,75 +328,42 @@ def check_xml_custom(data: bytes, items: list[dict[str, Any]]) -> None:
 
 SCHEMA = {"type": "object", "properties": {"price": {}, "name": {}, "id": {}, "code": {}}}
 
+
+def _formatter(name: str, extension: str, check: Any, case: str, **options: Any) -> Any:
+    """One FORMATTERS case: the formatter section (``options`` only when some are given)."""
+    section: dict[str, Any] = {"name": name, "options": options} if options else {"name": name}
+    return pytest.param(section, extension, check, id=case)
+
+
+JSON, CSV, XML = "JsonExportFormatter", "CSVExportFormatter", "XMLExportFormatter"
 FORMATTERS = [
-    pytest.param({"name": "JsonExportFormatter"}, "jl", check_json_lines, id="json-lines"),
-    pytest.param(
-        {"name": "JsonExportFormatter", "options": {"jsonlines": False}},
-        "json",
-        check_json_array,
-        id="json-array",
+    _formatter(JSON, "jl", check_json_lines, "json-lines"),
+    _formatter(JSON, "json", check_json_array, "json-array", jsonlines=False),
+    _formatter(JSON, "jl", check_json_pretty_lines, "json-pretty-lines", pretty_print=True),
+    _formatter(
+        JSON, "json", check_json_pretty_array, "json-pretty-array", pretty_print=True, jsonlines=False
     ),
-    pytest.param(
-        {"name": "JsonExportFormatter", "options": {"pretty_print": True}},
-        "jl",
-        check_json_pretty_lines,
-        id="json-pretty-lines",
+    _formatter(CSV, "csv", csv_check(CSV_FIELDS), "csv-fields", fields=CSV_FIELDS),
+    _formatter(CSV, "csv", csv_check(["code", "id", "name", "price"]), "csv-schema", schema=SCHEMA),
+    _formatter(
+        CSV, "csv", csv_check(CSV_FIELDS, titles=False), "csv-no-titles", fields=CSV_FIELDS, show_titles=False
     ),
-    pytest.param(
-        {"name": "JsonExportFormatter", "options": {"pretty_print": True, "jsonlines": False}},
-        "json",
-        check_json_pretty_array,
-        id="json-pretty-array",
+    _formatter(
+        CSV, "csv", csv_check(CSV_FIELDS, delimiter=";"), "csv-semicolon", fields=CSV_FIELDS, delimiter=";"
     ),
-    pytest.param(
-        {"name": "CSVExportFormatter", "options": {"fields": CSV_FIELDS}},
-        "csv",
-        csv_check(CSV_FIELDS),
-        id="csv-fields",
+    _formatter(
+        CSV, "csv", csv_check(CSV_FIELDS, delimiter="\t"), "csv-tab", fields=CSV_FIELDS, delimiter="\t"
     ),
-    pytest.param(
-        {"name": "CSVExportFormatter", "options": {"schema": SCHEMA}},
-        "csv",
-        csv_check(["code", "id", "name", "price"]),
-        id="csv-schema",
-    ),
-    pytest.param(
-        {"name": "CSVExportFormatter", "options": {"fields": CSV_FIELDS, "show_titles": False}},
-        "csv",
-        csv_check(CSV_FIELDS, titles=False),
-        id="csv-no-titles",
-    ),
-    pytest.param(
-        {"name": "CSVExportFormatter", "options": {"fields": CSV_FIELDS, "delimiter": ";"}},
-        "csv",
-        csv_check(CSV_FIELDS, delimiter=";"),
-        id="csv-semicolon",
-    ),
-    pytest.param(
-        {"name": "CSVExportFormatter", "options": {"fields": CSV_FIELDS, "delimiter": "\t"}},
-        "csv",
-        csv_check(CSV_FIELDS, delimiter="\t"),
-        id="csv-tab",
-    ),
-    pytest.param({"name": "XMLExportFormatter"}, "xml", check_xml_default, id="xml-default"),
-    pytest.param(
-        {"name": "XMLExportFormatter", "options": {"attr_type": False}},
-        "xml",
-        check_xml_untyped,
-        id="xml-untyped",
-    ),
-    pytest.param(
-        {
-            "name": "XMLExportFormatter",
-            "options": {
-                "fields_order": ["note", "id", "city"],
-                "item_name": "record",
-                "root_name": "records",
-            },
-        },
+    _formatter(XML, "xml", check_xml_default, "xml-default"),
+    _formatter(XML, "xml", check_xml_untyped, "xml-untyped", attr_type=False),
+    _formatter(
+        XML,
         "xml",
         check_xml_custom,
-        id="xml-custom",
+        "xml-custom",
+        fields_order=["note", "id", "city"],
+        item_name="record",
+        root_name="records",
     ),
 ]
 
