@@ -22,11 +22,6 @@ from airflow_provider_ozzy.write_buffers.base import FinishedFile
 from airflow_provider_ozzy.writers.base_writer import BaseWriter, WrittenFile
 
 
-def filebase_problems(filebase: str) -> list[str]:
-    """Why a ``filebase`` cannot name files (empty list when it can); see ``Filebase.problems``."""
-    return Filebase.problems(filebase)
-
-
 class FilebaseBaseWriter(BaseWriter):
     """Base of writers that produce named files (FS, S3, SFTP, FTP, GCS, Azure Files, ...)."""
 
