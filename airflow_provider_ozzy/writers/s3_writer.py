@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -180,10 +181,9 @@ class S3Writer(FilebaseBaseWriter):
 
     def _upload_in_parts(self, local_path: str, key: str, size: int, extra: dict[str, Any]) -> str:
         part_size = max(self.options["multipart_chunksize"], -(-size // MAX_PARTS))
-        upload = self.s3.call("create_multipart_upload", Bucket=self.bucket, Key=key, **extra)
-        upload_id = upload["UploadId"]
         ranges = [(number + 1, offset) for number, offset in enumerate(range(0, size, part_size))]
-        try:
+
+        def send_parts(upload_id: str) -> list[bytes]:
             with ThreadPoolExecutor(
                 self.options["upload_threads"], thread_name_prefix="ozzy-s3-part"
             ) as pool:
@@ -191,21 +191,9 @@ class S3Writer(FilebaseBaseWriter):
                     pool.submit(self._upload_part, local_path, key, upload_id, number, offset, part_size)
                     for number, offset in ranges
                 ]
-                digests = _results(futures)
-            parts = [
-                {"PartNumber": number, "ETag": f'"{digest.hex()}"'}
-                for (number, _), digest in zip(ranges, digests, strict=True)
-            ]
-            response = self.s3.call(
-                "complete_multipart_upload",
-                Bucket=self.bucket,
-                Key=key,
-                UploadId=upload_id,
-                MultipartUpload={"Parts": parts},
-            )
-        except BaseException:
-            self.abort_upload(key, upload_id)
-            raise
+                return _results(futures)
+
+        response, digests = self.multipart_upload(key, extra, send_parts)
         expected = multipart_etag(digests)
         etag = str(response.get("ETag", "")).strip('"')
         if etag and etag != expected:
@@ -235,6 +223,31 @@ class S3Writer(FilebaseBaseWriter):
         if etag and etag != digest.hex():
             raise WriterError(f"S3Writer: part {number} of s3://{self.bucket}/{key} stored with ETag {etag}")
         return digest
+
+    def multipart_upload(
+        self, key: str, extra: dict[str, Any], send_parts: Callable[[str], list[bytes]]
+    ) -> tuple[dict[str, Any], list[bytes]]:
+        """Creates a multipart upload of ``key``, has ``send_parts(upload_id)`` send parts 1, 2, ...
+        (it returns their MD5 digests in order) and completes the upload: the answer and the digests.
+        Whatever fails, the upload is aborted, so S3 keeps (and bills) no orphaned parts."""
+        upload_id = self.s3.call("create_multipart_upload", Bucket=self.bucket, Key=key, **extra)["UploadId"]
+        try:
+            digests = send_parts(upload_id)
+            parts = [
+                {"PartNumber": number, "ETag": f'"{digest.hex()}"'}
+                for number, digest in enumerate(digests, start=1)
+            ]
+            response = self.s3.call(
+                "complete_multipart_upload",
+                Bucket=self.bucket,
+                Key=key,
+                UploadId=upload_id,
+                MultipartUpload={"Parts": parts},
+            )
+        except BaseException:
+            self.abort_upload(key, upload_id)
+            raise
+        return response, digests
 
     def abort_upload(self, key: str, upload_id: str) -> None:
         try:
