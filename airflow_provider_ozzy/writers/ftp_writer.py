@@ -17,18 +17,16 @@ import os
 import posixpath
 from typing import Any
 
-from airflow_provider_ozzy.core.errors import WriterError
-from airflow_provider_ozzy.core.options import Problem
 from airflow_provider_ozzy.services.file_servers import ShortWriteError, partial_name
 from airflow_provider_ozzy.services.ftp import FTP_OPTIONS, FTPSession, ftp_problems
 from airflow_provider_ozzy.write_buffers.base import FinishedFile
 from airflow_provider_ozzy.writers.base_writer import WrittenFile
-from airflow_provider_ozzy.writers.filebase_base_writer import FilebaseBaseWriter
+from airflow_provider_ozzy.writers.file_server_writer import FileServerWriter
 
 BLOCK_SIZE = 64 * 1024
 
 
-class FTPWriter(FilebaseBaseWriter):
+class FTPWriter(FileServerWriter):
     """Writes files under ``filebase`` on an FTP server, creating directories level by level.
 
     Give the server as an Airflow connection (``ftp_conn_id``), or with the old options ``host``,
@@ -39,21 +37,17 @@ class FTPWriter(FilebaseBaseWriter):
 
     supported_options = dict(FTP_OPTIONS)
 
+    session_class = FTPSession
+    session: FTPSession
+
     def __init__(self, options: dict[str, Any] | None = None) -> None:
         super().__init__(options)
-        self.session = FTPSession(type(self).__name__, WriterError, self.options)
         self._directories: set[str] = set()  # known to exist on the server
         self._rename = True  # False once the server refused to rename a file
 
     @classmethod
-    def check_values(cls, values: dict[str, Any]) -> list[Problem]:
-        problems = super().check_values(values)
-        problems.extend(Problem(option, message) for option, message in ftp_problems(values))
-        return problems
-
-    def open(self, formatter: Any, state: dict[str, Any] | None) -> None:
-        super().open(formatter, state)
-        self.session.connect_for_writing(self.static_directory())
+    def server_problems(cls, values: dict[str, Any]) -> list[tuple[str, str]]:
+        return ftp_problems(values)
 
     def put_file(self, local_path: str, destination: str, finished: FinishedFile) -> None:
         size = os.path.getsize(local_path)
@@ -121,10 +115,6 @@ class FTPWriter(FilebaseBaseWriter):
         return self.session.size_problems(
             written.name, written.size, lambda ftp: _size_or_none(ftp, written.name)
         )
-
-    def close(self) -> None:
-        super().close()
-        self.session.close()
 
 
 def _size(ftp: ftplib.FTP, path: str) -> int | None:

@@ -14,13 +14,11 @@ import os
 import posixpath
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_ozzy.core.errors import WriterError
-from airflow_provider_ozzy.core.options import Problem
 from airflow_provider_ozzy.services.file_servers import ShortWriteError, partial_name
 from airflow_provider_ozzy.services.sftp import SFTP_OPTIONS, SFTPSession, sftp_problems
 from airflow_provider_ozzy.write_buffers.base import FinishedFile
 from airflow_provider_ozzy.writers.base_writer import WrittenFile
-from airflow_provider_ozzy.writers.filebase_base_writer import FilebaseBaseWriter
+from airflow_provider_ozzy.writers.file_server_writer import FileServerWriter
 
 if TYPE_CHECKING:
     from paramiko import SFTPClient
@@ -28,7 +26,7 @@ if TYPE_CHECKING:
 PROBE_BYTES = 32768
 
 
-class SFTPWriter(FilebaseBaseWriter):
+class SFTPWriter(FileServerWriter):
     """Writes files under ``filebase`` on an SFTP server, creating directories as needed.
 
     Give the server as an Airflow connection (``sftp_conn_id``; password or key authentication),
@@ -39,20 +37,16 @@ class SFTPWriter(FilebaseBaseWriter):
 
     supported_options = dict(SFTP_OPTIONS)
 
+    session_class = SFTPSession
+    session: SFTPSession
+
     def __init__(self, options: dict[str, Any] | None = None) -> None:
         super().__init__(options)
-        self.session = SFTPSession(type(self).__name__, WriterError, self.options)
         self._posix_rename = True
 
     @classmethod
-    def check_values(cls, values: dict[str, Any]) -> list[Problem]:
-        problems = super().check_values(values)
-        problems.extend(Problem(option, message) for option, message in sftp_problems(values))
-        return problems
-
-    def open(self, formatter: Any, state: dict[str, Any] | None) -> None:
-        super().open(formatter, state)
-        self.session.connect_for_writing(self.static_directory())
+    def server_problems(cls, values: dict[str, Any]) -> list[tuple[str, str]]:
+        return sftp_problems(values)
 
     def put_file(self, local_path: str, destination: str, finished: FinishedFile) -> None:
         size = os.path.getsize(local_path)
@@ -105,10 +99,6 @@ class SFTPWriter(FilebaseBaseWriter):
                 return None
 
         return self.session.size_problems(written.name, written.size, size_of)
-
-    def close(self) -> None:
-        super().close()
-        self.session.close()
 
 
 def _exists(client: SFTPClient, path: str) -> bool:
