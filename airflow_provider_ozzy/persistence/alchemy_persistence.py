@@ -14,7 +14,6 @@ import os
 import re
 import time
 import urllib.parse
-import uuid
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
@@ -41,7 +40,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from airflow_provider_ozzy.core.errors import PersistenceError
 from airflow_provider_ozzy.core.options import Problem
 from airflow_provider_ozzy.engine.secret_options import strip_secrets
-from airflow_provider_ozzy.persistence.base_persistence import BasePersistence
+from airflow_provider_ozzy.persistence.base_persistence import BasePersistence, LockedPersistence
 from airflow_provider_ozzy.persistence.job_lock import FileJobLock, lock_key
 from airflow_provider_ozzy.services.sql import (
     CONNECTION_DRIVERS,
@@ -122,7 +121,7 @@ def without_secrets(configuration: dict[str, Any]) -> dict[str, Any]:
     return dict(configuration, persistence=dict(section, options=options))
 
 
-class AlchemyPersistence(BasePersistence):
+class AlchemyPersistence(LockedPersistence):
     """Job state in table ``ozzy_job`` of a PostgreSQL, MySQL/MariaDB or SQLite database.
 
     Give the database as ``conn_id`` (an Airflow connection of type postgres, mysql or sqlite; for
@@ -390,20 +389,12 @@ class AlchemyPersistence(BasePersistence):
             raise PersistenceError(self._describe("create the job table", error)) from None
 
     # -- the contract -----------------------------------------------------------------------------------
-    def open(self, job_id: str, configuration: dict[str, Any], resume: bool | None) -> dict[str, Any] | None:
-        self.job_id = job_id or uuid.uuid4().hex
-        self.configuration = configuration
+    def _prepare(self) -> None:
         if len(self.job_id) > MAX_JOB_ID_LENGTH:
             raise PersistenceError(
                 f"AlchemyPersistence: job id is {len(self.job_id)} characters long (at most {MAX_JOB_ID_LENGTH})"
             )
         self._create_table()
-        self._take_lock()
-        try:
-            return self._open(resume)
-        except BaseException:
-            self._release_lock()
-            raise
 
     # -- one runner per job ----------------------------------------------------------------------------
     def _take_lock(self) -> None:

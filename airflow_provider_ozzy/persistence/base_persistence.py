@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any, ClassVar
 
 from airflow_provider_ozzy.core.pipeline_item import PipelineItem
@@ -79,4 +80,34 @@ class BasePersistence(PipelineItem):
     @classmethod
     def from_uri(cls, uri: str) -> tuple[BasePersistence, str]:
         """A persistence for ``uri`` and the job id it names."""
+        raise NotImplementedError
+
+
+class LockedPersistence(BasePersistence):
+    """A persistence keeping its own state, with one runner per job: ``open`` takes the job's lock
+    before it reads the state, and gives the lock back when opening fails (a refused resume, a
+    changed configuration), so the next try is not locked out by a job that never ran."""
+
+    def open(self, job_id: str, configuration: dict[str, Any], resume: bool | None) -> dict[str, Any] | None:
+        self.job_id = job_id or uuid.uuid4().hex
+        self.configuration = configuration
+        self._prepare()
+        self._take_lock()
+        try:
+            return self._open(resume)
+        except BaseException:
+            self._release_lock()
+            raise
+
+    def _prepare(self) -> None:
+        """What must be checked or created before the lock is taken (the state folder, the table)."""
+
+    def _take_lock(self) -> None:
+        raise NotImplementedError
+
+    def _release_lock(self) -> None:
+        raise NotImplementedError
+
+    def _open(self, resume: bool | None) -> dict[str, Any] | None:
+        """The committed state of the job, under its lock; see ``open`` for ``resume``."""
         raise NotImplementedError

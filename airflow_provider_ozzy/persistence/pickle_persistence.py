@@ -16,7 +16,6 @@ import pickle
 import re
 import tempfile
 import time
-import uuid
 from typing import Any
 
 import orjson
@@ -24,7 +23,7 @@ import orjson
 from airflow_provider_ozzy.core.errors import ConfigurationError, PersistenceError
 from airflow_provider_ozzy.core.path_safety import safe_segment
 from airflow_provider_ozzy.engine.secret_options import strip_secrets
-from airflow_provider_ozzy.persistence.base_persistence import BasePersistence
+from airflow_provider_ozzy.persistence.base_persistence import BasePersistence, LockedPersistence
 from airflow_provider_ozzy.persistence.job_lock import FileJobLock
 
 _FORMAT = "ozzy-json-1"
@@ -52,7 +51,7 @@ class _PlainDataUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(f"refused to load {module}.{name}: a job state holds only plain data")
 
 
-class PicklePersistence(BasePersistence):
+class PicklePersistence(LockedPersistence):
     """One JSON file per job holding the configuration and the last committed state.
 
     ``open`` takes a per-job lock (``job_lock``): a second runner of the same job is refused.
@@ -72,20 +71,9 @@ class PicklePersistence(BasePersistence):
     _file: str | None = None  # the state file named by an ``ozzy resume`` URI
     _lock: FileJobLock | None = None
 
-    def open(self, job_id: str, configuration: dict[str, Any], resume: bool | None) -> dict[str, Any] | None:
-        self.job_id = job_id or uuid.uuid4().hex
-        self.configuration = configuration
-        self._stored_configuration = None
-        self._make_folder()
-        self._take_lock()
-        try:
-            return self._open(resume)
-        except BaseException:
-            self._release_lock()
-            raise
-
-    def _make_folder(self) -> None:
+    def _prepare(self) -> None:
         """The state folder, created when missing; one that cannot hold state is a configuration error."""
+        self._stored_configuration = None
         folder = self.options["file_path"]
         source = (
             "environment variable OZZY_STATE_DIR"
