@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import bz2
 import gzip
 import io
@@ -9,11 +10,17 @@ import json
 import os
 import subprocess
 import sys
+import urllib.parse
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import zstandard
+
+if TYPE_CHECKING:
+    from tests.crash_harness import CrashReport
+    from tests.servers.databases import DatabaseServer
+    from tests.servers.moto_server import MotoServer
 
 OZZY = [sys.executable, "-m", "airflow_provider_ozzy.cli"]
 
@@ -76,3 +83,182 @@ def write_json_lines_gz(path: str | os.PathLike[str], items: list[dict[str, Any]
         for item in items:
             handle.write(json.dumps(item).encode() + b"\n")
     return path
+
+
+def postgres_connection(server: DatabaseServer, password: str) -> dict[str, Any]:
+    """The Airflow connection (``AIRFLOW_CONN_*`` JSON) to the test PostgreSQL server.
+
+    The server trusts local logins, so ``password`` travels to it unchecked: secret-leak tests
+    give it a distinctive one.
+    """
+    return {
+        "conn_type": "postgres",
+        "host": server.host,
+        "port": server.port,
+        "login": server.user,
+        "password": password,
+        "schema": server.database,
+    }
+
+
+def secret_hits(text: str, secret: str) -> list[str]:
+    """Where ``secret`` (raw, base64 or URL-quoted) appears in ``text``, each with its surroundings."""
+    forms = {secret, base64.b64encode(secret.encode()).decode(), urllib.parse.quote(secret, safe="")}
+    found = []
+    for form in forms:
+        at = text.find(form)
+        if at >= 0:
+            found.append("..." + text[max(0, at - 200) : at + len(form) + 60] + "...")
+    return found
+
+
+def secret_leaks(
+    folder: Path, texts: dict[str, str], secret: str, skip: tuple[str, ...] = ("job.json",)
+) -> list[str]:
+    """Every place ``secret`` shows: in ``texts`` (where -> text) and in the files under ``folder``.
+
+    The files named in ``skip`` are passed over (the config file holds legacy secrets on purpose).
+    """
+    problems = [f"{where}: {hit}" for where, text in texts.items() for hit in secret_hits(text, secret)]
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and path.name not in skip:
+            text = path.read_bytes().decode("latin-1")
+            problems.extend(f"{path}: {hit}" for hit in secret_hits(text, secret))
+    return problems
+
+
+def s3_objects(client: Any, bucket: str, prefix: str = "") -> dict[str, bytes]:
+    """Every object of ``bucket`` under ``prefix``, by key, with its bytes (read with boto3)."""
+    found = {}
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for entry in page.get("Contents", []):
+            found[entry["Key"]] = client.get_object(Bucket=bucket, Key=entry["Key"])["Body"].read()
+    return found
+
+
+class Destination:
+    """Where the writer puts files, and an independent way to list and read them back."""
+
+    def writer(self, filebase: str, **options: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def files(self) -> dict[str, bytes]:
+        """Every file by its path relative to the destination root, with its (compressed) bytes."""
+        raise NotImplementedError
+
+
+class FSDestination(Destination):
+    """FSWriter into the local folder ``root``; read back by walking it (visible files only)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def writer(self, filebase: str, **options: Any) -> dict[str, Any]:
+        return {"name": "FSWriter", "options": {"filebase": f"{self.root}/{filebase}", **options}}
+
+    def files(self) -> dict[str, bytes]:
+        return {name: (self.root / name).read_bytes() for name in output_files(self.root)}
+
+
+class S3Destination(Destination):
+    """S3Writer into a fresh moto bucket through connection ``conn_id``; read back with boto3.
+
+    ``visible_only`` leaves out objects whose last path segment starts with a dot.
+    """
+
+    def __init__(self, moto: MotoServer, bucket: str, conn_id: str, visible_only: bool = False) -> None:
+        self.client = moto.client("s3")
+        self.bucket = moto.create_bucket(bucket)
+        self.conn_id = conn_id
+        self.visible_only = visible_only
+
+    def writer(self, filebase: str, **options: Any) -> dict[str, Any]:
+        return {
+            "name": "S3Writer",
+            "options": {"bucket": self.bucket, "filebase": filebase, "aws_conn_id": self.conn_id, **options},
+        }
+
+    def files(self) -> dict[str, bytes]:
+        found = s3_objects(self.client, self.bucket)
+        if self.visible_only:
+            return {key: data for key, data in found.items() if not key.rsplit("/", 1)[-1].startswith(".")}
+        return found
+
+
+def legacy_s3_env(reader: bool = True, writer: bool = True) -> dict[str, str]:
+    """The legacy ``EXPORTERS_S3*`` credential variables (and region) for the moto server."""
+    from tests.servers.moto_server import ACCESS_KEY, REGION, SECRET_KEY
+
+    env = {"AWS_DEFAULT_REGION": REGION}
+    if writer:
+        env.update(EXPORTERS_S3WRITER_AWS_LOGIN=ACCESS_KEY, EXPORTERS_S3WRITER_AWS_SECRET=SECRET_KEY)
+    if reader:
+        env.update(EXPORTERS_S3READER_AWS_KEY=ACCESS_KEY, EXPORTERS_S3READER_AWS_SECRET=SECRET_KEY)
+    return env
+
+
+def json_lines_gz_objects(items: list[dict[str, Any]], files: int, name: str) -> dict[str, bytes]:
+    """``items`` cut into ``files`` gzip JSON-lines inputs of equal size, named ``name.format(index)``.
+
+    ``mtime=0`` keeps the bytes the same from run to run (stores compare them).
+    """
+    per_file = len(items) // files
+    objects = {}
+    for index in range(files):
+        lines = b"".join(
+            json.dumps(item).encode() + b"\n" for item in items[index * per_file : (index + 1) * per_file]
+        )
+        objects[name.format(index)] = gzip.compress(lines, mtime=0)
+    return objects
+
+
+def write_input_files(
+    folder: Path, items: list[dict[str, Any]], files: int, name: str = "part-{}.jl.gz"
+) -> Path:
+    """``items`` cut into ``files`` gzip JSON-lines inputs of equal size in ``folder``, named ``name.format(index)``."""
+    per_file = len(items) // files
+    for index in range(files):
+        write_json_lines_gz(folder / name.format(index), items[index * per_file : (index + 1) * per_file])
+    return folder
+
+
+def legacy_remote_options(protocol: str, server: Any, host: str, port: int) -> dict[str, Any]:
+    """SFTP or FTP (``protocol``) legacy host/user/password options for the test ``server`` at ``host:port``.
+
+    Legacy options keep the ``ozzy`` process free of Airflow connection lookups.
+    """
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        f"{protocol}_user": server.user,
+        f"{protocol}_password": server.password,
+    }
+    if protocol == "sftp":
+        options["no_host_key_check"] = True
+    return options
+
+
+def last_json_line(text: str) -> dict[str, Any]:
+    """The last line of ``text`` that is a JSON object: the stats ``ozzy run`` prints when a run ends."""
+    found: dict[str, Any] = json.loads(
+        next(line for line in reversed(text.splitlines()) if line.startswith("{"))
+    )
+    return found
+
+
+def final_stats(report: CrashReport) -> dict[str, Any]:
+    """The stats line ``ozzy`` printed when the last attempt of a crash-harness run ended."""
+    return last_json_line(report.attempts[-1].log.read_text())
+
+
+def exporters_options(**formatter_options: Any) -> dict[str, Any]:
+    """The ``exporter_options`` section of exporters' own sample configs (its docs and tutorials)."""
+    return {
+        "log_level": "DEBUG",
+        "logger_name": "export-pipeline",
+        "formatter": {
+            "name": "exporters.export_formatter.json_export_formatter.JsonExportFormatter",
+            "options": formatter_options,
+        },
+        "notifications": [],
+    }

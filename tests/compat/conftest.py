@@ -153,3 +153,24 @@ def check_module_output(
     assert result.printed_items == expected
     assert result.stats["items_written"] == len(expected)
     return result
+
+
+def bypass_refusals(grouper: str) -> list[tuple[str, dict[str, Any]]]:
+    """exporters' ``*BypassConditionsTest`` refusals: (test name, what the config adds) for a filter,
+    a grouper (named ``grouper``) and ``items_limit``, each of which keeps a bypass from copying."""
+    return [
+        (
+            "test_custom_filter_should_not_meet_conditions",
+            {
+                "filter": {
+                    "name": "exporters.filters.PythonexpFilter",
+                    "options": {"python_expression": "True"},
+                }
+            },
+        ),
+        (
+            "test_custom_grouper_should_not_meet_conditions",
+            {"grouper": {"name": grouper, "options": {"keys": ["name"]}}},
+        ),
+        ("test_items_limit_should_not_meet_conditions", {"items_limit": 10}),
+    ]

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.compat.conftest import EXPORTERS_DATA, RunOzzy, files_under, random_reader
-from tests.helpers import write_config
+from tests.helpers import exporters_options, write_config
 
 VALID = {
     "reader": {
@@ -576,15 +576,7 @@ def test_tutorial_kafka_to_s3_config(run_ozzy: RunOzzy, work: Path) -> None:
     pipeline could not fill ``{:%d-%b-%Y}`` (exporters-inventory.md §4.13). Ozzy names both
     problems with a fix; the corrected config validates (no broker or bucket touched)."""
     config = {
-        "exporter_options": {
-            "log_level": "DEBUG",
-            "logger_name": "export-pipeline",
-            "formatter": {
-                "name": "exporters.export_formatter.json_export_formatter.JsonExportFormatter",
-                "options": {},
-            },
-            "notifications": [],
-        },
+        "exporter_options": exporters_options(),
         "reader": {
             "name": "exporters.readers.kafka_scanner_reader.KafkaScannerReader",
             "options": {"brokers": ["127.0.0.1:9092"], "topic": "your-topic-name", "group": "exporters-test"},

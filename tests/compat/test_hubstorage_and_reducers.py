@@ -63,6 +63,16 @@ def hs_reader(server: ScrapyCloudServer, project_id: int | str = PROJECT, **opti
     }
 
 
+# the job state of ``pickle:state/job``, which the resume cases read and edit
+PICKLE_JOB: dict[str, Any] = {
+    "persistence": {
+        "name": "exporters.persistence.pickle_persistence.PicklePersistence",
+        "options": {"file_path": "state"},
+    },
+    "exporter_options": {"persistence_state_id": "job"},
+}
+
+
 # -- test_readers_hs.py ---------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("position", "project_id"),
@@ -88,11 +98,7 @@ def test_hubstorage_reader_resumes_after_the_last_key(
             "options": {"map": "{'_key': item['_key'], 'n': item['n'] // (item['n'] - 2)}"},
         },
         "writer": console(),
-        "persistence": {
-            "name": "exporters.persistence.pickle_persistence.PicklePersistence",
-            "options": {"file_path": "state"},
-        },
-        "exporter_options": {"persistence_state_id": "job"},
+        **PICKLE_JOB,
     }
     first = run_ozzy(config)
     assert first.code == 1, first.err
@@ -124,11 +130,7 @@ def test_hubstorage_reader_updates_last_position_after_each_batch(
     config = {
         "reader": hs_reader(server, batch_size=2),
         "writer": console(),
-        "persistence": {
-            "name": "exporters.persistence.pickle_persistence.PicklePersistence",
-            "options": {"file_path": "state"},
-        },
-        "exporter_options": {"persistence_state_id": "job"},
+        **PICKLE_JOB,
     }
     result = run_ozzy(config)
     assert result.code == 0, result.err

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.compat.conftest import EXPORTERS_DATA, RunOzzy, console, fs_input, items_of
+from tests.compat.conftest import EXPORTERS_DATA, RunOzzy, bypass_refusals, console, fs_input, items_of
 
 PEOPLE = [{"name": "Roberto", "birthday": "12/05/1987"}, {"name": "Claudia", "birthday": "21/12/1985"}]
 VALID_KEYS = [
@@ -340,22 +340,7 @@ def test_bypass_declines_a_key_not_named_as_output(run_ozzy: RunOzzy, s3: Any, m
 
 @pytest.mark.parametrize(
     ("case", "extra"),
-    [
-        (
-            "test_custom_filter_should_not_meet_conditions",
-            {
-                "filter": {
-                    "name": "exporters.filters.PythonexpFilter",
-                    "options": {"python_expression": "True"},
-                }
-            },
-        ),
-        (
-            "test_custom_grouper_should_not_meet_conditions",
-            {"grouper": {"name": "FileKeyGrouper", "options": {"keys": ["name"]}}},
-        ),
-        ("test_items_limit_should_not_meet_conditions", {"items_limit": 10}),
-    ],
+    bypass_refusals("FileKeyGrouper"),
     ids=lambda value: value if isinstance(value, str) else "",
 )
 def test_bypass_conditions_not_met(

@@ -23,7 +23,15 @@ from typing import Any
 
 import pytest
 
-from tests.compat.conftest import RunOzzy, console, fs_input, items_of, random_reader, write_jl_gz
+from tests.compat.conftest import (
+    RunOzzy,
+    bypass_refusals,
+    console,
+    fs_input,
+    items_of,
+    random_reader,
+    write_jl_gz,
+)
 from tests.servers.moto_server import SENDER
 
 PEOPLE = [{"name": "Roberto", "birthday": "12/05/1987"}, {"name": "Claudia", "birthday": "21/12/1985"}]
@@ -496,27 +504,7 @@ def test_stream_bypass_resume(
 
 @pytest.mark.parametrize(
     ("case", "extra"),
-    [
-        (
-            "test_custom_filter_should_not_meet_conditions",
-            {
-                "filter": {
-                    "name": "exporters.filters.PythonexpFilter",
-                    "options": {"python_expression": "True"},
-                }
-            },
-        ),
-        (
-            "test_custom_grouper_should_not_meet_conditions",
-            {
-                "grouper": {
-                    "name": "exporters.groupers.file_key_grouper.FileKeyGrouper",
-                    "options": {"keys": ["name"]},
-                }
-            },
-        ),
-        ("test_items_limit_should_not_meet_conditions", {"items_limit": 10}),
-    ],
+    bypass_refusals("exporters.groupers.file_key_grouper.FileKeyGrouper"),
     ids=["filter", "grouper", "items_limit"],
 )
 def test_stream_bypass_conditions_not_met(

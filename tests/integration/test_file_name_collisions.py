@@ -21,54 +21,18 @@ import pytest
 
 from airflow_provider_ozzy.errors import ConfigurationError
 from airflow_provider_ozzy.export_managers.basic_exporter import BasicExporter
-from tests.helpers import output_files, read_json_lines, write_json_lines_gz
+from tests.helpers import (
+    Destination,
+    FSDestination,
+    S3Destination,
+    output_files,
+    read_json_lines,
+    write_json_lines_gz,
+)
 from tests.servers.moto_server import MotoServer
 
 CONN = "ozzy_names_s3"
 SEGMENT_BYTES = 255  # NAME_MAX of Linux file systems (ext4, xfs, tmpfs)
-
-
-class Destination:
-    """Where the writer puts files, and an independent way to list and read them back."""
-
-    def writer(self, filebase: str, **options: Any) -> dict[str, Any]:
-        raise NotImplementedError
-
-    def files(self) -> dict[str, bytes]:
-        """Every visible file, by its path relative to the output root, with its (compressed) bytes."""
-        raise NotImplementedError
-
-
-class FSDestination(Destination):
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def writer(self, filebase: str, **options: Any) -> dict[str, Any]:
-        return {"name": "FSWriter", "options": {"filebase": f"{self.root}/{filebase}", **options}}
-
-    def files(self) -> dict[str, bytes]:
-        return {name: (self.root / name).read_bytes() for name in output_files(self.root)}
-
-
-class S3Destination(Destination):
-    def __init__(self, moto: MotoServer) -> None:
-        self.client = moto.client("s3")
-        self.bucket = moto.create_bucket("names")
-
-    def writer(self, filebase: str, **options: Any) -> dict[str, Any]:
-        return {
-            "name": "S3Writer",
-            "options": {"bucket": self.bucket, "filebase": filebase, "aws_conn_id": CONN, **options},
-        }
-
-    def files(self) -> dict[str, bytes]:
-        found = {}
-        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket):
-            for entry in page.get("Contents", []):
-                key = entry["Key"]
-                if not key.rsplit("/", 1)[-1].startswith("."):
-                    found[key] = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
-        return found
 
 
 @pytest.fixture
@@ -85,19 +49,25 @@ def destination(request: pytest.FixtureRequest, work: Path) -> Iterator[Destinat
     moto: MotoServer = request.getfixturevalue("moto_server")
     monkeypatch: pytest.MonkeyPatch = request.getfixturevalue("monkeypatch")
     monkeypatch.setenv(f"AIRFLOW_CONN_{CONN.upper()}", moto.connection_json())
-    yield S3Destination(moto)
+    yield S3Destination(moto, "names", CONN, visible_only=True)
 
 
 def config(
-    items: list[dict[str, Any]], writer: dict[str, Any], keys: list[str], name: str = "in"
+    items: list[dict[str, Any]], writer: dict[str, Any], keys: list[str] | None = None, name: str = "in"
 ) -> dict[str, Any]:
+    """A job reading ``items`` (written under the folder ``name``), grouped by ``keys`` unless None.
+
+    test_filebase_dir uses it too.
+    """
     path = write_json_lines_gz(f"{name}/items.jl.gz", items)
-    return {
+    data: dict[str, Any] = {
         "reader": {"name": "FSReader", "options": {"input": str(path), "batch_size": 3}},
-        "grouper": {"name": "FileKeyGrouper", "options": {"keys": keys}},
         "writer": writer,
         "persistence": {"name": "PicklePersistence", "options": {"file_path": f".state-{name}"}},
     }
+    if keys is not None:
+        data["grouper"] = {"name": "FileKeyGrouper", "options": {"keys": keys}}
+    return data
 
 
 def export(config: dict[str, Any]) -> dict[str, Any]:

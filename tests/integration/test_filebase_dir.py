@@ -24,8 +24,15 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_ozzy.export_managers.basic_exporter import BasicExporter
-from tests.helpers import decompress, output_files, write_json_lines_gz
+from tests.helpers import (
+    Destination,
+    FSDestination,
+    S3Destination,
+    decompress,
+    output_files,
+    s3_objects,
+)
+from tests.integration.test_file_name_collisions import PLACES, config, export
 from tests.servers.azure_files_server import AzureFilesServer
 from tests.servers.ftp_server import FTPTestServer
 from tests.servers.gcs_server import GCSServer
@@ -35,43 +42,6 @@ from tests.servers.sftp_server import SFTPTestServer
 S3_CONN = "ozzy_dir_s3"
 REMOTE_CONN = "ozzy_dir_remote"
 GCS_CONN = "ozzy_dir_gcs"
-
-
-class Destination:
-    """Where the writer puts files, and an independent way to read every visible file back."""
-
-    def writer(self, filebase: str, **options: Any) -> dict[str, Any]:
-        raise NotImplementedError
-
-    def files(self) -> dict[str, bytes]:
-        """Every visible file by its path relative to the destination root, with its bytes."""
-        raise NotImplementedError
-
-
-class FSDestination(Destination):
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def writer(self, filebase: str, **options: Any) -> dict[str, Any]:
-        return {"name": "FSWriter", "options": {"filebase": f"{self.root}/{filebase}", **options}}
-
-    def files(self) -> dict[str, bytes]:
-        return {name: (self.root / name).read_bytes() for name in output_files(self.root)}
-
-
-class S3Destination(Destination):
-    def __init__(self, moto: MotoServer) -> None:
-        self.client = moto.client("s3")
-        self.bucket = moto.create_bucket("dir-names")
-
-    def writer(self, filebase: str, **options: Any) -> dict[str, Any]:
-        return {
-            "name": "S3Writer",
-            "options": {"bucket": self.bucket, "filebase": filebase, "aws_conn_id": S3_CONN, **options},
-        }
-
-    def files(self) -> dict[str, bytes]:
-        return s3_objects(self.client, self.bucket)
 
 
 class RemoteDestination(Destination):
@@ -116,14 +86,6 @@ class GCSDestination(Destination):
         return {blob.name: blob.download_as_bytes() for blob in self.client.list_blobs(self.bucket)}
 
 
-def s3_objects(client: Any, bucket: str, prefix: str = "") -> dict[str, bytes]:
-    found = {}
-    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        for entry in page.get("Contents", []):
-            found[entry["Key"]] = client.get_object(Bucket=bucket, Key=entry["Key"])["Body"].read()
-    return found
-
-
 @pytest.fixture
 def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
@@ -139,7 +101,7 @@ def destination(
     elif request.param == "s3":
         moto: MotoServer = request.getfixturevalue("moto_server")
         monkeypatch.setenv(f"AIRFLOW_CONN_{S3_CONN.upper()}", moto.connection_json())
-        yield S3Destination(moto)
+        yield S3Destination(moto, "dir-names", S3_CONN)
     elif request.param in ("sftp", "ftp"):
         server = request.getfixturevalue(f"{request.param}_server")
         monkeypatch.setenv(f"AIRFLOW_CONN_{REMOTE_CONN.upper()}", server.connection_json())
@@ -150,37 +112,6 @@ def destination(
             monkeypatch.setenv(name, value)
         monkeypatch.setenv(f"AIRFLOW_CONN_{GCS_CONN.upper()}", gcs.connection_json())
         yield GCSDestination(gcs)
-
-
-PLACES = [
-    {"id": 1, "country": "ES", "city": "Madrid"},
-    {"id": 2, "country": "ES", "city": "Valencia"},
-    {"id": 3, "country": "FR", "city": "Paris"},
-    {"id": 4, "country": "ES", "city": "Madrid"},
-    {"id": 5, "country": "FR", "city": "Paris"},
-    {"id": 6, "country": "FR", "city": "Lyon"},
-    {"id": 7, "country": "ES", "city": "Madrid"},
-]
-
-
-def config(
-    items: list[dict[str, Any]], writer: dict[str, Any], keys: list[str] | None = None
-) -> dict[str, Any]:
-    path = write_json_lines_gz("in/items.jl.gz", items)
-    data: dict[str, Any] = {
-        "reader": {"name": "FSReader", "options": {"input": str(path), "batch_size": 3}},
-        "writer": writer,
-        "persistence": {"name": "PicklePersistence", "options": {"file_path": ".state"}},
-    }
-    if keys:
-        data["grouper"] = {"name": "FileKeyGrouper", "options": {"keys": keys}}
-    return data
-
-
-def export(config: dict[str, Any]) -> dict[str, Any]:
-    stats = BasicExporter(config).export()
-    assert stats["finished"] is True
-    return stats
 
 
 def read_back(destination: Destination, tmp: Path) -> dict[str, list[int]]:

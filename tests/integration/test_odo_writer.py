@@ -26,7 +26,7 @@ from airflow_provider_ozzy.errors import ConfigurationError, WriterError
 from airflow_provider_ozzy.export_managers.basic_exporter import BasicExporter
 from airflow_provider_ozzy.services import sql_columns as cols
 from tests.crash_harness import CrashHarness, CrashReport, Trigger
-from tests.helpers import run_ozzy, write_config
+from tests.helpers import postgres_connection, run_ozzy, write_config
 from tests.servers.databases import DatabaseServer
 from tests.servers.process_server import free_port
 
@@ -435,14 +435,7 @@ def test_airflow_connection_from_environment(
 ) -> None:
     """``sql_conn_id`` resolved by Airflow (``BaseHook.get_connection``) from an ``AIRFLOW_CONN_*`` variable."""
     table = f"ozzy_odo_{uuid.uuid4().hex[:12]}"
-    connection = {
-        "conn_type": "postgres",
-        "host": postgresql_server.host,
-        "port": postgresql_server.port,
-        "login": postgresql_server.user,
-        "password": "unused-by-trust",
-        "schema": postgresql_server.database,
-    }
+    connection = postgres_connection(postgresql_server, "unused-by-trust")
     config = {
         "reader": random_reader(2500, 500),
         "writer": {"name": "OdoWriter", "options": {"sql_conn_id": "ozzy_odo_pg", "table": table}},

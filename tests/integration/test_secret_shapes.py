@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import secrets
-import socket
 import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
@@ -21,13 +20,8 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import run_ozzy, write_config, write_json_lines_gz
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.helpers import run_ozzy, secret_hits, secret_leaks, write_config, write_json_lines_gz
+from tests.servers.process_server import free_port
 
 
 def new_secret() -> str:
@@ -48,27 +42,6 @@ SHAPES: dict[str, Callable[[str, str], str]] = {
         f"http://{at}/b/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature={pw}&X-Amz-Expires=60"
     ),
 }
-
-
-def hits(text: str, secret: str) -> list[str]:
-    """Where ``secret`` (raw, base64 or URL-quoted) appears in ``text``."""
-    forms = {secret, base64.b64encode(secret.encode()).decode(), urllib.parse.quote(secret, safe="")}
-    found = []
-    for form in forms:
-        at = text.find(form)
-        if at >= 0:
-            found.append("..." + text[max(0, at - 160) : at + len(form) + 40] + "...")
-    return found
-
-
-def scan(
-    folder: Path, texts: dict[str, str], secret: str, skip: tuple[str, ...] = ("job.json",)
-) -> list[str]:
-    problems = [f"{where}: {hit}" for where, text in texts.items() for hit in hits(text, secret)]
-    for path in sorted(folder.rglob("*")):
-        if path.is_file() and path.name not in skip:
-            problems.extend(f"{path}: {hit}" for hit in hits(path.read_bytes().decode("latin-1"), secret))
-    return problems
 
 
 def job(folder: Path, sections: dict[str, Any], exporter_options: dict[str, Any] | None = None) -> Path:
@@ -94,7 +67,7 @@ def ozzy(folder: Path, *args: str, timeout: float = 120) -> Any:
 @pytest.mark.parametrize("shape", list(SHAPES))
 def test_s3_endpoint_url_secret_is_in_no_output_and_no_state(shape: str, tmp_path: Path) -> None:
     pw = new_secret()
-    url = SHAPES[shape](pw, f"127.0.0.1:{closed_port()}")
+    url = SHAPES[shape](pw, f"127.0.0.1:{free_port()}")
     writer = {
         "name": "S3Writer",
         "options": {
@@ -111,7 +84,7 @@ def test_s3_endpoint_url_secret_is_in_no_output_and_no_state(shape: str, tmp_pat
     failures = [line for line in result.stderr.splitlines() if line.startswith("ozzy:")]
     assert len(failures) == 1, result.stderr
     assert "Traceback" not in result.stderr, result.stderr
-    problems = scan(folder, {"stdout": result.stdout, "stderr": result.stderr}, pw)
+    problems = secret_leaks(folder, {"stdout": result.stdout, "stderr": result.stderr}, pw)
     assert not problems, "the secret leaked:\n" + "\n".join(problems)
 
 
@@ -119,7 +92,7 @@ def test_s3_endpoint_url_secret_is_in_no_output_and_no_state(shape: str, tmp_pat
 def test_webhook_endpoint_secret_is_in_no_output_and_no_state(shape: str, tmp_path: Path) -> None:
     """A notifier that cannot deliver logs why (and the export goes on): never with its URL's secret."""
     pw = new_secret()
-    url = SHAPES[shape](pw, f"127.0.0.1:{closed_port()}")
+    url = SHAPES[shape](pw, f"127.0.0.1:{free_port()}")
     notifier = {"name": "WebhookNotifier", "options": {"endpoints": [url]}}
     folder = job(tmp_path, {}, {"notifications": [notifier]})
     result = ozzy(folder, "run", "job.json", "--job-id", "hook-shape")
@@ -127,14 +100,14 @@ def test_webhook_endpoint_secret_is_in_no_output_and_no_state(shape: str, tmp_pa
     assert "WebhookNotifier" in result.stderr or "webhook" in result.stderr.lower(), (
         "the failed delivery is logged (else this test proves nothing)\n" + result.stderr
     )
-    problems = scan(folder, {"stdout": result.stdout, "stderr": result.stderr}, pw)
+    problems = secret_leaks(folder, {"stdout": result.stdout, "stderr": result.stderr}, pw)
     assert not problems, "the secret leaked:\n" + "\n".join(problems)
 
 
 @pytest.mark.parametrize("shape", ["userinfo", "query_sas_sig", "path_token"])
 def test_azure_account_url_secret_is_in_no_output_and_no_state(shape: str, tmp_path: Path) -> None:
     pw = new_secret()
-    url = SHAPES[shape](pw, f"127.0.0.1:{closed_port()}")
+    url = SHAPES[shape](pw, f"127.0.0.1:{free_port()}")
     options = {
         "container": "ozzy-c",
         "account_name": "ozzy",
@@ -144,21 +117,21 @@ def test_azure_account_url_secret_is_in_no_output_and_no_state(shape: str, tmp_p
     folder = job(tmp_path, {"writer": {"name": "AzureBlobWriter", "options": options}})
     result = ozzy(folder, "run", "job.json", "--quiet", "--job-id", "azure-shape")
     assert result.returncode == 1, result.stderr
-    problems = scan(folder, {"stdout": result.stdout, "stderr": result.stderr}, pw)
+    problems = secret_leaks(folder, {"stdout": result.stdout, "stderr": result.stderr}, pw)
     assert not problems, "the secret leaked:\n" + "\n".join(problems)
 
 
 def test_alchemy_sqlite_state_holds_no_url_secret(tmp_path: Path) -> None:
     """The job configuration AlchemyPersistence stores (SQLite here) has every URL redacted."""
     pw_hook = new_secret()
-    hook = SHAPES["path_token"](pw_hook, f"127.0.0.1:{closed_port()}")
+    hook = SHAPES["path_token"](pw_hook, f"127.0.0.1:{free_port()}")
     notifier = {"name": "WebhookNotifier", "options": {"endpoints": [hook]}}
     persistence = {"name": "AlchemyPersistence", "options": {"url": "sqlite:///state.db"}}
     folder = job(tmp_path, {"persistence": persistence}, {"notifications": [notifier]})
     result = ozzy(folder, "run", "job.json", "--quiet", "--job-id", "alchemy-shape")
     assert result.returncode == 0, result.stderr
     assert (folder / "state.db").is_file()
-    problems = scan(folder, {"stdout": result.stdout, "stderr": result.stderr}, pw_hook)
+    problems = secret_leaks(folder, {"stdout": result.stdout, "stderr": result.stderr}, pw_hook)
     assert not problems, "the secret leaked:\n" + "\n".join(problems)
 
 
@@ -180,14 +153,14 @@ def test_webhook_path_token_not_stored_yet_resume_notifies_the_full_url(
     assert failed.returncode == 1, failed.stderr
     state = folder / "state" / "hook-resume"
     assert state.is_file()
-    assert not hits(state.read_bytes().decode("latin-1"), pw), "the job state holds the webhook token"
+    assert not secret_hits(state.read_bytes().decode("latin-1"), pw), "the job state holds the webhook token"
 
     write_json_lines_gz(folder / "in" / "b.jl.gz", [{"id": number} for number in range(5, 9)])
     resumed = ozzy(folder, "resume", "pickle:state/hook-resume", "--quiet")
     assert resumed.returncode == 0, resumed.stderr
     statuses = [(request.json or {}).get("job_status") for request in http_server.requests(path)]
     assert "COMPLETED" in statuses, f"the resumed job did not notify the full URL: {statuses}"
-    problems = scan(
+    problems = secret_leaks(
         folder,
         {"stdout": failed.stdout + resumed.stdout, "stderr": failed.stderr + resumed.stderr},
         pw,
@@ -206,10 +179,10 @@ def test_webhook_path_token_not_stored_yet_resume_notifies_the_full_url(
 )
 def test_resume_uri_password_is_never_printed(template: str, tmp_path: Path) -> None:
     pw = new_secret()
-    uri = template.format(pw=pw, port=closed_port())
+    uri = template.format(pw=pw, port=free_port())
     (tmp_path / "tmp").mkdir()
     result = ozzy(tmp_path, "resume", uri, "--quiet")
     assert result.returncode != 0
     assert result.stderr.strip(), "the refusal is explained"
-    problems = scan(tmp_path, {"stdout": result.stdout, "stderr": result.stderr}, pw)
+    problems = secret_leaks(tmp_path, {"stdout": result.stdout, "stderr": result.stderr}, pw)
     assert not problems, "the secret leaked:\n" + "\n".join(problems)

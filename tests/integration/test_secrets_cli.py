@@ -22,7 +22,6 @@ import json
 import logging
 import secrets
 import signal
-import socket
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -33,7 +32,15 @@ import pytest
 import sqlalchemy
 
 from airflow_provider_ozzy.cli import main
-from tests.helpers import run_ozzy, write_config, write_json_lines_gz
+from tests.helpers import (
+    postgres_connection,
+    run_ozzy,
+    secret_hits,
+    secret_leaks,
+    write_config,
+    write_json_lines_gz,
+)
+from tests.servers.process_server import free_port
 
 SecretCase = Callable[[pytest.FixtureRequest, str], "Setup"]
 
@@ -47,12 +54,6 @@ class Setup:
     exporter_options: dict[str, Any] = field(default_factory=dict)
     succeeds: bool = False
     extra_check: Callable[[str], list[str]] | None = None
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _b64(secret: str) -> str:
@@ -89,7 +90,7 @@ def s3_unreachable(request: pytest.FixtureRequest, pw: str) -> Setup:
         "conn_type": "aws",
         "login": "AKIAOZZYTEST",
         "password": pw,
-        "extra": {"endpoint_url": f"http://127.0.0.1:{closed_port()}", "region_name": "us-east-1"},
+        "extra": {"endpoint_url": f"http://127.0.0.1:{free_port()}", "region_name": "us-east-1"},
     }
     writer = {
         "name": "S3Writer",
@@ -105,7 +106,7 @@ def gcs_bad_service_account(request: pytest.FixtureRequest, pw: str) -> Setup:
         "private_key_id": pw,
         "private_key": f"-----BEGIN PRIVATE KEY-----\n{_b64(pw)}\n-----END PRIVATE KEY-----\n",
         "client_email": "ozzy@ozzy.iam.gserviceaccount.com",
-        "token_uri": f"http://127.0.0.1:{closed_port()}/token",
+        "token_uri": f"http://127.0.0.1:{free_port()}/token",
     }
     connection = {"conn_type": "google_cloud_platform", "extra": {"keyfile_dict": json.dumps(keyfile)}}
     writer = {
@@ -115,32 +116,35 @@ def gcs_bad_service_account(request: pytest.FixtureRequest, pw: str) -> Setup:
     return Setup({"oz_gcs": connection}, {"writer": writer})
 
 
-def azure_blob_connection_string(request: pytest.FixtureRequest, pw: str) -> Setup:
-    port = closed_port()
-    string = (
-        f"DefaultEndpointsProtocol=http;AccountName=ozzy;AccountKey={_b64(pw)};"
-        f"BlobEndpoint=http://127.0.0.1:{port}/ozzy;"
+def _azure_connection_string(pw: str, endpoint: str) -> str:
+    """An Azure Storage connection string with ``pw`` as the account key, ``endpoint`` nobody serves."""
+    port = free_port()
+    return f"DefaultEndpointsProtocol=http;AccountName=ozzy;AccountKey={_b64(pw)};{endpoint}=http://127.0.0.1:{port}/ozzy;"
+
+
+def _azure_legacy_key(pw: str, writer: str, **options: Any) -> Setup:
+    """``writer`` with the legacy account options, ``pw`` as the account key."""
+    options.update(
+        account_name="ozzy", account_key=_b64(pw), account_url=f"http://127.0.0.1:{free_port()}/ozzy"
     )
-    connection = {"conn_type": "wasb", "extra": {"connection_string": string}}
+    return Setup(sections={"writer": {"name": writer, "options": options}})
+
+
+def azure_blob_connection_string(request: pytest.FixtureRequest, pw: str) -> Setup:
+    connection = {
+        "conn_type": "wasb",
+        "extra": {"connection_string": _azure_connection_string(pw, "BlobEndpoint")},
+    }
     writer = {"name": "AzureBlobWriter", "options": {"container": "ozzy-c", "wasb_conn_id": "oz_wasb"}}
     return Setup({"oz_wasb": connection}, {"writer": writer})
 
 
 def azure_blob_legacy_key(request: pytest.FixtureRequest, pw: str) -> Setup:
-    options = {
-        "container": "ozzy-c",
-        "account_name": "ozzy",
-        "account_key": _b64(pw),
-        "account_url": f"http://127.0.0.1:{closed_port()}/ozzy",
-    }
-    return Setup(sections={"writer": {"name": "AzureBlobWriter", "options": options}})
+    return _azure_legacy_key(pw, "AzureBlobWriter", container="ozzy-c")
 
 
 def azure_files_connection_string(request: pytest.FixtureRequest, pw: str) -> Setup:
-    string = (
-        f"DefaultEndpointsProtocol=http;AccountName=ozzy;AccountKey={_b64(pw)};"
-        f"FileEndpoint=http://127.0.0.1:{closed_port()}/ozzy;"
-    )
+    string = _azure_connection_string(pw, "FileEndpoint")
     connection = {"conn_type": "azure_fileshare", "extra": {"connection_string": string}}
     writer = {
         "name": "AzureFileWriter",
@@ -150,89 +154,60 @@ def azure_files_connection_string(request: pytest.FixtureRequest, pw: str) -> Se
 
 
 def azure_files_legacy_key(request: pytest.FixtureRequest, pw: str) -> Setup:
+    return _azure_legacy_key(pw, "AzureFileWriter", share="ozzy-s", filebase="x/part-")
+
+
+def _remote_connection(request: pytest.FixtureRequest, kind: str, conn_id: str, **fields: Any) -> Setup:
+    """SFTPWriter or FTPWriter (``kind``) on the test server through connection ``conn_id``."""
+    server = request.getfixturevalue(f"{kind}_server")
+    connection = {"conn_type": kind, "host": server.host, "port": server.port, "login": server.user, **fields}
+    writer = {"name": f"{kind.upper()}Writer", "options": {"filebase": "x/part-", f"{kind}_conn_id": conn_id}}
+    return Setup({conn_id: connection}, {"writer": writer})
+
+
+def _remote_legacy_password(request: pytest.FixtureRequest, kind: str, pw: str, **options: Any) -> Setup:
+    """SFTPWriter or FTPWriter (``kind``) on the test server with the legacy user and password options."""
+    server = request.getfixturevalue(f"{kind}_server")
     options = {
-        "share": "ozzy-s",
         "filebase": "x/part-",
-        "account_name": "ozzy",
-        "account_key": _b64(pw),
-        "account_url": f"http://127.0.0.1:{closed_port()}/ozzy",
+        "host": server.host,
+        "port": server.port,
+        f"{kind}_user": server.user,
+        f"{kind}_password": pw,
+        **options,
     }
-    return Setup(sections={"writer": {"name": "AzureFileWriter", "options": options}})
+    return Setup(sections={"writer": {"name": f"{kind.upper()}Writer", "options": options}})
 
 
 def sftp_wrong_password(request: pytest.FixtureRequest, pw: str) -> Setup:
-    server = request.getfixturevalue("sftp_server")
-    connection = {
-        "conn_type": "sftp",
-        "host": server.host,
-        "port": server.port,
-        "login": server.user,
-        "password": pw,
-        "extra": {"no_host_key_check": True},
-    }
-    writer = {"name": "SFTPWriter", "options": {"filebase": "x/part-", "sftp_conn_id": "oz_sftp"}}
-    return Setup({"oz_sftp": connection}, {"writer": writer})
+    return _remote_connection(request, "sftp", "oz_sftp", password=pw, extra={"no_host_key_check": True})
 
 
 def sftp_legacy_password(request: pytest.FixtureRequest, pw: str) -> Setup:
-    server = request.getfixturevalue("sftp_server")
-    options = {
-        "filebase": "x/part-",
-        "host": server.host,
-        "port": server.port,
-        "sftp_user": server.user,
-        "sftp_password": pw,
-        "no_host_key_check": True,
-    }
-    return Setup(sections={"writer": {"name": "SFTPWriter", "options": options}})
+    return _remote_legacy_password(request, "sftp", pw, no_host_key_check=True)
 
 
 def sftp_key_passphrase(request: pytest.FixtureRequest, pw: str) -> Setup:
     import asyncssh
 
-    server = request.getfixturevalue("sftp_server")
     key = asyncssh.generate_private_key("ssh-ed25519").export_private_key("openssh", passphrase=pw).decode()
-    connection = {
-        "conn_type": "sftp",
-        "host": server.host,
-        "port": server.port,
-        "login": server.user,
-        "extra": {"private_key": key, "private_key_passphrase": pw, "no_host_key_check": True},
-    }
-    writer = {"name": "SFTPWriter", "options": {"filebase": "x/part-", "sftp_conn_id": "oz_sftp_key"}}
-    return Setup({"oz_sftp_key": connection}, {"writer": writer})
+    extra = {"private_key": key, "private_key_passphrase": pw, "no_host_key_check": True}
+    return _remote_connection(request, "sftp", "oz_sftp_key", extra=extra)
 
 
 def ftp_wrong_password(request: pytest.FixtureRequest, pw: str) -> Setup:
-    server = request.getfixturevalue("ftp_server")
-    connection = {
-        "conn_type": "ftp",
-        "host": server.host,
-        "port": server.port,
-        "login": server.user,
-        "password": pw,
-    }
-    writer = {"name": "FTPWriter", "options": {"filebase": "x/part-", "ftp_conn_id": "oz_ftp"}}
-    return Setup({"oz_ftp": connection}, {"writer": writer})
+    return _remote_connection(request, "ftp", "oz_ftp", password=pw)
 
 
 def ftp_legacy_password(request: pytest.FixtureRequest, pw: str) -> Setup:
-    server = request.getfixturevalue("ftp_server")
-    options = {
-        "filebase": "x/part-",
-        "host": server.host,
-        "port": server.port,
-        "ftp_user": server.user,
-        "ftp_password": pw,
-    }
-    return Setup(sections={"writer": {"name": "FTPWriter", "options": options}})
+    return _remote_legacy_password(request, "ftp", pw)
 
 
 def smtp_unreachable(request: pytest.FixtureRequest, pw: str) -> Setup:
     connection = {
         "conn_type": "smtp",
         "host": "127.0.0.1",
-        "port": closed_port(),
+        "port": free_port(),
         "login": "ozzy",
         "password": pw,
     }
@@ -244,7 +219,7 @@ def smtp_unreachable(request: pytest.FixtureRequest, pw: str) -> Setup:
 
 
 def webhook_url_token(request: pytest.FixtureRequest, pw: str) -> Setup:
-    port = closed_port()
+    port = free_port()
     notifier = {
         "name": "WebhookNotifier",
         "options": {"endpoints": [f"http://ozzy:{pw}@127.0.0.1:{port}/hook?token={pw}"]},
@@ -256,7 +231,7 @@ def webhook_url_token(request: pytest.FixtureRequest, pw: str) -> Setup:
 def webhook_connection(request: pytest.FixtureRequest, pw: str) -> Setup:
     connection = {
         "conn_type": "http",
-        "host": f"http://127.0.0.1:{closed_port()}",
+        "host": f"http://127.0.0.1:{free_port()}",
         "login": "ozzy",
         "password": pw,
         "extra": {"Authorization": f"Bearer {pw}"},  # HttpHook sends the extra as headers
@@ -292,35 +267,41 @@ def alchemy_url_ok(request: pytest.FixtureRequest, pw: str) -> Setup:
     )
 
 
-def alchemy_connection_ok(request: pytest.FixtureRequest, pw: str) -> Setup:
+def _postgres_connection_ok(
+    request: pytest.FixtureRequest, pw: str, section: str, name: str, conn_option: str, conn_id: str
+) -> Setup:
+    """Component ``name`` (config ``section``) writes a table of its own through connection ``conn_id``."""
     server = request.getfixturevalue("postgresql_server")
-    table = f"ozzy_secret_{secrets.token_hex(4)}"
-    connection = {
-        "conn_type": "postgres",
-        "host": server.host,
-        "port": server.port,
-        "login": server.user,
-        "password": pw,
-        "schema": server.database,
-    }
-    persistence = {"name": "AlchemyPersistence", "options": {"conn_id": "oz_state", "table": table}}
+    table = f"ozzy_secret_{'out_' if section == 'writer' else ''}{secrets.token_hex(4)}"
+    component = {"name": name, "options": {conn_option: conn_id, "table": table}}
     return Setup(
-        {"oz_state": connection},
-        {"persistence": persistence},
+        {conn_id: postgres_connection(server, pw)},
+        {section: component},
         succeeds=True,
         extra_check=lambda secret: _table_holds(server, table, secret),
     )
 
 
+def _postgres_unreachable(
+    request: pytest.FixtureRequest, pw: str, section: str, name: str, **options: Any
+) -> Setup:
+    """Component ``name`` (config ``section``) given a URL holding ``pw`` to a port nobody serves."""
+    url, _ = _postgres_url(request, pw, port=free_port())
+    return Setup(sections={section: {"name": name, "options": {"url": url, **options}}})
+
+
+def alchemy_connection_ok(request: pytest.FixtureRequest, pw: str) -> Setup:
+    return _postgres_connection_ok(request, pw, "persistence", "AlchemyPersistence", "conn_id", "oz_state")
+
+
 def alchemy_unreachable(request: pytest.FixtureRequest, pw: str) -> Setup:
-    url, _ = _postgres_url(request, pw, port=closed_port())
-    return Setup(sections={"persistence": {"name": "AlchemyPersistence", "options": {"url": url}}})
+    return _postgres_unreachable(request, pw, "persistence", "AlchemyPersistence")
 
 
 def kafka_sasl_unreachable(request: pytest.FixtureRequest, pw: str) -> Setup:
     connection = {
         "conn_type": "ozzy_kafka",
-        "host": f"127.0.0.1:{closed_port()}",
+        "host": f"127.0.0.1:{free_port()}",
         "login": "ozzy",
         "password": pw,
         "extra": {"security_protocol": "SASL_PLAINTEXT", "sasl_mechanism": "PLAIN"},
@@ -335,7 +316,7 @@ def kafka_sasl_unreachable(request: pytest.FixtureRequest, pw: str) -> Setup:
 def scrapy_cloud_unreachable(request: pytest.FixtureRequest, pw: str) -> Setup:
     connection = {
         "conn_type": "ozzy_scrapy_cloud",
-        "host": f"http://127.0.0.1:{closed_port()}",
+        "host": f"http://127.0.0.1:{free_port()}",
         "password": pw,
     }
     reader = {
@@ -346,28 +327,11 @@ def scrapy_cloud_unreachable(request: pytest.FixtureRequest, pw: str) -> Setup:
 
 
 def sql_writer_ok(request: pytest.FixtureRequest, pw: str) -> Setup:
-    server = request.getfixturevalue("postgresql_server")
-    table = f"ozzy_secret_out_{secrets.token_hex(4)}"
-    connection = {
-        "conn_type": "postgres",
-        "host": server.host,
-        "port": server.port,
-        "login": server.user,
-        "password": pw,
-        "schema": server.database,
-    }
-    writer = {"name": "OdoWriter", "options": {"sql_conn_id": "oz_sql", "table": table}}
-    return Setup(
-        {"oz_sql": connection},
-        {"writer": writer},
-        succeeds=True,
-        extra_check=lambda secret: _table_holds(server, table, secret),
-    )
+    return _postgres_connection_ok(request, pw, "writer", "OdoWriter", "sql_conn_id", "oz_sql")
 
 
 def sql_writer_unreachable(request: pytest.FixtureRequest, pw: str) -> Setup:
-    url, _ = _postgres_url(request, pw, port=closed_port())
-    return Setup(sections={"writer": {"name": "OdoWriter", "options": {"url": url, "table": "t"}}})
+    return _postgres_unreachable(request, pw, "writer", "OdoWriter", table="t")
 
 
 CASES: list[SecretCase] = [
@@ -429,19 +393,6 @@ def captured_logs() -> Iterator[_Records]:
             signal.signal(number, old)
 
 
-def hits(text: str, secret: str) -> list[str]:
-    """Where ``secret`` (or its base64 or URL-quoted form) appears in ``text``."""
-    import urllib.parse
-
-    forms = {secret, _b64(secret), urllib.parse.quote(secret, safe="")}
-    found = []
-    for form in forms:
-        at = text.find(form)
-        if at >= 0:
-            found.append("..." + text[max(0, at - 200) : at + len(form) + 60] + "...")
-    return found
-
-
 def job_folder(tmp_path: Path, setup: Setup, monkeypatch: pytest.MonkeyPatch) -> Path:
     for conn_id, connection in setup.connections.items():
         monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(connection))
@@ -480,17 +431,13 @@ def test_no_secret_in_cli_output_logs_errors_or_state(
         assert code == 0, f"this export should succeed:\n{outcome}"
     else:
         assert code == 1, f"this export should fail when it meets the service:\n{outcome}"
-    problems: list[str] = []
-    for where, text in [
-        ("stdout", out.getvalue()),
-        ("stderr", err.getvalue()),
-        ("log records", "\n".join(logs.lines)),
-        ("exception", error_text),
-    ]:
-        problems.extend(f"{where}: {hit}" for hit in hits(text, pw))
-    for path in sorted(folder.rglob("*")):
-        if path.is_file() and path.name != "job.json":
-            problems.extend(f"{path}: {hit}" for hit in hits(path.read_bytes().decode("latin-1"), pw))
+    texts = {
+        "stdout": out.getvalue(),
+        "stderr": err.getvalue(),
+        "log records": "\n".join(logs.lines),
+        "exception": error_text,
+    }
+    problems = secret_leaks(folder, texts, pw)
     if setup.extra_check is not None:
         problems.extend(setup.extra_check(pw))
     assert not problems, "the secret leaked:\n" + "\n".join(problems) + f"\n{outcome}"
@@ -506,9 +453,9 @@ def test_real_command_with_debug_traceback_holds_no_secret(
     result = run_ozzy("--debug", "run", "job.json", "--job-id", "debug-job", cwd=folder, timeout=300)
     assert result.returncode != 0
     assert "Traceback" in result.stderr, "--debug shows the traceback (else this test proves nothing)"
-    assert not hits(result.stdout + result.stderr, pw)
+    assert not secret_hits(result.stdout + result.stderr, pw)
     state = (folder / "state" / "debug-job").read_bytes().decode("latin-1")
-    assert not hits(state, pw)
+    assert not secret_hits(state, pw)
 
 
 def test_resume_reads_secret_options_again_from_the_config_file(
@@ -525,12 +472,12 @@ def test_resume_reads_secret_options_again_from_the_config_file(
     (folder / "in" / "b.jl.gz").write_bytes(b"\x1f\x8b broken")
     failed = run_ozzy("run", "job.json", "--quiet", "--job-id", "resume-job", cwd=folder, timeout=300)
     assert failed.returncode == 1, failed.stderr
-    assert not hits((folder / "state" / "resume-job").read_bytes().decode("latin-1"), pw)
+    assert not secret_hits((folder / "state" / "resume-job").read_bytes().decode("latin-1"), pw)
 
     write_json_lines_gz(folder / "in" / "b.jl.gz", [{"id": number} for number in range(5, 9)])
     resumed = run_ozzy("resume", "pickle:state/resume-job", "--quiet", cwd=folder, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     keys = [entry["Key"] for entry in moto.client("s3").list_objects_v2(Bucket=bucket).get("Contents", [])]
     assert keys, "the resumed export wrote nothing"
-    assert not hits((folder / "state" / "resume-job").read_bytes().decode("latin-1"), pw)
-    assert not hits(resumed.stdout + resumed.stderr + failed.stdout + failed.stderr, pw)
+    assert not secret_hits((folder / "state" / "resume-job").read_bytes().decode("latin-1"), pw)
+    assert not secret_hits(resumed.stdout + resumed.stderr + failed.stdout + failed.stderr, pw)

@@ -12,7 +12,7 @@ from airflow_provider_ozzy.engine.config import check, load_config, normalize, v
 from airflow_provider_ozzy.engine.schema import config_schema
 from airflow_provider_ozzy.errors import ConfigurationError
 from airflow_provider_ozzy.export_managers.basic_exporter import BasicExporter
-from tests.helpers import run_ozzy, write_config
+from tests.helpers import exporters_options, run_ozzy, write_config
 
 # A config with eight problems in six places; the line of each is known.
 BAD_YAML = """\
@@ -276,15 +276,7 @@ LEGACY = {
         "name": "exporters.persistence.pickle_persistence.PicklePersistence",
         "options": {"file_path": "/tmp/"},
     },
-    "exporter_options": {
-        "log_level": "DEBUG",
-        "logger_name": "export-pipeline",
-        "formatter": {
-            "name": "exporters.export_formatter.json_export_formatter.JsonExportFormatter",
-            "options": {},
-        },
-        "notifications": [],
-    },
+    "exporter_options": exporters_options(),
 }
 
 # (config, valid) pairs: the configs of the round-trip tests and their typical mistakes
