@@ -277,3 +277,18 @@ class BaseWriter(PipelineItem):
                 + "; ".join(problems)
             )
         self.log.info("check_consistency: %d file(s) verified", len(self.written))
+
+
+def require_json_lines(writer: str, built: str, formatter: Any) -> None:
+    """Refuse any formatter but compact JSON lines, for writers that parse each formatted line
+    (``built``: what they build from it, for the message)."""
+    from airflow_provider_ozzy.export_formatter.json_export_formatter import JsonExportFormatter
+
+    options = getattr(formatter, "options", {})
+    if not (
+        isinstance(formatter, JsonExportFormatter) and options["jsonlines"] and not options["pretty_print"]
+    ):
+        raise ConfigurationError(
+            f"writer {writer}: {built} are built from JSON lines; use the JsonExportFormatter with "
+            f"jsonlines and without pretty_print (got {type(formatter).__name__})"
+        )

@@ -20,13 +20,13 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from airflow_provider_ozzy.core.errors import ConfigurationError, WriterError
+from airflow_provider_ozzy.core.errors import WriterError
 from airflow_provider_ozzy.core.options import Problem
 from airflow_provider_ozzy.core.retries import retrying
 from airflow_provider_ozzy.services.aws import as_retryable, aws_client, error_text, uses_connection
 from airflow_provider_ozzy.write_buffers.base import FinishedFile
 from airflow_provider_ozzy.write_buffers.buffer_file_lines import buffer_file_lines
-from airflow_provider_ozzy.writers.base_writer import BaseWriter
+from airflow_provider_ozzy.writers.base_writer import BaseWriter, require_json_lines
 
 MAX_BATCH_SIZE = 5_000_000  # CloudSearch accepts batches up to 5 MB
 MAX_DOCUMENT_SIZE = 1_048_576  # and documents up to 1 MB
@@ -108,18 +108,7 @@ class CloudsearchWriter(BaseWriter):
         return problems
 
     def open(self, formatter: Any, state: dict[str, Any] | None) -> None:
-        from airflow_provider_ozzy.export_formatter.json_export_formatter import JsonExportFormatter
-
-        options = getattr(formatter, "options", {})
-        if not (
-            isinstance(formatter, JsonExportFormatter)
-            and options["jsonlines"]
-            and not options["pretty_print"]
-        ):
-            raise ConfigurationError(
-                "writer CloudsearchWriter: documents are built from JSON lines; use the "
-                f"JsonExportFormatter with jsonlines and without pretty_print (got {type(formatter).__name__})"
-            )
+        require_json_lines("CloudsearchWriter", "documents", formatter)
         super().open(formatter, state)
 
     @property

@@ -39,7 +39,7 @@ from sqlalchemy import table as sql_table
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 
-from airflow_provider_ozzy.core.errors import ConfigurationError, WriterError
+from airflow_provider_ozzy.core.errors import WriterError
 from airflow_provider_ozzy.core.options import Problem
 from airflow_provider_ozzy.services import sql_columns as cols
 from airflow_provider_ozzy.services.sql import (
@@ -52,7 +52,7 @@ from airflow_provider_ozzy.services.sql import (
 )
 from airflow_provider_ozzy.write_buffers.base import FinishedFile
 from airflow_provider_ozzy.write_buffers.buffer_file_lines import buffer_file_lines
-from airflow_provider_ozzy.writers.base_writer import BaseWriter, WrittenFile
+from airflow_provider_ozzy.writers.base_writer import BaseWriter, WrittenFile, require_json_lines
 
 JOB, FILE, ROW = "_ozzy_job", "_ozzy_file", "_ozzy_row"
 KEY_LENGTH = 191  # utf8mb4 VARCHARs of a unique key within InnoDB's index limit
@@ -221,18 +221,7 @@ class OdoWriter(BaseWriter):
         return []
 
     def open(self, formatter: Any, state: dict[str, Any] | None) -> None:
-        from airflow_provider_ozzy.export_formatter.json_export_formatter import JsonExportFormatter
-
-        options = getattr(formatter, "options", {})
-        if not (
-            isinstance(formatter, JsonExportFormatter)
-            and options["jsonlines"]
-            and not options["pretty_print"]
-        ):
-            raise ConfigurationError(
-                "writer OdoWriter: rows are built from JSON lines; use the JsonExportFormatter with "
-                f"jsonlines and without pretty_print (got {type(formatter).__name__})"
-            )
+        require_json_lines("OdoWriter", "rows", formatter)
         super().open(formatter, state)
         if not self.job_key:
             raise WriterError("writer OdoWriter: no job id (the exporter binds one before open)")
