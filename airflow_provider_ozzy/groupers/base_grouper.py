@@ -42,12 +42,17 @@ class BaseGrouper(PipelineItem):
         return ()
 
     def group_batch(self, batch: list[dict[str, Any]]) -> dict[GroupKey, list[dict[str, Any]]]:
-        groups: dict[GroupKey, list[dict[str, Any]]] = {}
-        for item in batch:
-            key = self.group_key(item)
-            members = groups.get(key)
-            if members is None:
-                groups[key] = [item]
-            else:
-                members.append(item)
-        return groups
+        return gather([self.group_key(item) for item in batch], batch)
+
+
+def gather(keys: list[GroupKey], batch: list[dict[str, Any]]) -> dict[GroupKey, list[dict[str, Any]]]:
+    """``{key: items}`` of ``batch``, whose n-th item has the n-th key, in input order in each group.
+    Groupers compute all keys of a batch at once (a comprehension is the fast way) and collect here."""
+    groups: dict[GroupKey, list[dict[str, Any]]] = {}
+    for key, item in zip(keys, batch, strict=True):
+        members = groups.get(key)
+        if members is None:
+            groups[key] = [item]
+        else:
+            members.append(item)
+    return groups

@@ -18,7 +18,7 @@ from airflow_provider_ozzy.expressions.expression_module import (
     ExpressionModule,
 )
 from airflow_provider_ozzy.expressions.python_sandbox import MAP, VALUES
-from airflow_provider_ozzy.groupers.base_grouper import BaseGrouper, GroupKey, group_value
+from airflow_provider_ozzy.groupers.base_grouper import BaseGrouper, GroupKey, gather, group_value
 
 
 class PythonExpGrouper(ExpressionModule, BaseGrouper):
@@ -54,19 +54,9 @@ class PythonExpGrouper(ExpressionModule, BaseGrouper):
     def group_batch(self, batch: list[dict[str, Any]]) -> dict[GroupKey, list[dict[str, Any]]]:
         keys = self.run_expressions(self._expressions, batch, self.items_in)
         self.items_in += len(batch)
-        groups: dict[GroupKey, list[dict[str, Any]]] = {}
-        single = self._single
-        for values, item in zip(keys, batch, strict=True):
-            if single:
-                key: GroupKey = (values if type(values) is str else group_value(values),)
-            else:
-                key = tuple(map(group_value, values))
-            members = groups.get(key)
-            if members is None:
-                groups[key] = [item]
-            else:
-                members.append(item)
-        return groups
+        if self._single:
+            return gather([(value if type(value) is str else group_value(value),) for value in keys], batch)
+        return gather([tuple(map(group_value, values)) for values in keys], batch)
 
     def group_key(self, item: dict[str, Any]) -> GroupKey:
         return next(iter(self.group_batch([item])))
