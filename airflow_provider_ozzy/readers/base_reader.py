@@ -6,6 +6,13 @@ from typing import Any
 
 from airflow_provider_ozzy.core.pipeline_item import PipelineItem
 
+MAX_BATCH_SIZE = 1_000_000  # items of one batch are held in memory together
+
+
+def batch_size_option(default: int, help_text: str = "Items per batch.") -> dict[str, Any]:
+    """The ``batch_size`` option of a reader: one range for every reader."""
+    return {"type": int, "minimum": 1, "maximum": MAX_BATCH_SIZE, "default": default, "help": help_text}
+
 
 class BaseReader(PipelineItem):
     """Reads items in batches. ``get_last_position()`` is where the next batch starts.

@@ -24,7 +24,7 @@ from airflow_provider_ozzy.core.retries import is_transient, retrying
 from airflow_provider_ozzy.core.stream import Stream
 from airflow_provider_ozzy.decompressors.stream_decompressors import AutoDecompressor, BaseDecompressor
 from airflow_provider_ozzy.deserializers.stream_deserializers import BaseDeserializer, JsonLinesDeserializer
-from airflow_provider_ozzy.readers.base_reader import BaseReader
+from airflow_provider_ozzy.readers.base_reader import BaseReader, batch_size_option
 from airflow_provider_ozzy.readers.input_log import (
     Entry,
     InputLog,
@@ -41,13 +41,7 @@ class StreamBasedReader(BaseReader):
     """Base of FSReader, S3Reader and the other stream readers."""
 
     supported_options = {
-        "batch_size": {
-            "type": int,
-            "minimum": 1,
-            "maximum": 1_000_000,
-            "default": 10000,
-            "help": "Items per batch (and per commit).",
-        },
+        "batch_size": batch_size_option(10000, "Items per batch (and per commit)."),
     }
 
     def __init__(self, options: dict[str, Any] | None = None) -> None:

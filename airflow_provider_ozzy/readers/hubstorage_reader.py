@@ -23,12 +23,13 @@ from typing import Any
 
 from airflow_provider_ozzy.core.errors import ConfigurationError, OzzyError, ReaderError
 from airflow_provider_ozzy.core.options import STR_LIST, Problem
-from airflow_provider_ozzy.readers.base_reader import BaseReader
+from airflow_provider_ozzy.readers.base_reader import BaseReader, batch_size_option
 from airflow_provider_ozzy.services.scrapy_cloud import (
     CollectionAccess,
     connection_options,
     connection_problems,
     name_problem,
+    project_id_option,
     to_millis,
 )
 
@@ -42,19 +43,8 @@ class HubstorageReader(BaseReader):
 
     supported_options = {
         **connection_options(),
-        "batch_size": {
-            "type": int,
-            "minimum": 1,
-            "maximum": 1_000_000,
-            "default": 10000,
-            "help": "Items per batch.",
-        },
-        "project_id": {
-            "type": (int, str),
-            "minimum": 1,
-            "maximum": 2**63 - 1,
-            "help": "Scrapy Cloud project id.",
-        },
+        "batch_size": batch_size_option(10000),
+        "project_id": project_id_option(),
         "collection_name": {"type": str, "help": "Store collection to read."},
         "count": {
             "type": int,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from airflow_provider_ozzy.readers.base_reader import BaseReader
+from airflow_provider_ozzy.readers.base_reader import BaseReader, batch_size_option
 
 COUNTRIES = ["es", "uk", "us", "fr", "de"]
 STATES = ["valencia", "madrid", "barcelona", "texas", "ohio", "paris", "berlin"]
@@ -23,13 +23,7 @@ class RandomReader(BaseReader):
             "default": 1000,
             "help": "How many items to produce.",
         },
-        "batch_size": {
-            "type": int,
-            "minimum": 1,
-            "maximum": 1_000_000,
-            "default": 100,
-            "help": "Items per batch.",
-        },
+        "batch_size": batch_size_option(100),
         "seed": {
             "type": int,
             "minimum": -(2**63),

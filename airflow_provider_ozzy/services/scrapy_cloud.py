@@ -54,6 +54,14 @@ def connection_options() -> dict[str, dict[str, Any]]:
     }
 
 
+def project_id_option(optional: bool = False) -> dict[str, Any]:
+    """The ``project_id`` option of a collection module (``optional``: when a URL may give it)."""
+    option: dict[str, Any] = {"type": (int, str), "minimum": 1, "maximum": 2**63 - 1}
+    if optional:
+        option.update(type=(int, str, type(None)), default=None)
+    return {**option, "help": "Scrapy Cloud project id."}
+
+
 def connection_problems(values: dict[str, Any]) -> list[Problem]:
     problems = []
     if values["scrapy_cloud_conn_id"] and values["apikey"]:

@@ -24,6 +24,7 @@ from airflow_provider_ozzy.services.scrapy_cloud import (
     connection_options,
     connection_problems,
     name_problem,
+    project_id_option,
 )
 from airflow_provider_ozzy.writers.reduce_writer import ReduceWriter
 
@@ -49,13 +50,7 @@ class HubstorageReduceWriter(ReduceWriter):
             "default": None,
             "help": "Collection URL .../p/<project>/collections/s/<name> (or project_id + collection_name).",
         },
-        "project_id": {
-            "type": (int, str, type(None)),
-            "minimum": 1,
-            "maximum": 2**63 - 1,
-            "default": None,
-            "help": "Scrapy Cloud project id.",
-        },
+        "project_id": project_id_option(optional=True),
         "collection_name": {"type": (str, type(None)), "default": None, "help": "Store collection name."},
         "key": {"type": str, "help": "Key under which the accumulator is stored."},
     }

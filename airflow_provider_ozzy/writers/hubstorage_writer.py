@@ -20,6 +20,7 @@ from airflow_provider_ozzy.services.scrapy_cloud import (
     connection_options,
     connection_problems,
     name_problem,
+    project_id_option,
 )
 from airflow_provider_ozzy.writers.unbuffered_writer import UnbufferedWriter
 
@@ -31,12 +32,7 @@ class HubstorageWriter(UnbufferedWriter):
 
     supported_options = {
         **connection_options(),
-        "project_id": {
-            "type": (int, str),
-            "minimum": 1,
-            "maximum": 2**63 - 1,
-            "help": "Scrapy Cloud project id.",
-        },
+        "project_id": project_id_option(),
         "collection_name": {"type": str, "help": "Store collection to write."},
         "key_field": {"type": str, "default": "_key", "help": "Item field holding the key."},
         "items_per_request": {
