@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 
+from airflow_provider_ozzy.core.checksums import file_md5
 from airflow_provider_ozzy.write_buffers.base import FinishedFile
 from airflow_provider_ozzy.writers.base_writer import WrittenFile
 from airflow_provider_ozzy.writers.filebase_base_writer import FilebaseBaseWriter
@@ -32,12 +32,9 @@ class FSWriter(FilebaseBaseWriter):
         size = os.path.getsize(written.name)
         if size != written.size:
             return [f"{written.name} has {size} bytes, expected {written.size}"]
-        digest = hashlib.md5(usedforsecurity=False)
-        with open(written.name, "rb") as handle:
-            while chunk := handle.read(1 << 20):
-                digest.update(chunk)
-        if digest.hexdigest() != written.md5:
-            return [f"{written.name} has md5 {digest.hexdigest()}, expected {written.md5}"]
+        md5 = file_md5(written.name)
+        if md5 != written.md5:
+            return [f"{written.name} has md5 {md5}, expected {written.md5}"]
         return []
 
 

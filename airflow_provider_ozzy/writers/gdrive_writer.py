@@ -14,12 +14,12 @@ compares the size and md5 Drive reports with those of the local file.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import posixpath
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from airflow_provider_ozzy.core.checksums import file_md5
 from airflow_provider_ozzy.core.errors import WriterError
 from airflow_provider_ozzy.core.options import Problem
 from airflow_provider_ozzy.core.retries import retrying
@@ -199,7 +199,7 @@ class GDriveWriter(FilebaseBaseWriter):
     def put_file(self, local_path: str, destination: str, finished: FinishedFile) -> None:
         directory, name = posixpath.split(destination)
         parent = self.folder(directory)
-        md5 = finished.md5 or _md5(local_path)
+        md5 = finished.md5 or file_md5(local_path)
         existing = self._find(name, parent, folders=False)
         if existing and int(existing.get("size", -1)) == finished.size and existing.get("md5Checksum") == md5:
             self.log.info("GDriveWriter: %s is already in Drive (same size and md5)", destination)
@@ -277,14 +277,6 @@ def _as_dict(value: Any) -> dict[str, Any]:
 def _quoted(value: str) -> str:
     """A value inside a single-quoted Drive query literal."""
     return value.replace("\\", "\\\\").replace("'", "\\'")
-
-
-def _md5(path: str) -> str:
-    digest = hashlib.md5(usedforsecurity=False)
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _translated(operation: Any, token_uri: str | None) -> Any:
