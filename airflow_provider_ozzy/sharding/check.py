@@ -10,12 +10,12 @@ destinations other than the local file system.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from airflow_provider_ozzy.core.checksums import file_md5
 from airflow_provider_ozzy.core.errors import OzzyError
 from airflow_provider_ozzy.core.filebase import Filebase
 
@@ -34,14 +34,6 @@ def static_directory(filebase: str) -> str:
     return Filebase(filebase).static_directory() or "."
 
 
-def _md5(path: str) -> str:
-    digest = hashlib.md5(usedforsecurity=False)
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def list_fs_files(filebase: str) -> list[dict[str, Any]]:
     """FSWriter: the visible files under ``filebase``'s directory whose path it names."""
     top, pattern = static_directory(filebase), Filebase(filebase).regex()
@@ -54,7 +46,7 @@ def list_fs_files(filebase: str) -> list[dict[str, Any]]:
                 path if os.path.isabs(filebase) else os.path.relpath(path)
             ):
                 continue
-            found.append({"name": path, "size": os.path.getsize(path), "md5": _md5(path)})
+            found.append({"name": path, "size": os.path.getsize(path), "md5": file_md5(path)})
     return found
 
 
