@@ -9,13 +9,19 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import subprocess
 import sys
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+ROOT = Path(__file__).parents[2]
+AIRFLOW = Path(sys.executable).parent / "airflow"
 DAGS = Path(__file__).parent / "dags"
 # the repository's example DAGs: a second DAG bundle, so dag.test() also runs the DAGs of dags/
 EXAMPLE_DAGS = Path(__file__).parents[2] / "dags"
@@ -58,3 +64,53 @@ def load_dag(file_name: str, dag_id: str, folder: Path = DAGS):  # type: ignore[
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.dag
+
+
+def start_supervised_dags_test(dag_id: str, log: Path, **env: str) -> subprocess.Popen[bytes]:
+    """``airflow dags test DAG_ID --use-executor`` in a child process, its output into ``log``.
+
+    The supervised executor runs each try in a task process of its own (as a worker does), so a
+    test can kill it; ``env`` is added to this process's environment.
+    """
+    full_env = {
+        **os.environ,
+        "AIRFLOW__CORE__EXECUTOR": "tests.e2e.supervised_executor.SupervisedInProcessAPIExecutor",
+        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
+        # the supervisor notices a finished task process at its next heartbeat (5 s by default)
+        "AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL": "1",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        **env,
+    }
+    with open(log, "wb") as log_file:
+        return subprocess.Popen(
+            [str(AIRFLOW), "dags", "test", dag_id, "--use-executor"],
+            cwd=ROOT,
+            env=full_env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def wait_for(
+    what: str, check: Callable[[], Any], process: subprocess.Popen[bytes], log: Path, timeout: float
+) -> Any:
+    """Poll ``check`` until it returns something true; fail (with the log's end) if ``process``
+    exits first or ``timeout`` seconds pass. "database is locked" while the run writes is retried."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            found = check()
+        except Exception as error:
+            if "locked" not in str(error):
+                raise
+            found = None
+        if found:
+            return found
+        if process.poll() is not None:
+            pytest.fail(
+                f"airflow dags test exited ({process.returncode}) before {what}:\n{log.read_text()[-6000:]}"
+            )
+        if time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"timed out waiting for {what}:\n{log.read_text()[-6000:]}")
+        time.sleep(0.02)

@@ -37,6 +37,19 @@ def _demo_items(folder: Path, count: int) -> list[dict[str, Any]]:
     )
 
 
+def _run_example(
+    name: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    output_variable: str = "OZZY_DEMO_OUTPUT",
+    **test: Any,
+) -> Any:
+    """``dag.test(**test)`` of the example DAG ``name`` (``dags/<name>.py``): input ``tmp_path/in``, output ``tmp_path/out``."""
+    monkeypatch.setenv("OZZY_DEMO_INPUT", str(tmp_path / "in"))
+    monkeypatch.setenv(output_variable, str(tmp_path / "out"))
+    return load_dag(f"{name}.py", name, EXAMPLE_DAGS).test(**test)
+
+
 def _return_value(run: Any, task_id: str) -> Any:
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
@@ -76,10 +89,7 @@ def test_the_local_export_dag_writes_one_csv_folder_per_country(
     airflow_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     items = _demo_items(tmp_path / "in", 2000)
-    monkeypatch.setenv("OZZY_DEMO_INPUT", str(tmp_path / "in"))
-    monkeypatch.setenv("OZZY_DEMO_OUTPUT", str(tmp_path / "out"))
-
-    run = load_dag("ozzy_local_export.py", "ozzy_local_export", EXAMPLE_DAGS).test()
+    run = _run_example("ozzy_local_export", tmp_path, monkeypatch)
 
     assert run.state == "success"
     files = output_files(tmp_path / "out")
@@ -116,11 +126,12 @@ def test_the_yaml_config_dag_renders_its_templated_config_file(
     airflow_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     items = _demo_items(tmp_path / "in", 1000)
-    monkeypatch.setenv("OZZY_DEMO_INPUT", str(tmp_path / "in"))
-    monkeypatch.setenv("OZZY_DEMO_YAML_OUTPUT", str(tmp_path / "out"))
-
-    run = load_dag("ozzy_local_export_yaml.py", "ozzy_local_export_yaml", EXAMPLE_DAGS).test(
-        logical_date=datetime(2026, 3, 4, 5, 6, tzinfo=UTC)
+    run = _run_example(
+        "ozzy_local_export_yaml",
+        tmp_path,
+        monkeypatch,
+        "OZZY_DEMO_YAML_OUTPUT",
+        logical_date=datetime(2026, 3, 4, 5, 6, tzinfo=UTC),
     )
 
     assert run.state == "success"
@@ -142,10 +153,7 @@ def test_the_example_dag_reads_gzip_json_lines_written_by_others(
     items: list[dict[str, Any]] = [{"id": 1, "country": "ES"}, {"id": 2}, {"id": 3, "country": None}]
     write_json_lines_gz(tmp_path / "in" / "a.jl.gz", items)
     write_json_lines_gz(tmp_path / "in" / "ignored.json.gz", [{"id": 4, "country": "FR"}])
-    monkeypatch.setenv("OZZY_DEMO_INPUT", str(tmp_path / "in"))
-    monkeypatch.setenv("OZZY_DEMO_OUTPUT", str(tmp_path / "out"))
-
-    run = load_dag("ozzy_local_export.py", "ozzy_local_export", EXAMPLE_DAGS).test()
+    run = _run_example("ozzy_local_export", tmp_path, monkeypatch)
 
     assert run.state == "success"
     assert output_files(tmp_path / "out") == ["ES/orders_0000.csv", "unknown/orders_0000.csv"]

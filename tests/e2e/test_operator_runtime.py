@@ -30,10 +30,8 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -42,11 +40,10 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.conftest import AIRFLOW, start_supervised_dags_test, wait_for
 from tests.helpers import output_files, read_json_lines
 from tests.servers.statsd_server import Metric, StatsdServer
 
-ROOT = Path(__file__).parents[2]
-AIRFLOW = Path(sys.executable).parent / "airflow"
 DAG_ID = "ozzy_e2e_runtime"
 TASK_ID = "export"
 ITEMS = 3000
@@ -100,25 +97,8 @@ def _run_id() -> str | None:
     return run_ids[0] if run_ids else None
 
 
-def _wait(what: str, check: Any, process: subprocess.Popen[bytes], log: Path, timeout: float = 90) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            found = check()
-        except Exception as error:  # e.g. "database is locked" while the run writes
-            if "locked" not in str(error):
-                raise
-            found = None
-        if found:
-            return found
-        if process.poll() is not None:
-            pytest.fail(
-                f"airflow dags test exited ({process.returncode}) before {what}:\n{log.read_text()[-6000:]}"
-            )
-        if time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"timed out waiting for {what}:\n{log.read_text()[-6000:]}")
-        time.sleep(0.02)
+def _wait(what: str, check: Any, process: subprocess.Popen[bytes], log: Path) -> Any:
+    return wait_for(what, check, process, log, timeout=90)
 
 
 @pytest.fixture(scope="module")
@@ -131,13 +111,7 @@ def killed_run(
     evidence.mkdir()
     log = base / "dags-test.log"
     env = dict(
-        os.environ,
         **statsd_server.airflow_environment(prefix=PREFIX),
-        AIRFLOW__CORE__EXECUTOR="tests.e2e.supervised_executor.SupervisedInProcessAPIExecutor",
-        AIRFLOW__API_AUTH__JWT_SECRET=secrets.token_hex(32),
-        # the supervisor notices a finished task process at its next heartbeat (5 s by default)
-        AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL="1",
-        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
         OZZY_E2E_RUNTIME_ITEMS=str(ITEMS),
         OZZY_E2E_RUNTIME_BATCH=str(BATCH),
         OZZY_E2E_RUNTIME_PACE=str(PACE),
@@ -148,14 +122,7 @@ def killed_run(
     assert _run_id() is None
     assert _state_store_value("no-such-run", "progress") is None
     statsd_server.reset()
-    with open(log, "wb") as log_file:
-        process = subprocess.Popen(
-            [str(AIRFLOW), "dags", "test", DAG_ID, "--use-executor"],
-            cwd=ROOT,
-            env=env,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
+    process = start_supervised_dags_test(DAG_ID, log, **env)
     try:
         seen: list[dict[str, Any]] = []
         at_kill: dict[int, dict[str, Any]] = {}

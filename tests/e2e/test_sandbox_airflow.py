@@ -14,17 +14,12 @@ from __future__ import annotations
 
 import os
 import random
-import secrets
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
+from tests.e2e.conftest import start_supervised_dags_test
 from tests.helpers import output_files, run_ozzy, write_config, write_json_lines_gz
-
-ROOT = Path(__file__).parents[2]
-AIRFLOW = Path(sys.executable).parent / "airflow"
 
 
 def _items() -> list[dict[str, object]]:
@@ -60,25 +55,14 @@ def test_grouping_matches_the_cli_and_a_second_sigterm_stops_mid_expression(
     output, evidence, log = tmp_path / "out", tmp_path / "evidence", tmp_path / "dags-test.log"
     output.mkdir()
     evidence.mkdir()
-    env = dict(
-        os.environ,
-        AIRFLOW__CORE__EXECUTOR="tests.e2e.supervised_executor.SupervisedInProcessAPIExecutor",
-        AIRFLOW__API_AUTH__JWT_SECRET=secrets.token_hex(32),
-        AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL="1",
-        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    process = start_supervised_dags_test(
+        "ozzy_e2e_sandbox",
+        log,
         PYTHONHASHSEED="2",
         OZZY_E2E_SANDBOX_INPUT=str(source),
         OZZY_E2E_SANDBOX_OUTPUT=str(output),
         OZZY_E2E_SANDBOX_EVIDENCE=str(evidence),
     )
-    with open(log, "wb") as log_file:
-        process = subprocess.Popen(
-            [str(AIRFLOW), "dags", "test", "ozzy_e2e_sandbox", "--use-executor"],
-            cwd=ROOT,
-            env=env,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
     pid_file = evidence / "hang.pid"
     try:
         deadline = time.monotonic() + 180

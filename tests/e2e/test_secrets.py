@@ -29,6 +29,7 @@ import sqlalchemy
 
 from tests.e2e.conftest import load_dag
 from tests.e2e.connected_modules import PROOF_FILE
+from tests.helpers import postgres_connection
 from tests.servers.databases import DatabaseServer, postgresql_server  # noqa: F401
 
 
@@ -104,14 +105,7 @@ def _alchemy_on_postgresql(
     """
     server: DatabaseServer = request.getfixturevalue("postgresql_server")
     table = f"ozzy_e2e_secret_{secrets.token_hex(5)}"
-    connection = {
-        "conn_type": "postgres",
-        "host": server.host,
-        "port": server.port,
-        "login": server.user,
-        "password": password,
-        "schema": server.database,
-    }
+    connection = postgres_connection(server, password)
     monkeypatch.setenv("AIRFLOW_CONN_OZZY_SECRET_STATE", json.dumps(connection))
     section = {"name": "AlchemyPersistence", "options": {"conn_id": "ozzy_secret_state", "table": table}}
     monkeypatch.setenv("OZZY_E2E_SECRET_PERSISTENCE", json.dumps(section))

@@ -14,11 +14,8 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import signal
 import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -26,10 +23,9 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import read_json_lines
+from tests.e2e.conftest import start_supervised_dags_test, wait_for
+from tests.helpers import legacy_s3_env, read_json_lines
 
-ROOT = Path(__file__).parents[2]
-AIRFLOW = Path(sys.executable).parent / "airflow"
 ITEMS = 3000
 BATCH = 100  # items per batch and per file (tests/e2e/dags/ozzy_worker_death.py)
 PACE = 0.05  # seconds per batch: a try lasts long enough to be killed mid-run
@@ -78,8 +74,6 @@ class Destination:
                 "options": {"filebase": f"{self.folder}/items_", "items_per_buffer_write": BATCH},
             }
             return
-        from tests.servers.moto_server import ACCESS_KEY, REGION, SECRET_KEY
-
         moto = request.getfixturevalue("moto_server")
         self.client = moto.client("s3")
         self.bucket = moto.create_bucket()
@@ -93,11 +87,7 @@ class Destination:
                 "host": moto.endpoint_url,
             },
         }
-        self.env = {
-            "EXPORTERS_S3WRITER_AWS_LOGIN": ACCESS_KEY,
-            "EXPORTERS_S3WRITER_AWS_SECRET": SECRET_KEY,
-            "AWS_DEFAULT_REGION": REGION,
-        }
+        self.env = legacy_s3_env(reader=False)
 
     def names(self) -> list[str]:
         if self.kind == "fs":
@@ -115,16 +105,7 @@ class Destination:
 
 
 def _wait(what: str, check: Callable[[], Any], process: subprocess.Popen[bytes], log: Path) -> Any:
-    deadline = time.monotonic() + 300
-    while not (found := check()):
-        if process.poll() is not None:
-            pytest.fail(
-                f"airflow dags test exited ({process.returncode}) before {what}:\n{log.read_text()[-6000:]}"
-            )
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}:\n{log.read_text()[-6000:]}")
-        time.sleep(0.01)
-    return found
+    return wait_for(what, check, process, log, timeout=300)
 
 
 # S3 costs another Airflow run (a minute or more on a loaded machine): in the stress run (-m slow)
@@ -137,13 +118,7 @@ def test_sigkill_then_sigterm_of_the_task_process_are_retried_and_resume_exactly
     evidence.mkdir()
     dag_id = f"ozzy_e2e_worker_death_{destination}_{uuid.uuid4().hex[:6]}"
     env = dict(
-        os.environ,
         **target.env,
-        AIRFLOW__CORE__EXECUTOR="tests.e2e.supervised_executor.SupervisedInProcessAPIExecutor",
-        AIRFLOW__API_AUTH__JWT_SECRET=secrets.token_hex(32),
-        # the supervisor notices a finished task process at its next heartbeat (5 s by default)
-        AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL="1",
-        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
         OZZY_E2E_DEATH_DAG_ID=dag_id,
         OZZY_E2E_DEATH_ITEMS=str(ITEMS),
         OZZY_E2E_DEATH_PACE=str(PACE),
@@ -151,14 +126,7 @@ def test_sigkill_then_sigterm_of_the_task_process_are_retried_and_resume_exactly
         OZZY_E2E_DEATH_EVIDENCE=str(evidence),
     )
     log = tmp_path / "dags-test.log"
-    with open(log, "wb") as log_file:
-        process = subprocess.Popen(
-            [str(AIRFLOW), "dags", "test", dag_id, "--use-executor"],
-            cwd=ROOT,
-            env=env,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
+    process = start_supervised_dags_test(dag_id, log, **env)
     try:
         for try_number, sig in KILLS.items():
             pid_file = evidence / f"try-{try_number}.pid"
