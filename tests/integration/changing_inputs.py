@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import output_files, read_json_lines, run_ozzy, write_config
+from tests.helpers import legacy_s3_env, output_files, read_json_lines, run_ozzy, write_config
 
 
 def items_of(name: str, count: int) -> list[dict[str, Any]]:
@@ -79,16 +79,10 @@ class FolderStore(InputStore):
 
 class S3Store(InputStore):
     def __init__(self, moto: Any) -> None:
-        from tests.servers.moto_server import ACCESS_KEY, REGION, SECRET_KEY
-
         self.client = moto.client("s3")
         self.bucket = moto.create_bucket()
         self.endpoint = moto.endpoint_url
-        self.env = {
-            "EXPORTERS_S3READER_AWS_KEY": ACCESS_KEY,
-            "EXPORTERS_S3READER_AWS_SECRET": SECRET_KEY,
-            "AWS_DEFAULT_REGION": REGION,
-        }
+        self.env = legacy_s3_env(writer=False)
 
     def put(self, name: str, data: bytes) -> None:
         self.client.put_object(Bucket=self.bucket, Key=f"inbox/{name}", Body=data)

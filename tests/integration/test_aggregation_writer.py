@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.crash_harness import CrashHarness, Trigger
-from tests.helpers import write_json_lines_gz
+from tests.helpers import final_stats, write_json_lines_gz
 
 ITEMS = 6000
 BATCH = 100
@@ -53,6 +53,5 @@ def test_kill_9_then_resume_keeps_counts_exact(tmp_path: Path, seed: int) -> Non
     assert report.interruptions >= 1, report.describe()
     want = expected(items)
     assert json.loads((tmp_path / "job" / "out" / "report.json").read_text()) == want, report.describe()
-    lines = report.attempts[-1].log.read_text().splitlines()
-    stats = json.loads(next(line for line in reversed(lines) if line.startswith("{")))
+    stats = final_stats(report)
     assert stats["result"] == want

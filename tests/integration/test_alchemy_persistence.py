@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import socket
 import subprocess
 import sys
 import uuid
@@ -28,8 +27,16 @@ from sqlalchemy import text
 from airflow_provider_ozzy.engine.config import validate
 from airflow_provider_ozzy.errors import ConfigurationError
 from tests.crash_harness import CrashHarness, CrashReport, JobStateAccess, Trigger, check_exact_output
-from tests.helpers import output_files, read_json_lines, run_ozzy, write_config, write_json_lines_gz
+from tests.helpers import (
+    last_json_line,
+    output_files,
+    read_json_lines,
+    run_ozzy,
+    write_config,
+    write_json_lines_gz,
+)
 from tests.servers.databases import DatabaseServer
+from tests.servers.process_server import free_port
 
 INPUT_FILES = 3
 ITEMS_PER_INPUT_FILE = 3000
@@ -159,10 +166,6 @@ def export_config(input_dir: Path) -> dict[str, Any]:
     }
 
 
-def last_json_line(log: str) -> dict[str, Any]:
-    return json.loads(next(line for line in reversed(log.splitlines()) if line.startswith("{")))
-
-
 def test_kill_9_then_resume_from_the_database_uri_gives_exactly_the_input(
     backend: Backend, tmp_path: Path, input_dir: Path
 ) -> None:
@@ -243,12 +246,6 @@ def test_kill_9_then_resume_from_the_database_uri_gives_exactly_the_input(
         assert backend.password not in json.dumps(rows, default=str), "the password is stored"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _job_folder(tmp_path: Path, persistence: dict[str, Any]) -> Path:
     folder = tmp_path / "job"
     write_json_lines_gz(folder / "in" / "items.jl.gz", [{"id": number} for number in range(10)])
@@ -292,7 +289,7 @@ def test_a_wrong_mariadb_password_is_a_clear_error_without_the_password(
 
 def test_an_unreachable_postgresql_server_is_a_clear_error_without_the_password(tmp_path: Path) -> None:
     password = "S3cret-" + secrets.token_hex(8)
-    port = _free_port()
+    port = free_port()
     folder = _job_folder(
         tmp_path,
         {

@@ -10,12 +10,13 @@ from __future__ import annotations
 import gzip
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from airflow_provider_ozzy.readers.input_log import CHUNK, InputLog, decode_entries, encode_entries
 from tests.crash_harness import CrashHarness, Trigger
-from tests.helpers import read_json_lines, run_ozzy, write_config, write_json_lines_gz
+from tests.helpers import legacy_s3_env, read_json_lines, run_ozzy, write_config, write_json_lines_gz
 from tests.integration.changing_inputs import (
     PERSISTENCES,
     IncrementalJob,
@@ -197,12 +198,19 @@ def test_a_finished_input_that_changed_is_not_read_again_and_a_warning_names_it(
     job.check()
 
 
+def killed_reading_big_input(
+    request: pytest.FixtureRequest, work: Path
+) -> tuple[IncrementalJob, CrashHarness]:
+    """A job on one input of 3,000 items killed after 20 commits, part way through reading it."""
+    job = IncrementalJob(work, make_store(request, "fs", work / "store"), items_per_file=1000)
+    job.add("big.jl.gz", 3000)
+    return job, killed_after(job, 20)
+
+
 def test_an_input_that_shrank_while_being_read_stops_the_resume_instead_of_being_half_read(
     request: pytest.FixtureRequest, work: Path
 ) -> None:
-    job = IncrementalJob(work, make_store(request, "fs", work / "store"), items_per_file=1000)
-    job.add("big.jl.gz", 3000)
-    harness = killed_after(job, 20)
+    job, harness = killed_reading_big_input(request, work)
     job.add("big.jl.gz", 2000)  # replaced by a shorter one
     result = run_ozzy("resume", harness.uri, cwd=work)
     assert result.returncode == 1
@@ -213,9 +221,7 @@ def test_an_input_that_shrank_while_being_read_stops_the_resume_instead_of_being
 def test_an_input_appended_to_while_being_read_is_read_on_after_the_items_delivered(
     request: pytest.FixtureRequest, work: Path
 ) -> None:
-    job = IncrementalJob(work, make_store(request, "fs", work / "store"), items_per_file=1000)
-    job.add("big.jl.gz", 3000)
-    harness = killed_after(job, 20)
+    job, harness = killed_reading_big_input(request, work)
     job.add("big.jl.gz", 3500)  # the same 3,000 items and 500 more
     for item in job.present["big.jl.gz"]:
         job.expected[(item["src"], item["n"])] = 1
@@ -257,24 +263,21 @@ def test_the_run_after_an_s3_bypass_reads_only_new_objects_and_overwrites_no_cop
         "persistence": PERSISTENCES["pickle"],
         "exporter_options": {"persistence_state_id": "copy", "incremental": True},
     }
-    env = dict(
-        store.env,
-        EXPORTERS_S3WRITER_AWS_LOGIN=store.env["EXPORTERS_S3READER_AWS_KEY"],
-        EXPORTERS_S3WRITER_AWS_SECRET=store.env["EXPORTERS_S3READER_AWS_SECRET"],
-    )
+    env = legacy_s3_env()  # the reader's credentials, and the same for the writer
     write_config(work / "copy.json", config)
-    expected = []
-    for name in ("k-2.jl.gz", "k-3.jl.gz"):
-        items = items_of(name, 10)
-        store.put(name, gz(items))
-        expected += items
+    expected: list[dict[str, Any]] = []
+
+    def put(*names: str) -> None:
+        for name in names:
+            items = items_of(name, 10)
+            store.put(name, gz(items))
+            expected.extend(items)
+
+    put("k-2.jl.gz", "k-3.jl.gz")
     first = run_ozzy("run", "copy.json", cwd=work, env=env)
     assert first.returncode == 0, first.stderr[-3000:]
     assert "S3Bypass" in first.stderr + first.stdout
-    for name in ("k-1.jl.gz", "k-4.jl.gz"):
-        items = items_of(name, 10)
-        store.put(name, gz(items))
-        expected += items
+    put("k-1.jl.gz", "k-4.jl.gz")
     second = run_ozzy("run", "copy.json", cwd=work, env=env)
     assert second.returncode == 0, second.stderr[-3000:]
     written = []

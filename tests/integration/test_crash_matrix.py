@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 
 from tests.crash_harness import CountWritten, CrashHarness, CrashReport, Trigger, check_exact_output
-from tests.helpers import write_json_lines_gz
+from tests.helpers import json_lines_gz_objects, legacy_remote_options, legacy_s3_env, write_json_lines_gz
 from tests.integration.test_crash_resume import Scenario, make_item
 
 INPUT_FILES = 6
@@ -51,14 +51,7 @@ STRESS_MAX_JOBS = 20
 
 def input_objects() -> dict[str, bytes]:
     """The input files, named as every store holds them (``src/part-N.jl.gz``)."""
-    import gzip
-
-    objects = {}
-    for index in range(INPUT_FILES):
-        chunk = ITEMS[index * ITEMS_PER_INPUT : (index + 1) * ITEMS_PER_INPUT]
-        lines = b"".join(json.dumps(item).encode() + b"\n" for item in chunk)
-        objects[f"src/part-{index}.jl.gz"] = gzip.compress(lines, mtime=0)
-    return objects
+    return json_lines_gz_objects(ITEMS, INPUT_FILES, "src/part-{}.jl.gz")
 
 
 def visible(name: str) -> bool:
@@ -97,18 +90,10 @@ def _writer_options(filebase: str) -> dict[str, Any]:
 
 
 def s3_place(request: pytest.FixtureRequest, kind: str, tag: str) -> Place:
-    from tests.servers.moto_server import ACCESS_KEY, REGION, SECRET_KEY
-
     moto = request.getfixturevalue("moto_server")
     client = moto.client("s3")
     bucket = moto.create_bucket()
-    env = {
-        "EXPORTERS_S3WRITER_AWS_LOGIN": ACCESS_KEY,
-        "EXPORTERS_S3WRITER_AWS_SECRET": SECRET_KEY,
-        "EXPORTERS_S3READER_AWS_KEY": ACCESS_KEY,
-        "EXPORTERS_S3READER_AWS_SECRET": SECRET_KEY,
-        "AWS_DEFAULT_REGION": REGION,
-    }
+    env = legacy_s3_env()
 
     def names(prefix: str) -> list[str]:
         found = []
@@ -206,14 +191,7 @@ def azure_blob_place(request: pytest.FixtureRequest, kind: str, tag: str) -> Pla
 def remote_place(request: pytest.FixtureRequest, protocol: str, kind: str, tag: str) -> Place:
     """SFTP or FTP: legacy host/user/password options, so the ozzy processes import no Airflow module."""
     server = request.getfixturevalue(f"{protocol}_server")
-    options: dict[str, Any] = {
-        "host": server.host,
-        "port": server.port,
-        f"{protocol}_user": server.user,
-        f"{protocol}_password": server.password,
-    }
-    if protocol == "sftp":
-        options["no_host_key_check"] = True
+    options = legacy_remote_options(protocol, server, server.host, server.port)
     if kind == "reader":
         source = server.root / tag / "src"
         source.mkdir(parents=True)

@@ -18,7 +18,6 @@ import collections
 import csv
 import hashlib
 import io
-import json
 import os
 import random
 import shutil
@@ -35,7 +34,7 @@ import orjson
 import pytest
 
 from tests.crash_harness import CrashHarness, CrashReport, Trigger, check_exact_output
-from tests.helpers import decompress, output_files, read_json_lines, write_json_lines_gz
+from tests.helpers import decompress, final_stats, output_files, read_json_lines, write_input_files
 
 INPUT_FILES = 5
 ITEMS_PER_INPUT_FILE = 8000
@@ -197,10 +196,7 @@ SCENARIOS = [
 def crash_input(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str, Any]]]:
     folder = tmp_path_factory.mktemp("crash-input")
     items = [make_item(number) for number in range(TOTAL_ITEMS)]
-    for index in range(INPUT_FILES):
-        chunk = items[index * ITEMS_PER_INPUT_FILE : (index + 1) * ITEMS_PER_INPUT_FILE]
-        write_json_lines_gz(folder / f"part-{index:02d}.jl.gz", chunk)
-    return folder, items
+    return write_input_files(folder, items, INPUT_FILES, "part-{:02d}.jl.gz"), items
 
 
 @pytest.fixture
@@ -245,12 +241,6 @@ def check_job(
         f"the final stats count {stats['items_written']} items in {stats['files_written']} files, "
         f"the destination holds {written} in {scenario.total_files(items)}" + context
     )
-
-
-def final_stats(report: CrashReport) -> dict[str, Any]:
-    """The stats line ``ozzy`` prints on stdout when a run ends."""
-    lines = report.attempts[-1].log.read_text().splitlines()
-    return json.loads(next(line for line in reversed(lines) if line.startswith("{")))
 
 
 def md5_problems(output: Path) -> list[str]:

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from tests.crash_harness import CrashHarness, check_exact_output
-from tests.helpers import output_files, read_json_lines, run_ozzy, write_config
+from tests.helpers import final_stats, last_json_line, output_files, read_json_lines, run_ozzy, write_config
 
 BAD_LINES = {
     3: b"{not json",
@@ -44,10 +44,6 @@ def config(tmp_path: Path, **exporter_options: Any) -> dict[str, Any]:
     }
 
 
-def stats_of(stdout: str) -> dict[str, Any]:
-    return json.loads(next(line for line in reversed(stdout.splitlines()) if line.startswith("{")))
-
-
 def delivered(folder: Path) -> list[int]:
     return [item["id"] for name in output_files(folder) for item in read_json_lines(folder / name)]
 
@@ -60,8 +56,8 @@ def test_bad_json_lines_go_to_the_dead_letter_file(tmp_path: Path) -> None:
     result = run_ozzy("run", "job.json", "--quiet", "--job-id", "dl", cwd=tmp_path)
 
     assert result.returncode == 0, result.stderr
-    assert stats_of(result.stdout)["bad_records"] == len(BAD_LINES)
-    assert stats_of(result.stdout)["items_written"] == 20 - len(BAD_LINES)
+    assert last_json_line(result.stdout)["bad_records"] == len(BAD_LINES)
+    assert last_json_line(result.stdout)["items_written"] == 20 - len(BAD_LINES)
     assert delivered(tmp_path / "out") == [n for n in range(1, 21) if n not in BAD_LINES]
     letters = read_json_lines(tmp_path / "dead" / "dl.jl")
     assert [(letter["source"], letter["line"]) for letter in letters] == [
@@ -118,7 +114,7 @@ def test_bad_csv_rows_go_to_the_dead_letter_file(tmp_path: Path) -> None:
     result = run_ozzy("run", "job.json", "--quiet", cwd=tmp_path)
 
     assert result.returncode == 0, result.stderr
-    assert stats_of(result.stdout)["bad_records"] == 2
+    assert last_json_line(result.stdout)["bad_records"] == 2
     ids = sorted(
         int(item["id"])
         for name in output_files(tmp_path / "out")
@@ -149,7 +145,7 @@ def test_items_a_transform_fails_on_go_to_the_dead_letter_file(tmp_path: Path) -
     result = run_ozzy("run", "job.json", "--quiet", cwd=tmp_path)
 
     assert result.returncode == 0, result.stderr
-    assert stats_of(result.stdout)["bad_records"] == 5
+    assert last_json_line(result.stdout)["bad_records"] == 5
     assert delivered(tmp_path / "out") == [n for n in range(1, 31) if n % 6]
     letters = read_json_lines(tmp_path / "dead.jl")
     assert [letter["record"]["id"] for letter in letters] == [6, 12, 18, 24, 30]
@@ -213,11 +209,5 @@ def test_kill_9_and_resume_writes_every_bad_record_once(
     )
     state = harness.committed_state()
     assert state and state["finished"] and state["modules"]["dead_letters"]["count"] == len(bad), context
-    stats = json.loads(
-        next(
-            line
-            for line in reversed(report.attempts[-1].log.read_text().splitlines())
-            if line.startswith("{")
-        )
-    )
+    stats = final_stats(report)
     assert stats["bad_records"] == len(bad), context

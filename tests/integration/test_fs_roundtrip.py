@@ -34,6 +34,7 @@ from airflow_provider_ozzy.export_managers.basic_exporter import BasicExporter
 from airflow_provider_ozzy.writers.fs_writer import FSWriter
 from tests.helpers import (
     decompress,
+    exporters_options,
     output_files,
     read_json_lines,
     run_ozzy,
@@ -1179,16 +1180,7 @@ def test_cli_runs_an_exporters_0_6_18_config_unchanged(tmp_path):
             "name": "exporters.stats_managers.basic_stats_manager.BasicStatsManager",
             "options": {},
         },
-        "exporter_options": {
-            "log_level": "DEBUG",
-            "logger_name": "export-pipeline",
-            "formatter": {
-                "name": "exporters.export_formatter.json_export_formatter.JsonExportFormatter",
-                "options": {"jsonlines": True},
-            },
-            "notifications": [],
-            "prevent_bypass": False,
-        },
+        "exporter_options": {**exporters_options(jsonlines=True), "prevent_bypass": False},
     }
     path = write_config(tmp_path / "exporters.json", config)
     _schema_validator().validate(config)

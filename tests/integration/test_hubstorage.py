@@ -274,6 +274,16 @@ def test_missing_collection_and_bad_options(server: ScrapyCloudServer, tmp_path:
         assert expected in message, message
 
 
+def wrong_keys(harness: CrashHarness, wanted: list[str], items_per_file: int) -> list[str]:
+    """The problems ``check_exact_output`` finds with the wanted ``_key``s, ``items_per_file`` a file."""
+    return check_exact_output(
+        harness.output,
+        {"items_.jl": wanted},
+        lambda path: [item["_key"] for item in read_json_lines(path)],
+        items_per_file=items_per_file,
+    )
+
+
 def test_reader_crash_resume_continues_after_the_committed_key(
     server: ScrapyCloudServer, tmp_path: Path
 ) -> None:
@@ -301,12 +311,7 @@ def test_reader_crash_resume_continues_after_the_committed_key(
         call for call in server.requests[before:] if call.method == "GET" and "/s/items" in call.path
     ]
     assert resumed_gets[0].params["startafter"] == [last_key]
-    problems = check_exact_output(
-        harness.output,
-        {"items_.jl": wanted},
-        lambda path: [item["_key"] for item in read_json_lines(path)],
-        items_per_file=250,
-    )
+    problems = wrong_keys(harness, wanted, 250)
     assert not problems, "\n".join(problems)
 
 
@@ -327,12 +332,7 @@ def test_reader_killed_at_three_points_in_one_job(server: ScrapyCloudServer, tmp
     # points counted in commits and files, not time, so they land however fast the machine is
     report = harness.run([Trigger("commits", 1), Trigger("files", 1), Trigger("commits", 1)])
     assert report.interruptions >= 2, report.describe()
-    problems = check_exact_output(
-        harness.output,
-        {"items_.jl": wanted},
-        lambda path: [item["_key"] for item in read_json_lines(path)],
-        items_per_file=110,
-    )
+    problems = wrong_keys(harness, wanted, 110)
     assert not problems, report.describe() + "\n" + "\n".join(problems)
 
 
@@ -353,12 +353,7 @@ def test_reader_crash_stress_20_random_points(server: ScrapyCloudServer, tmp_pat
         report = harness.run(
             harness.random_plan(rng, len(wanted) // 230 + 1, len(wanted) // 100 + 1, 1), seed=seed
         )
-        problems = check_exact_output(
-            harness.output,
-            {"items_.jl": wanted},
-            lambda path: [item["_key"] for item in read_json_lines(path)],
-            items_per_file=230,
-        )
+        problems = wrong_keys(harness, wanted, 230)
         assert not problems, report.describe() + "\n" + "\n".join(problems)
 
 

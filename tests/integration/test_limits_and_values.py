@@ -330,30 +330,27 @@ def huge_input(tmp_path: Path) -> list[dict[str, Any]]:
     return items
 
 
-@pytest.mark.parametrize("jsonlines", [True, False])
-def test_huge_integers_survive_json_lines_and_json_arrays(tmp_path: Path, jsonlines: bool) -> None:
+def export_huge_input(tmp_path: Path, **formatter: Any) -> tuple[list[dict[str, Any]], str]:
+    """Export ``huge_input`` with JsonExportFormatter(``formatter``): the items and the output's text."""
     items = huge_input(tmp_path)
     config = fs_config(
-        tmp_path,
-        exporter_options={"formatter": {"name": "JsonExportFormatter", "options": {"jsonlines": jsonlines}}},
+        tmp_path, exporter_options={"formatter": {"name": "JsonExportFormatter", "options": formatter}}
     )
     result = run_ozzy("run", str(write_config(tmp_path / "job.yaml", config)), cwd=tmp_path, timeout=60)
     assert result.returncode == 0, result.stderr
-    text = only_output(tmp_path).decode()
+    return items, only_output(tmp_path).decode()
+
+
+@pytest.mark.parametrize("jsonlines", [True, False])
+def test_huge_integers_survive_json_lines_and_json_arrays(tmp_path: Path, jsonlines: bool) -> None:
+    items, text = export_huge_input(tmp_path, jsonlines=jsonlines)
     got = [json.loads(line) for line in text.splitlines()] if jsonlines else json.loads(text)
     assert got == items
     assert "123456789012345678901234567890" in text and "e+" not in text
 
 
 def test_huge_integers_survive_pretty_printed_json(tmp_path: Path) -> None:
-    items = huge_input(tmp_path)
-    config = fs_config(
-        tmp_path,
-        exporter_options={"formatter": {"name": "JsonExportFormatter", "options": {"pretty_print": True}}},
-    )
-    result = run_ozzy("run", str(write_config(tmp_path / "job.yaml", config)), cwd=tmp_path, timeout=60)
-    assert result.returncode == 0, result.stderr
-    text = only_output(tmp_path).decode()
+    items, text = export_huge_input(tmp_path, pretty_print=True)
     assert "123456789012345678901234567890" in text and "e+" not in text
     assert all(str(item["value"]) in text for item in items), text
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import OZZY, read_json_lines
+from tests.helpers import OZZY, legacy_s3_env, read_json_lines
 
 GROUPS = 10_000
 ITEMS_PER_GROUP = 3
@@ -120,16 +120,10 @@ def _listing(bucket: str, prefix: str, host: str, env: dict[str, str]) -> dict[s
 @pytest.mark.slow
 @pytest.mark.timeout(3600)
 def test_100000_key_s3_listing_has_flat_memory(request: pytest.FixtureRequest) -> None:
-    from tests.servers.moto_server import ACCESS_KEY, REGION, SECRET_KEY
-
     moto = request.getfixturevalue("moto_server")
     client = moto.client("s3")
     bucket = moto.create_bucket()
-    env = {
-        "EXPORTERS_S3READER_AWS_KEY": ACCESS_KEY,
-        "EXPORTERS_S3READER_AWS_SECRET": SECRET_KEY,
-        "AWS_DEFAULT_REGION": REGION,
-    }
+    env = legacy_s3_env(writer=False)
     _put_keys(client, bucket, "small/", 10_000)
     _put_keys(client, bucket, "big/", 100_000)
     small = _listing(bucket, "small/", moto.endpoint_url, env)

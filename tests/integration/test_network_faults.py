@@ -31,7 +31,7 @@ import pytest
 
 from airflow_provider_ozzy.export_managers.basic_exporter import BasicExporter
 from tests.crash_harness import check_exact_output
-from tests.helpers import OZZY
+from tests.helpers import OZZY, json_lines_gz_objects, legacy_remote_options, legacy_s3_env
 from tests.integration.test_crash_resume import Scenario, make_item
 from tests.servers.fault_proxy import FaultProxy, Request
 from tests.servers.tcp_fault_proxy import TcpFaultProxy
@@ -45,12 +45,7 @@ FAULTS: dict[str, dict[str, int]] = {}
 
 
 def input_objects() -> dict[str, bytes]:
-    objects = {}
-    for index in range(INPUT_FILES):
-        chunk = ITEMS[index * ITEMS_PER_INPUT : (index + 1) * ITEMS_PER_INPUT]
-        lines = b"".join(json.dumps(item).encode() + b"\n" for item in chunk)
-        objects[f"src/part-{index:02d}.jl.gz"] = gzip.compress(lines, mtime=0)
-    return objects
+    return json_lines_gz_objects(ITEMS, INPUT_FILES, "src/part-{:02d}.jl.gz")
 
 
 @pytest.fixture(scope="module")
@@ -107,8 +102,6 @@ def _writer_options(prefix: str) -> dict[str, Any]:
 
 
 def s3_place(request: pytest.FixtureRequest, proxy: FaultProxy) -> Place:
-    from tests.servers.moto_server import ACCESS_KEY, REGION, SECRET_KEY
-
     moto = request.getfixturevalue("moto_server")
     client = moto.client("s3")
     bucket = moto.create_bucket()
@@ -134,13 +127,7 @@ def s3_place(request: pytest.FixtureRequest, proxy: FaultProxy) -> Place:
         names=names,
         fetch=lambda prefix, name: client.get_object(Bucket=bucket, Key=prefix + name)["Body"].read(),
         where=bucket,
-        env={
-            "EXPORTERS_S3WRITER_AWS_LOGIN": ACCESS_KEY,
-            "EXPORTERS_S3WRITER_AWS_SECRET": SECRET_KEY,
-            "EXPORTERS_S3READER_AWS_KEY": ACCESS_KEY,
-            "EXPORTERS_S3READER_AWS_SECRET": SECRET_KEY,
-            "AWS_DEFAULT_REGION": REGION,
-        },
+        env=legacy_s3_env(),
         is_download=lambda r: r.method == "GET" and "list-type" not in r.query and r.path.count("/") > 1,
     )
 
@@ -212,14 +199,7 @@ def azure_place(request: pytest.FixtureRequest, proxy: FaultProxy) -> Place:
 
 def remote_place(request: pytest.FixtureRequest, protocol: str, proxy: TcpFaultProxy) -> Place:
     server = request.getfixturevalue(f"{protocol}_server")
-    options: dict[str, Any] = {
-        "host": proxy.host,
-        "port": proxy.port,
-        f"{protocol}_user": server.user,
-        f"{protocol}_password": server.password,
-    }
-    if protocol == "sftp":
-        options["no_host_key_check"] = True
+    options = legacy_remote_options(protocol, server, proxy.host, proxy.port)
     name = "SFTP" if protocol == "sftp" else "FTP"
 
     def upload(prefix: str, objects: dict[str, bytes]) -> None:
@@ -323,6 +303,33 @@ def assert_clear_failure(output: str, module: str, where: str) -> None:
     assert module in last and where in last, last
 
 
+def fresh_prefix(place: Place, kind: str) -> str:
+    """A prefix of its own for one case; for a reader, the input is uploaded under it first."""
+    prefix = f"net-{uuid.uuid4().hex[:8]}/"
+    if kind == "reader":
+        place.upload(prefix, {name.removeprefix("src/"): data for name, data in input_objects().items()})
+    return prefix
+
+
+def check_retried_to_exact_output(
+    place: Place,
+    proxy: Any,
+    kind: str,
+    prefix: str,
+    work: Path,
+    stats: dict[str, Any],
+    expected: dict[str, int],
+) -> None:
+    """Every item written exactly once, after every scheduled fault (``expected``, by kind) struck."""
+    assert stats["items_written"] == len(ITEMS)
+    check_exact(place, kind, prefix, work)
+    assert proxy.pending_faults() == 0, (
+        f"the run ended before every scheduled fault: {proxy.faults_injected()}"
+    )
+    assert proxy.faults_injected() == expected
+    record(place.server, proxy.faults_injected())
+
+
 def check_nothing_complete(place: Place, kind: str, prefix: str, work: Path, state: Path) -> None:
     if state.exists():
         with open(state, "rb") as handle:
@@ -366,9 +373,8 @@ def test_transient_http_faults_are_retried_to_exact_output(
 ) -> None:
     place = http_place(request, server, fault_proxy)
     proxy: FaultProxy = place.proxy
-    prefix = f"net-{uuid.uuid4().hex[:8]}/"
+    prefix = fresh_prefix(place, kind)
     if kind == "reader":
-        place.upload(prefix, {name.removeprefix("src/"): data for name, data in input_objects().items()})
         # object bodies cut short mid-download: the reader must resume or re-read, never keep half
         proxy.truncate(times=2, after_bytes=300, match=place.is_download, every=3)
     proxy.fail(times=2, status=503, every=4, body=b"injected", content_type="text/plain")
@@ -376,14 +382,8 @@ def test_transient_http_faults_are_retried_to_exact_output(
     proxy.fail(times=1, status=500, every=6, body=b"injected", content_type="text/plain")
     proxy.slow(times=2, delay=0.3, every=2)
     stats = run_in_process(config_for(place, kind, input_dir, prefix), monkeypatch, place.env)
-    assert stats["items_written"] == len(ITEMS)
-    check_exact(place, kind, prefix, work)
-    assert proxy.pending_faults() == 0, (
-        f"the run ended before every scheduled fault: {proxy.faults_injected()}"
-    )
     expected = {"fail": 3, "reset": 2, "slow": 2, **({"truncate": 2} if kind == "reader" else {})}
-    assert proxy.faults_injected() == expected
-    record(place.server, proxy.faults_injected())
+    check_retried_to_exact_output(place, proxy, kind, prefix, work, stats, expected)
 
 
 @pytest.mark.parametrize(
@@ -408,9 +408,7 @@ def test_permanent_http_faults_fail_clearly_with_nothing_complete(
 ) -> None:
     place = http_place(request, server, fault_proxy)
     proxy: FaultProxy = place.proxy
-    prefix = f"net-{uuid.uuid4().hex[:8]}/"
-    if kind == "reader":
-        place.upload(prefix, {name.removeprefix("src/"): data for name, data in input_objects().items()})
+    prefix = fresh_prefix(place, kind)
     if fault == "503":
         proxy.fail(times=1_000_000, status=503, body=b"down for good", content_type="text/plain")
     else:
@@ -447,22 +445,14 @@ def test_transient_tcp_faults_are_retried_to_exact_output(
 ) -> None:
     proxy = tcp_proxy_for(request, protocol, tcp_fault_proxy)
     place = remote_place(request, protocol, proxy)
-    prefix = f"net-{uuid.uuid4().hex[:8]}/"
-    if kind == "reader":
-        place.upload(prefix, {name.removeprefix("src/"): data for name, data in input_objects().items()})
+    prefix = fresh_prefix(place, kind)
     # SFTP: resets mid-transfer (the SSH handshake alone is a few KB); FTP: mid-session on the
     # control channel, then a connection reset at once
     proxy.reset(times=2, after_bytes=15_000 if protocol == "sftp" else 700)
     proxy.reset(times=1)
     proxy.slow(times=1, delay=0.002)
     stats = run_in_process(config_for(place, kind, input_dir, prefix), monkeypatch, place.env)
-    assert stats["items_written"] == len(ITEMS)
-    check_exact(place, kind, prefix, work)
-    assert proxy.pending_faults() == 0, (
-        f"the run ended before every scheduled fault: {proxy.faults_injected()}"
-    )
-    assert proxy.faults_injected() == {"reset": 3, "slow": 1}
-    record(place.server, proxy.faults_injected())
+    check_retried_to_exact_output(place, proxy, kind, prefix, work, stats, {"reset": 3, "slow": 1})
 
 
 @pytest.mark.parametrize(
@@ -483,9 +473,7 @@ def test_permanent_tcp_faults_fail_clearly_with_nothing_complete(
 ) -> None:
     proxy = tcp_proxy_for(request, protocol, tcp_fault_proxy)
     place = remote_place(request, protocol, proxy)
-    prefix = f"net-{uuid.uuid4().hex[:8]}/"
-    if kind == "reader":
-        place.upload(prefix, {name.removeprefix("src/"): data for name, data in input_objects().items()})
+    prefix = fresh_prefix(place, kind)
     proxy.refuse()
     returncode, output, state = run_failing(config_for(place, kind, input_dir, prefix), work, place.env)
     module = place.writer(prefix)["name"] if kind == "writer" else place.reader(prefix)["name"]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 import random
 from pathlib import Path
@@ -24,10 +23,12 @@ from airflow_provider_ozzy.export_managers.basic_exporter import BasicExporter
 from tests.crash_harness import CrashHarness, check_exact_output
 from tests.helpers import (
     decompress,
+    final_stats,
     output_files,
     read_json_lines,
     run_ozzy,
     write_config,
+    write_input_files,
     write_json_lines_gz,
 )
 
@@ -324,10 +325,7 @@ def crash_item(number: int) -> dict[str, Any]:
 def crash_input(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str, Any]]]:
     folder = tmp_path_factory.mktemp("processing-crash-input")
     items = [crash_item(number) for number in range(CRASH_ITEMS)]
-    step = CRASH_ITEMS // CRASH_FILES
-    for index in range(CRASH_FILES):
-        write_json_lines_gz(folder / f"part-{index}.jl.gz", items[index * step : (index + 1) * step])
-    return folder, items
+    return write_input_files(folder, items, CRASH_FILES), items
 
 
 def _group_of(item: dict[str, Any], grouped_by: str) -> str:
@@ -390,12 +388,6 @@ def test_kill_9_and_resume_gives_exact_output(
     if grouped_by == "dupes":
         assert state["modules"]["filter_before"]["batches"] >= CRASH_ITEMS // 50
         assert [name for name in os.listdir(temporary) if name.startswith("ozzy-dupes-")] == [], context
-    stats = json.loads(
-        next(
-            line
-            for line in reversed(report.attempts[-1].log.read_text().splitlines())
-            if line.startswith("{")
-        )
-    )
+    stats = final_stats(report)
     assert stats["items_written"] == len(kept), context
     print(report.describe())

@@ -117,6 +117,25 @@ def run_and_kill(args: list[str], cwd: Path, token: Callable[[], Any], commits: 
         process.wait()
 
 
+def killed_first_run(
+    tmp_path: Path,
+    job_id: str,
+    persistence: dict[str, Any] | None = None,
+    token: Callable[[], Any] | None = None,
+) -> dict[str, Any]:
+    """The input and ``job.json`` in ``tmp_path``, and a first run of it killed after some commits.
+
+    ``token`` tells commits apart (default: the PicklePersistence folder ``state``); returns the config.
+    """
+    make_input(tmp_path / "in")
+    config = fs_config(tmp_path / "in", job_id)
+    if persistence is not None:
+        config["persistence"] = persistence
+    write_config(tmp_path / "job.json", config)
+    run_and_kill(["run", "job.json", "--quiet"], tmp_path, token or (lambda: state_token(tmp_path / "state")))
+    return config
+
+
 def fs_output_ids(out: Path) -> collections.Counter[int]:
     ids: collections.Counter[int] = collections.Counter()
     for name in output_files(out):
@@ -138,9 +157,7 @@ def only_state_file(folder: Path) -> Path:
 
 # -- 1. the deciding config must not change ------------------------------------------------------------
 def test_resume_with_other_grouper_keys_is_refused_and_the_original_resume_is_exact(tmp_path: Path) -> None:
-    make_input(tmp_path / "in")
-    write_config(tmp_path / "job.json", fs_config(tmp_path / "in", "daily"))
-    run_and_kill(["run", "job.json", "--quiet"], tmp_path, lambda: state_token(tmp_path / "state"))
+    killed_first_run(tmp_path, "daily")
 
     changed = fs_config(tmp_path / "in", "daily", group_key="kind")
     changed["exporter_options"]["resume"] = True
@@ -163,9 +180,7 @@ def test_resume_with_other_grouper_keys_is_refused_and_the_original_resume_is_ex
 
 
 def test_resume_with_another_writer_filebase_or_formatter_is_refused(tmp_path: Path) -> None:
-    make_input(tmp_path / "in")
-    write_config(tmp_path / "job.json", fs_config(tmp_path / "in", "j2"))
-    run_and_kill(["run", "job.json", "--quiet"], tmp_path, lambda: state_token(tmp_path / "state"))
+    killed_first_run(tmp_path, "j2")
     for section, change, words in (
         ("writer", {"items_per_buffer_write": 500}, ("writer", "FSWriter", "items_per_buffer_write")),
         ("formatter", None, ("formatter", "CSVExportFormatter")),
@@ -324,10 +339,8 @@ def check_second_resume_refused(
 
 
 def test_two_resumes_of_one_pickle_job_at_once(tmp_path: Path) -> None:
-    make_input(tmp_path / "in")
-    write_config(tmp_path / "job.json", fs_config(tmp_path / "in", "twice"))
     token = lambda: state_token(tmp_path / "state")  # noqa: E731
-    run_and_kill(["run", "job.json", "--quiet"], tmp_path, token)
+    killed_first_run(tmp_path, "twice", token=token)
     check_second_resume_refused(tmp_path, "pickle:state/twice", token, "twice")
 
 
@@ -370,12 +383,8 @@ def test_two_resumes_of_one_database_job_at_once(
     tmp_path: Path, database: tuple[str, dict[str, Any], str]
 ) -> None:
     url, section, uri = database
-    make_input(tmp_path / "in")
-    config = fs_config(tmp_path / "in", "db:job/1")
-    config["persistence"] = section
-    write_config(tmp_path / "job.json", config)
     token = alchemy_token(url, section["options"]["table"])
-    run_and_kill(["run", "job.json", "--quiet"], tmp_path, token)
+    killed_first_run(tmp_path, "db:job/1", section, token)
 
     def between_commits() -> bool:
         if not url.startswith("sqlite"):
@@ -398,11 +407,7 @@ def test_a_database_resume_with_a_changed_grouper_is_refused(
     tmp_path: Path, database: tuple[str, dict[str, Any], str]
 ) -> None:
     url, section, _ = database
-    make_input(tmp_path / "in")
-    config = fs_config(tmp_path / "in", "db:job/1")
-    config["persistence"] = section
-    write_config(tmp_path / "job.json", config)
-    run_and_kill(["run", "job.json", "--quiet"], tmp_path, alchemy_token(url, section["options"]["table"]))
+    config = killed_first_run(tmp_path, "db:job/1", section, alchemy_token(url, section["options"]["table"]))
     config["grouper"]["options"]["keys"] = ["kind"]
     config["exporter_options"]["resume"] = True
     write_config(tmp_path / "changed.json", config)
@@ -443,9 +448,7 @@ def test_a_crafted_pickle_state_file_runs_nothing(tmp_path: Path) -> None:
 
 
 def test_state_files_are_json_and_old_ozzy_pickles_resume_only_when_allowed(tmp_path: Path) -> None:
-    make_input(tmp_path / "in")
-    write_config(tmp_path / "job.json", fs_config(tmp_path / "in", "old"))
-    run_and_kill(["run", "job.json", "--quiet"], tmp_path, lambda: state_token(tmp_path / "state"))
+    killed_first_run(tmp_path, "old")
     path = tmp_path / "state" / "old"
     record = json.loads(path.read_bytes())  # JSON
     assert record["persistence_state_id"] == "old" and "reader" in record["state"]

@@ -16,7 +16,6 @@ import logging
 import os
 import random
 import re
-import socket
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -34,8 +33,9 @@ from airflow_provider_ozzy.writers.base_writer import WrittenFile
 from airflow_provider_ozzy.writers.ftp_writer import FTPWriter
 from airflow_provider_ozzy.writers.sftp_writer import SFTPWriter
 from tests.crash_harness import CrashHarness, CrashReport, Trigger, check_exact_output, file_sequences
-from tests.helpers import read_json_lines, write_json_lines_gz
+from tests.helpers import read_json_lines, write_input_files, write_json_lines_gz
 from tests.servers.ftp_server import FTPTestServer
+from tests.servers.process_server import free_port
 from tests.servers.sftp_server import SFTPTestServer
 
 # the hooks import Airflow in this process and in the ``ozzy`` children: keep it out of ~/airflow
@@ -62,10 +62,7 @@ def make_item(number: int) -> dict[str, Any]:
 def input_items(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str, Any]]]:
     folder = tmp_path_factory.mktemp("remote-input")
     items = [make_item(number) for number in range(ITEMS)]
-    per_file = ITEMS // INPUT_FILES
-    for index in range(INPUT_FILES):
-        write_json_lines_gz(folder / f"part-{index}.jl.gz", items[index * per_file : (index + 1) * per_file])
-    return folder, items
+    return write_input_files(folder, items, INPUT_FILES), items
 
 
 @pytest.fixture(scope="module")
@@ -342,12 +339,6 @@ def test_check_consistency_reports_a_file_that_differs(target: Target) -> None:
 
 
 # -- failures: clear errors naming the server and the path, never the password -----------------------------
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _failing_export(
     target: Target,
     tmp_path: Path,
@@ -377,7 +368,7 @@ def logs(caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]) ->
 def test_connection_refused_names_the_server_and_the_path(
     target: Target, small_input: tuple[Path, list[dict[str, Any]]], tmp_path: Path, logs: tuple[Any, Any]
 ) -> None:
-    port = _free_port()
+    port = free_port()
     options = {"filebase": "refused/{groups[0]}/part_", **target.legacy_options(), "port": port}
     message = _failing_export(target, tmp_path, small_input[0], options, *logs)
     assert message.startswith(
