@@ -177,11 +177,19 @@ def resolve_options(
             )
             continue
         values[name] = coerced
-        out_of_range = range_problem(name, spec, coerced)
+        # the value stays in ``values`` so cross-option checks still run and report too
+        out_of_range = range_problem(name, spec, coerced) or choice_problem(name, spec, coerced)
         if out_of_range:
-            # the value stays in ``values`` so cross-option checks still run and report too
             problems.append(Problem(name, out_of_range))
     return values, problems
+
+
+def choice_problem(name: str, spec: Mapping[str, Any], value: Any) -> str | None:
+    """The message for a value outside the option's ``choices``, else ``None``."""
+    choices = spec.get("choices")
+    if choices is None or value in choices:
+        return None
+    return f"option '{name}' must be one of {', '.join(str(each) for each in choices)}, got {value!r}"
 
 
 def range_problem(name: str, spec: Mapping[str, Any], value: Any) -> str | None:
@@ -220,7 +228,7 @@ def option_schema(spec: Mapping[str, Any]) -> dict[str, Any]:
     schema: dict[str, Any] = variants[0] if len(variants) == 1 else {"anyOf": variants}
     if spec.get("help"):
         schema["description"] = spec["help"]
-    if "choices" in spec:  # checked by the module's check_values; here for editors and ozzy schema
+    if "choices" in spec:  # checked by resolve_options; here for editors and ozzy schema
         schema["enum"] = list(spec["choices"])
     for bound in ("minimum", "maximum"):
         if bound in spec:

@@ -57,7 +57,12 @@ class ParquetExportFormatter(BaseExportFormatter):
             "struct<name: T, ...> (or a nested mapping). Empty: inferred per file. Fields not "
             "named are left out.",
         },
-        "compression": {"type": str, "default": "snappy", "help": "snappy, zstd, gzip or none."},
+        "compression": {
+            "type": str,
+            "default": "snappy",
+            "choices": CODECS,
+            "help": "snappy, zstd, gzip or none.",
+        },
         "compression_level": {
             "type": (int, type(None)),
             "minimum": -7,
@@ -96,13 +101,6 @@ class ParquetExportFormatter(BaseExportFormatter):
                 parse_schema(values["schema"])
             except SchemaError as error:
                 problems.append(Problem("schema", f"option 'schema': {error}"))
-        if values["compression"] not in CODECS:
-            problems.append(
-                Problem(
-                    "compression",
-                    f"option 'compression' must be one of {', '.join(CODECS)}, got {values['compression']!r}",
-                )
-            )
         if values["infer_rows"] <= 0:
             problems.append(Problem("infer_rows", "option 'infer_rows' must be positive"))
         if values["row_group_size"] < 0:

@@ -23,12 +23,14 @@ DECODING_OPTIONS: dict[str, dict[str, Any]] = {
     "deserializer": {
         "type": str,
         "default": "json",
+        "choices": DESERIALIZERS,
         "help": "How message values become items: json (an object, or {'value': x} for other JSON), "
         "msgpack (exporters' format) or raw ({'value': text}, or {'value_base64': ...} for binary).",
     },
     "decompress": {
         "type": str,
         "default": "none",
+        "choices": DECOMPRESSIONS,
         "help": "Decompress values first: none, zlib (exporters' KafkaRandomReader), gzip, or auto "
         "(by the first bytes).",
     },
@@ -41,21 +43,7 @@ DECODING_OPTIONS: dict[str, dict[str, Any]] = {
 
 
 def decoding_problems(values: dict[str, Any]) -> list[Problem]:
-    problems = []
-    if values["deserializer"] not in DESERIALIZERS:
-        problems.append(
-            Problem(
-                "deserializer",
-                f"option 'deserializer' must be one of {', '.join(DESERIALIZERS)}, got {values['deserializer']!r}",
-            )
-        )
-    if values["decompress"] not in DECOMPRESSIONS:
-        problems.append(
-            Problem(
-                "decompress",
-                f"option 'decompress' must be one of {', '.join(DECOMPRESSIONS)}, got {values['decompress']!r}",
-            )
-        )
+    problems = []  # the choices of both options are checked by their specs (core.options)
     if values["deserializer"] == "msgpack":
         try:
             import msgpack  # noqa: F401

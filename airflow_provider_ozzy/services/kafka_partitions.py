@@ -40,6 +40,7 @@ RANGE_OPTIONS: dict[str, dict[str, Any]] = {
     "start": {
         "type": str,
         "default": "earliest",
+        "choices": STARTS,
         "help": "Where a new job starts: earliest, latest, committed (group_id's committed offsets; "
         "earliest where none) or timestamp (start_timestamp). A resume or the next run of an "
         "incremental export continues from its position instead.",
@@ -97,10 +98,6 @@ def range_problems(values: dict[str, Any], stops: tuple[str, ...]) -> list[Probl
             problems.append(
                 Problem("partitions", "option 'partitions' needs distinct partition numbers >= 0")
             )
-    if values["start"] not in STARTS:
-        problems.append(
-            Problem("start", f"option 'start' must be one of {', '.join(STARTS)}, got {values['start']!r}")
-        )
     if values["stop"] not in stops:
         problems.append(
             Problem("stop", f"option 'stop' must be one of {', '.join(stops)}, got {values['stop']!r}")

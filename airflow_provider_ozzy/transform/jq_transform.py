@@ -70,6 +70,7 @@ class JqTransform(BaseTransform):
         "outputs": {
             "type": str,
             "default": "first",
+            "choices": OUTPUTS,
             "help": "first: one item per input item (exporters); all: every output is an item.",
         },
     }
@@ -84,13 +85,6 @@ class JqTransform(BaseTransform):
     @classmethod
     def check_values(cls, values: dict[str, Any]) -> list[Problem]:
         problems = super().check_values(values)
-        if values["outputs"] not in OUTPUTS:
-            problems.append(
-                Problem(
-                    "outputs",
-                    f"option 'outputs' must be one of {', '.join(OUTPUTS)}, got {values['outputs']!r}",
-                )
-            )
         problem = _compile_problem(values["jq_filter"])
         if problem:
             problems.append(Problem("jq_filter", problem))

@@ -91,13 +91,6 @@ class BaseWriter(PipelineItem):
     @classmethod
     def check_values(cls, values: dict[str, Any]) -> list[Problem]:
         problems = []
-        if values["compression"] not in COMPRESSIONS:
-            problems.append(
-                Problem(
-                    "compression",
-                    f"option 'compression' must be one of {', '.join(COMPRESSIONS)}, got {values['compression']!r}",
-                )
-            )
         for option in ("items_per_buffer_write", "size_per_buffer_write"):
             if values[option] <= 0:
                 problems.append(Problem(option, f"option '{option}' must be positive, got {values[option]}"))

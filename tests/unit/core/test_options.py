@@ -355,3 +355,17 @@ def test_env_fallback_of_a_real_module(monkeypatch, tmp_path):
 )
 def test_option_schema(spec, expected):
     assert option_schema(spec) == expected
+
+
+def test_choices_are_checked_where_they_are_declared():
+    """One rule for every option with ``choices`` (modules no longer repeat it in check_values)."""
+    declared = {
+        "codec": {"type": str, "default": "gz", "choices": ("gz", "zstd")},
+        "n": {"type": int, "default": 1},
+    }
+    values, problems = resolve_options(declared, {"codec": "rar"})
+    assert [(problem.option, problem.message) for problem in problems] == [
+        ("codec", "option 'codec' must be one of gz, zstd, got 'rar'")
+    ]
+    assert values == {"codec": "rar", "n": 1}  # kept, so cross-option checks still run
+    assert resolve_options(declared, {"codec": "zstd"})[1] == []
