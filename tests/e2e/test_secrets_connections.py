@@ -21,7 +21,7 @@ import pytest
 
 from tests.e2e.conftest import load_dag
 from tests.e2e.test_secrets import _hits_in_files, _xcoms_and_rendered_fields, task_log  # noqa: F401
-from tests.helpers import write_json_lines_gz
+from tests.helpers import secret_hits, write_json_lines_gz
 from tests.integration import test_secrets_cli as cli_cases
 
 DEFAULT = {
@@ -84,9 +84,9 @@ def test_no_connection_secret_reaches_airflow(
     if not setup.succeeds:
         assert "Traceback" in log or "Error" in log, "the failure is logged (else the scan proves little)"
     xcoms, rendered = _xcoms_and_rendered_fields(run)
-    problems = [f"task log: {hit}" for hit in cli_cases.hits(log, password)]
-    problems += [f"xcom: {hit}" for hit in cli_cases.hits(json.dumps(xcoms, default=str), password)]
-    problems += [f"rendered: {hit}" for hit in cli_cases.hits(json.dumps(rendered, default=str), password)]
+    problems = [f"task log: {hit}" for hit in secret_hits(log, password)]
+    problems += [f"xcom: {hit}" for hit in secret_hits(json.dumps(xcoms, default=str), password)]
+    problems += [f"rendered: {hit}" for hit in secret_hits(json.dumps(rendered, default=str), password)]
     problems += [f"airflow home: {path}" for path in _hits_in_files(Path(airflow_db), password.encode())]
     problems += [f"job folder: {path}" for path in _hits_in_files(tmp_path, password.encode())]
     if setup.extra_check is not None:
