@@ -35,11 +35,11 @@ def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 # every store with the JSON state file; the database state with the local and one remote store
-# (SFTP runs import Airflow's hooks: seconds per run)
+# (SFTP runs import Airflow's hooks: seconds per run, so they run with the slow tests)
 STORE_STATES = [
     ("fs", "pickle"),
     ("s3", "pickle"),
-    ("sftp", "pickle"),
+    pytest.param("sftp", "pickle", marks=pytest.mark.slow),
     ("fs", "alchemy-sqlite"),
     ("s3", "alchemy-sqlite"),
 ]
