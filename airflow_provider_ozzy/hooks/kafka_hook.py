@@ -21,7 +21,12 @@ from airflow.sdk import BaseHook
 from airflow_provider_ozzy.hooks.connection_forms import KAFKA_CONN_FIELDS as CONN_FIELDS
 from airflow_provider_ozzy.hooks.connection_forms import KAFKA_CONN_TYPE
 from airflow_provider_ozzy.hooks.connection_forms import KAFKA_UI_FIELD_BEHAVIOUR as UI_FIELD_BEHAVIOUR
-from airflow_provider_ozzy.services.kafka import DEFAULT_PORT, EXTRA_SETTINGS, config_from_connection
+from airflow_provider_ozzy.services.kafka import (
+    DEFAULT_PORT,
+    EXTRA_SETTINGS,
+    config_from_connection,
+    connection_config,
+)
 
 __all__ = ["CONN_FIELDS", "DEFAULT_PORT", "EXTRA_SETTINGS", "OzzyKafkaHook", "config_from_connection"]
 
@@ -62,10 +67,7 @@ class OzzyKafkaHook(BaseHook):
 
     def client_config(self) -> dict[str, Any]:
         """Keyword arguments for ``KafkaConsumer`` / ``KafkaAdminClient`` (bootstrap, security)."""
-        connection = self.get_connection(self.kafka_conn_id)
-        return config_from_connection(
-            connection.host, connection.port, connection.login, connection.password, connection.extra_dejson
-        )
+        return connection_config(self.kafka_conn_id)
 
     def get_consumer(self, **kwargs: Any) -> Any:
         from kafka import KafkaConsumer

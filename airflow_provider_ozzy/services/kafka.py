@@ -146,6 +146,17 @@ def config_from_connection(
     return config
 
 
+def connection_config(conn_id: str) -> dict[str, Any]:
+    """kafka-python settings from the ``ozzy_kafka`` Airflow connection ``conn_id`` (what
+    ``OzzyKafkaHook.client_config`` serves too); Airflow is imported only here."""
+    from airflow.providers.common.compat.sdk import BaseHook
+
+    connection = BaseHook.get_connection(conn_id)
+    return config_from_connection(
+        connection.host, connection.port, connection.login, connection.password, connection.extra_dejson
+    )
+
+
 class KafkaConnection:
     """Client settings for one module, from its options; says which broker it talks to."""
 
@@ -158,16 +169,7 @@ class KafkaConnection:
         """kafka-python keyword arguments shared by consumers and admin clients."""
         if self._settings is None:
             if self.options["kafka_conn_id"]:
-                from airflow.providers.common.compat.sdk import BaseHook
-
-                connection = BaseHook.get_connection(self.options["kafka_conn_id"])
-                settings = config_from_connection(
-                    connection.host,
-                    connection.port,
-                    connection.login,
-                    connection.password,
-                    connection.extra_dejson,
-                )
+                settings = connection_config(self.options["kafka_conn_id"])
             else:
                 settings = {
                     "bootstrap_servers": list(self.options["brokers"]),
