@@ -183,7 +183,8 @@ class ResolvedJob:
         return self.sections.get(name)
 
 
-def _resolve_section(section: dict[str, Any], kind: str) -> ResolvedSection:
+def resolve_section(section: dict[str, Any], kind: str) -> ResolvedSection:
+    """One module section (``{"name": ..., "options": ...}``) of ``kind``, resolved."""
     cls = resolve(section["name"], kind)
     values, problems = cls.resolve(section.get("options") or {})  # type: ignore[attr-defined]
     if problems:  # a default section, or one validation did not see: still one clear error
@@ -208,8 +209,8 @@ def resolve_job(
         written = (
             "filter" if section == "filter_before" and config.data.get("filter") is not None else section
         )
-        sections[section] = checked.get((written,)) or _resolve_section(data[section], SECTION_KINDS[section])
-    sections["formatter"] = checked.get(("exporter_options", "formatter")) or _resolve_section(
+        sections[section] = checked.get((written,)) or resolve_section(data[section], SECTION_KINDS[section])
+    sections["formatter"] = checked.get(("exporter_options", "formatter")) or resolve_section(
         options["formatter"], "export_formatter"
     )
     return ResolvedJob(data, sections, options)

@@ -26,7 +26,6 @@ from airflow_provider_ozzy.core.gc_tuning import fewer_collections
 from airflow_provider_ozzy.core.retries import RetryPolicy, retry_policy, use_retry_policy
 from airflow_provider_ozzy.engine.commit_protocol import STATE_VERSION, CommitTracker, continuation
 from airflow_provider_ozzy.engine.config import ExportConfig, ResolvedJob, validate
-from airflow_provider_ozzy.engine.registry import resolve
 from airflow_provider_ozzy.engine.secret_options import protect, redact_configuration
 from airflow_provider_ozzy.export_formatter.base_export_formatter import BaseExportFormatter
 from airflow_provider_ozzy.filters.base_filter import BaseFilter
@@ -48,11 +47,6 @@ from airflow_provider_ozzy.writers.base_writer import BaseWriter
 log = logging.getLogger("airflow_provider_ozzy.exporter")
 
 ProgressCallback = Callable[[dict[str, Any]], None]
-
-
-def build_module(section: dict[str, Any], kind: str) -> Any:
-    cls = resolve(section["name"], kind)
-    return cls(section.get("options") or {})
 
 
 class BasicExporter:

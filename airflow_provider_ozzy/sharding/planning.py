@@ -23,7 +23,7 @@ from typing import Any
 
 from airflow_provider_ozzy.core.errors import ConfigurationError
 from airflow_provider_ozzy.core.filebase import Filebase
-from airflow_provider_ozzy.engine.config import ExportConfig, normalize
+from airflow_provider_ozzy.engine.config import ExportConfig, normalize, resolve_section
 from airflow_provider_ozzy.readers.base_reader import BaseReader
 
 # a unit: (name, size in bytes or None)
@@ -168,13 +168,11 @@ def sharding_problems(config: ExportConfig | dict[str, Any]) -> list[str]:
 def plan_shards(config: ExportConfig | dict[str, Any], count: int) -> list[dict[str, Any]]:
     """``count`` shards of the job (fewer only for Kafka topics with fewer partitions); the reader
     lists its units once, here."""
-    from airflow_provider_ozzy.export_managers.basic_exporter import build_module
-
     problems = sharding_problems(config)
     if problems:
         raise ConfigurationError(errors=problems)
     data = normalize(config.data if isinstance(config, ExportConfig) else config)
-    reader = build_module(data["reader"], "readers")
+    reader = resolve_section(data["reader"], "readers").build()
     try:
         planned = sharder_for(type(reader))(reader, count)
     finally:

@@ -60,7 +60,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     # what runs the modules
     "export_managers": GROUND | set(KINDS),
     "cli": GROUND | set(KINDS) | {"export_managers", "errors"},
-    "sharding": GROUND | {"readers", "export_managers"},
+    "sharding": GROUND | {"readers"},
     "operators": GROUND | set(KINDS) | {"export_managers", "sharding"},
 }
 
