@@ -18,7 +18,9 @@ import threading
 from airflow_provider_ozzy.core.errors import PersistenceError
 
 # POSIX record locks belong to the process and are all dropped when it closes any descriptor of
-# the file, so each lock file is opened once per process and its held offsets are tracked here
+# the file, so each lock file is opened once per process while this process holds a byte of it,
+# its held offsets are tracked here, and it is closed when the last one is released (a long-lived
+# scheduler or test process would otherwise keep one descriptor per folder it ever exported to)
 _GUARD = threading.Lock()
 _FILES: dict[str, tuple[int, set[int]]] = {}
 
@@ -53,6 +55,7 @@ class FileJobLock:
             try:
                 fcntl.lockf(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, self.offset, os.SEEK_SET)
             except OSError:  # EAGAIN or EACCES: another process holds it
+                _close_when_unused(self.path)
                 return False
             held.add(self.offset)
             self.held = True
@@ -66,3 +69,12 @@ class FileJobLock:
             fcntl.lockf(descriptor, fcntl.LOCK_UN, 1, self.offset, os.SEEK_SET)
             held.discard(self.offset)
             self.held = False
+            _close_when_unused(self.path)
+
+
+def _close_when_unused(path: str) -> None:
+    """Close ``path``'s descriptor once this process holds no byte of it (caller holds _GUARD)."""
+    descriptor, held = _FILES[path]
+    if not held:
+        del _FILES[path]
+        os.close(descriptor)
