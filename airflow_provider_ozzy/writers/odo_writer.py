@@ -34,8 +34,6 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy import column as sql_column
-from sqlalchemy import table as sql_table
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 
@@ -50,6 +48,7 @@ from airflow_provider_ozzy.services.sql import (
     safe_url,
     server_url,
 )
+from airflow_provider_ozzy.services.sql_bulk import insert_rows
 from airflow_provider_ozzy.write_buffers.base import FinishedFile
 from airflow_provider_ozzy.write_buffers.buffer_file_lines import buffer_file_lines
 from airflow_provider_ozzy.writers.base_writer import BaseWriter, WrittenFile, require_json_lines
@@ -125,7 +124,8 @@ class OdoWriter(BaseWriter):
             "minimum": 1,
             "maximum": 1_000_000,
             "default": 1000,
-            "help": "Rows per INSERT round trip.",
+            "help": "Rows per executemany call (MySQL/MariaDB send them as multi-row INSERTs); "
+            "PostgreSQL loads each file with one COPY.",
         },
         "items_per_buffer_write": {
             "type": int,
@@ -426,36 +426,31 @@ class OdoWriter(BaseWriter):
     # -- delivery -----------------------------------------------------------------------------------------
     def write_file(self, finished: FinishedFile, number: int) -> str:
         part = self.file_key(finished.group, number)
-        rows = self._rows(finished, part)
+        names, rows = self._rows(finished, part)
         table = self._table
         assert table is not None
-        batch = self.options["insert_batch_size"]
-        target = self._insert_target(list(rows[0]) if rows else [])
 
         def replace(connection: Connection) -> None:
             connection.execute(delete(table).where(table.c[JOB] == self.job_key, table.c[FILE] == part))
-            for start in range(0, len(rows), batch):
-                connection.execute(target.insert(), rows[start : start + batch])
+            insert_rows(
+                connection,
+                self._table_name,
+                self._schema_name,
+                names,
+                rows,
+                self.options["insert_batch_size"],
+            )
 
         self._run(f"insert {len(rows)} row(s) of file {part} into", replace)
         self.log.debug("OdoWriter: %d row(s) of %s in %s", len(rows), part, self.qualified_name)
         return f"{self.qualified_name}#{part}"
 
-    def _insert_target(self, names: list[str]) -> Any:
-        """The table as the rows' kinds see it: a SQLite column may hold values wider than its type."""
-        assert self._table is not None
-        columns = []
-        for name in names:
-            kind = self._kinds.get(name, cols.OTHER)
-            reflected = self._table.c[name].type
-            columns.append(sql_column(name, reflected if kind == cols.OTHER else cols.column_type(kind)))
-        return sql_table(self._table_name, *columns, schema=self._schema_name)
-
     def file_key(self, group: tuple[Any, ...], number: int) -> str:
         return _short_key("/".join([*map(str, group), f"{number:06d}"]))
 
-    def _rows(self, finished: FinishedFile, part: str) -> list[dict[str, Any]]:
-        """The file's items as complete rows (every row has every column: executemany needs it)."""
+    def _rows(self, finished: FinishedFile, part: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """The file's column names and its items as rows of values in that order (every row has
+        every column: the bulk paths need it)."""
         flat = self.flat
         separator = self.options["flatten_separator"]
         items = []
@@ -480,22 +475,23 @@ class OdoWriter(BaseWriter):
             kinds = {key: self._kinds[key] for key in needed}
         rows = []
         specs = [(column, kind, cols.PLAIN_TYPES.get(kind)) for column, kind in kinds.items()]
+        job = self.job_key
         for index, item in enumerate(items):
-            row: dict[str, Any] = {JOB: self.job_key, FILE: part, ROW: index}
+            row: list[Any] = [job, part, index]
             for column, kind, plain in specs:
                 value = item.get(column)
                 if value is None or type(value) is plain:  # the usual case: stored as it is
-                    row[column] = value
+                    row.append(value)
                     continue
                 try:
-                    row[column] = cols.convert(value, kind)
+                    row.append(cols.convert(value, kind))
                 except ValueError as error:
                     raise WriterError(
                         f"writer OdoWriter: file {part}, item {index + 1}: column '{column}' of table "
                         f"'{self.qualified_name}' is {kind}: {error}"
                     ) from None
-            rows.append(row)
-        return rows
+            rows.append(tuple(row))
+        return [JOB, FILE, ROW, *kinds], rows
 
     def check_file(self, written: WrittenFile) -> list[str]:
         part = written.name.rpartition("#")[2]
