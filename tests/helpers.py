@@ -8,13 +8,16 @@ import gzip
 import io
 import json
 import os
+import random
 import subprocess
 import sys
 import urllib.parse
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
+import pytest
 import zstandard
 
 if TYPE_CHECKING:
@@ -262,3 +265,30 @@ def exporters_options(**formatter_options: Any) -> dict[str, Any]:
         },
         "notifications": [],
     }
+
+
+def seeded_item(
+    number: int, countries: list[str], more: Callable[[int, random.Random], dict[str, Any]]
+) -> dict[str, Any]:
+    """Input item ``number``, the same on every call: crash tests rebuild the input from the numbers alone.
+
+    ``id`` and ``country`` come first; ``more(number, rng)`` adds the test's own fields, drawn from
+    the same ``random.Random(number)`` after the country.
+    """
+    rng = random.Random(number)
+    return {"id": number, "country": rng.choice(countries), **more(number, rng)}
+
+
+class ModuleCase(NamedTuple):
+    """An exporters filter or transform test as data: ``module`` with ``options`` turns ``items`` into ``expected``."""
+
+    test: str  # the exporters test it ports: the pytest id
+    module: str
+    options: dict[str, Any]
+    items: list[dict[str, Any]]
+    expected: list[dict[str, Any]]
+
+
+def parametrize_module_cases(cases: list[ModuleCase]) -> pytest.MarkDecorator:
+    """Run a test once per case (argument ``case``), named after the exporters test the case ports."""
+    return pytest.mark.parametrize("case", cases, ids=[case.test for case in cases])

@@ -34,7 +34,14 @@ import orjson
 import pytest
 
 from tests.crash_harness import CrashHarness, CrashReport, Trigger, check_exact_output
-from tests.helpers import decompress, final_stats, output_files, read_json_lines, write_input_files
+from tests.helpers import (
+    decompress,
+    final_stats,
+    output_files,
+    read_json_lines,
+    seeded_item,
+    write_input_files,
+)
 
 INPUT_FILES = 5
 ITEMS_PER_INPUT_FILE = 8000
@@ -46,16 +53,17 @@ CSV_FIELDS = ["id", "country", "name", "value"]
 MD5_FILE = "md5checksum.md5"
 
 
-def make_item(number: int) -> dict[str, Any]:
-    rng = random.Random(number)
+def _item_fields(number: int, rng: random.Random) -> dict[str, Any]:
     return {
-        "id": number,
-        "country": rng.choice(COUNTRIES),
         "kind": "rare" if number % RARE_EVERY == 137 else rng.choice(KINDS),
         "name": f"item {number} " + "x" * rng.randint(0, 40),
         "value": round(rng.random() * 1000, 3),
         "nested": {"n": number, "tags": ["t"] * rng.randint(0, 3)},
     }
+
+
+def make_item(number: int) -> dict[str, Any]:
+    return seeded_item(number, COUNTRIES, _item_fields)
 
 
 @dataclass(frozen=True)

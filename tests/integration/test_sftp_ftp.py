@@ -33,7 +33,7 @@ from airflow_provider_ozzy.writers.base_writer import WrittenFile
 from airflow_provider_ozzy.writers.ftp_writer import FTPWriter
 from airflow_provider_ozzy.writers.sftp_writer import SFTPWriter
 from tests.crash_harness import CrashHarness, CrashReport, Trigger, check_exact_output, file_sequences
-from tests.helpers import read_json_lines, write_input_files, write_json_lines_gz
+from tests.helpers import read_json_lines, seeded_item, write_input_files, write_json_lines_gz
 from tests.servers.ftp_server import FTPTestServer
 from tests.servers.process_server import free_port
 from tests.servers.sftp_server import SFTPTestServer
@@ -48,14 +48,8 @@ WRONG_PASSWORD = "not-the-Password-0815"
 
 
 def make_item(number: int) -> dict[str, Any]:
-    rng = random.Random(number)
     # random hex compresses to about half: files of a few hundred items take a while to upload
-    return {
-        "id": number,
-        "country": rng.choice(COUNTRIES),
-        "payload": rng.randbytes(120).hex(),
-        "n": number / 7,
-    }
+    return seeded_item(number, COUNTRIES, lambda n, rng: {"payload": rng.randbytes(120).hex(), "n": n / 7})
 
 
 @pytest.fixture(scope="module")
@@ -124,6 +118,16 @@ def fresh_folder(kind: str) -> str:
     return f"exports/{kind}-{uuid.uuid4().hex[:8]}"
 
 
+def grouped_by_country(target: Target, items_per_file: int | None = None) -> tuple[str, dict[str, Any]]:
+    """A fresh folder on the server, and writer options putting each country in a folder of its own
+    there, through the target's Airflow connection: the export most tests here run."""
+    folder = fresh_folder(target.kind)
+    options: dict[str, Any] = {"filebase": f"{folder}/{{groups[0]}}/part_", **target.connection_options()}
+    if items_per_file is not None:
+        options["items_per_buffer_write"] = items_per_file
+    return folder, options
+
+
 def export_config(
     input_dir: Path,
     state_dir: Path,
@@ -188,10 +192,22 @@ def check_download(
     return problems
 
 
-def logged(caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]) -> str:
-    """Every log line so far: once Airflow configured logging in this process, Ozzy's lines go to stdout."""
-    captured = capfd.readouterr()
-    return caplog.text + captured.out + captured.err
+@dataclass
+class CapturedLogs:
+    """Ozzy's log lines, wherever they go: once Airflow configured logging in this process, to stdout too."""
+
+    caplog: pytest.LogCaptureFixture
+    capfd: pytest.CaptureFixture[str]
+
+    def text(self) -> str:
+        """Every log line so far."""
+        captured = self.capfd.readouterr()
+        return self.caplog.text + captured.out + captured.err
+
+
+@pytest.fixture
+def logs(caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]) -> CapturedLogs:
+    return CapturedLogs(caplog, capfd)
 
 
 def run_export(config: dict[str, Any]) -> dict[str, Any]:
@@ -259,8 +275,7 @@ def test_a_rewrite_replaces_files_even_where_rename_does_not_replace(
     target: Target,
     small_input: tuple[Path, list[dict[str, Any]]],
     tmp_path: Path,
-    caplog: pytest.LogCaptureFixture,
-    capfd: pytest.CaptureFixture[str],
+    logs: CapturedLogs,
 ) -> None:
     """A resume rewrites files under their names: servers whose rename keeps the old file must still end exact.
 
@@ -269,9 +284,7 @@ def test_a_rewrite_replaces_files_even_where_rename_does_not_replace(
     existing file), so the writer must remove the old copy first.
     """
     input_dir, items = small_input
-    folder = fresh_folder(target.kind)
-    options = {"filebase": f"{folder}/{{groups[0]}}/part_", "items_per_buffer_write": 100}
-    options.update(target.connection_options())
+    folder, options = grouped_by_country(target, items_per_file=100)
     run_export(export_config(input_dir, tmp_path / "state1", target.writer, options))
 
     changed_dir = tmp_path / "changed"
@@ -283,36 +296,33 @@ def test_a_rewrite_replaces_files_even_where_rename_does_not_replace(
         if isinstance(server, SFTPTestServer)
         else server.rename_refuses_existing()
     )
-    with refusing, caplog.at_level(logging.WARNING, "airflow_provider_ozzy"):
+    with refusing, logs.caplog.at_level(logging.WARNING, "airflow_provider_ozzy"):
         run_export(export_config(changed_dir, tmp_path / "state2", target.writer, options))
 
     problems = check_download(target, folder, tmp_path / "back", changed, 100)
     assert not problems, "\n".join(problems)
     if target.kind == "sftp":
-        assert "refused posix-rename" in logged(caplog, capfd)
+        assert "refused posix-rename" in logs.text()
 
 
 def test_a_dropped_connection_is_retried_on_a_new_connection(
     target: Target,
     small_input: tuple[Path, list[dict[str, Any]]],
     tmp_path: Path,
-    caplog: pytest.LogCaptureFixture,
-    capfd: pytest.CaptureFixture[str],
+    logs: CapturedLogs,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The server drops the connection during the first two uploads: each is retried, after a
     backoff, on a new connection, and the export ends exact."""
     monkeypatch.delenv("OZZY_DISABLE_RETRIES")
     input_dir, items = small_input
-    folder = fresh_folder(target.kind)
-    options = {"filebase": f"{folder}/{{groups[0]}}/part_", "items_per_buffer_write": 100}
-    options.update(target.connection_options())
+    folder, options = grouped_by_country(target, items_per_file=100)
     with target.server.dropping_connections(2):
         run_export(export_config(input_dir, tmp_path / "state", target.writer, options))
         assert target.server.drops_left == 0, "the server dropped no connection"
     problems = check_download(target, folder, tmp_path / "back", items, 100)
     assert not problems, "\n".join(problems)
-    retries = set(re.findall(r": attempt (\d) of \d+ in [\d.]+ s: (.*)", logged(caplog, capfd)))
+    retries = set(re.findall(r": attempt (\d) of \d+ in [\d.]+ s: (.*)", logs.text()))
     assert {attempt for attempt, _ in retries} == {"2", "3"}, retries
     assert all(target.server.password not in reason for _, reason in retries)
 
@@ -344,33 +354,27 @@ def _failing_export(
     tmp_path: Path,
     input_dir: Path,
     options: dict[str, Any],
-    caplog: pytest.LogCaptureFixture,
-    capfd: pytest.CaptureFixture[str],
+    logs: CapturedLogs,
 ) -> str:
     """Run an export that must fail at once (retries off), return its error after checking no password shows."""
     config = export_config(input_dir, tmp_path / "state", target.writer, options)
-    with caplog.at_level(logging.DEBUG), pytest.raises(WriterError) as failure:
+    with logs.caplog.at_level(logging.DEBUG), pytest.raises(WriterError) as failure:
         BasicExporter(config).export()
     message = str(failure.value)
-    logs = logged(caplog, capfd)
-    assert "Created job" in logs, "the export's log lines were not captured"
+    logged = logs.text()
+    assert "Created job" in logged, "the export's log lines were not captured"
     for secret in (target.server.password, WRONG_PASSWORD):
         assert secret not in message
-        assert secret not in logs, "a log line shows the password"
+        assert secret not in logged, "a log line shows the password"
     return message
 
 
-@pytest.fixture
-def logs(caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]) -> tuple[Any, Any]:
-    return caplog, capfd
-
-
 def test_connection_refused_names_the_server_and_the_path(
-    target: Target, small_input: tuple[Path, list[dict[str, Any]]], tmp_path: Path, logs: tuple[Any, Any]
+    target: Target, small_input: tuple[Path, list[dict[str, Any]]], tmp_path: Path, logs: CapturedLogs
 ) -> None:
     port = free_port()
     options = {"filebase": "refused/{groups[0]}/part_", **target.legacy_options(), "port": port}
-    message = _failing_export(target, tmp_path, small_input[0], options, *logs)
+    message = _failing_export(target, tmp_path, small_input[0], options, logs)
     assert message.startswith(
         f"{target.writer}: cannot write to refused on {target.kind}://ozzy@127.0.0.1:{port}: "
     )
@@ -378,10 +382,10 @@ def test_connection_refused_names_the_server_and_the_path(
 
 
 def test_a_wrong_password_names_the_server_and_the_user(
-    target: Target, small_input: tuple[Path, list[dict[str, Any]]], tmp_path: Path, logs: tuple[Any, Any]
+    target: Target, small_input: tuple[Path, list[dict[str, Any]]], tmp_path: Path, logs: CapturedLogs
 ) -> None:
     options = {"filebase": "denied/{groups[0]}/part_", **target.legacy_options(password=WRONG_PASSWORD)}
-    message = _failing_export(target, tmp_path, small_input[0], options, *logs)
+    message = _failing_export(target, tmp_path, small_input[0], options, logs)
     where = f"{target.kind}://ozzy@127.0.0.1:{target.server.port}"
     assert message.startswith(
         f"{target.writer}: cannot write to denied on {where}: authentication failed for user 'ozzy'"
@@ -392,13 +396,13 @@ def test_a_wrong_password_in_the_connection_is_never_shown(
     target: Target,
     small_input: tuple[Path, list[dict[str, Any]]],
     tmp_path: Path,
-    logs: tuple[Any, Any],
+    logs: CapturedLogs,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     connection = dict(target.server.connection(), password=WRONG_PASSWORD)
     monkeypatch.setenv(f"AIRFLOW_CONN_{target.conn_id.upper()}", json.dumps(connection))
     options = {"filebase": "denied2/part_", **target.connection_options()}
-    message = _failing_export(target, tmp_path, small_input[0], options, *logs)
+    message = _failing_export(target, tmp_path, small_input[0], options, logs)
     assert message.startswith(
         f"{target.writer}: cannot write to denied2 on {target.kind}://ozzy@127.0.0.1:{target.server.port}: "
         "authentication failed for user 'ozzy'"
@@ -411,13 +415,12 @@ def test_a_full_disk_names_the_server_the_file_and_the_reason(
     size: str,
     small_input: tuple[Path, list[dict[str, Any]]],
     tmp_path: Path,
-    logs: tuple[Any, Any],
+    logs: CapturedLogs,
 ) -> None:
     """Small files: the refusal comes as the reply to the upload. A large file (18 MB, uncompressed):
     the server refuses while data still flows, so the client first sees a broken connection (FTP) or
     has many writes in flight (SFTP); the error must still give the server's reason, not be retried."""
-    folder = fresh_folder(target.kind)
-    options: dict[str, Any] = {"filebase": f"{folder}/{{groups[0]}}/part_", **target.connection_options()}
+    folder, options = grouped_by_country(target)
     if size == "small-files":
         input_dir, free = small_input[0], 50_000  # the first files fit, a later one does not
         options["items_per_buffer_write"] = 100
@@ -427,7 +430,7 @@ def test_a_full_disk_names_the_server_the_file_and_the_reason(
         write_json_lines_gz(input_dir / "large.jl.gz", large)
         options.update(items_per_buffer_write=ITEMS, compression="none")
     with target.server.disk_full_after(free):
-        message = _failing_export(target, tmp_path, input_dir, options, *logs)
+        message = _failing_export(target, tmp_path, input_dir, options, logs)
     where = f"{target.kind}://ozzy@127.0.0.1:{target.server.port}"
     assert message.startswith(f"{target.writer}: cannot upload {folder}/"), message
     assert f" on {where}: " in message
@@ -467,9 +470,7 @@ def test_kill_9_during_an_upload_then_resume_gives_exact_output(
     )
     tries = []
     for placement in range(3):
-        folder = fresh_folder(target.kind)
-        options = {"filebase": f"{folder}/{{groups[0]}}/part_", "items_per_buffer_write": CRASH_PER_FILE}
-        options.update(target.connection_options())
+        folder, options = grouped_by_country(target, items_per_file=CRASH_PER_FILE)
         config = export_config(input_dir, Path("state"), target.writer, options, batch_size=250)
         harness = CrashHarness(
             tmp_path / f"job-{placement}",
@@ -543,9 +544,7 @@ def test_crash_stress_20_random_points(
     failures, landed = [], 0
     for point in range(STRESS_POINTS):
         seed = master.randrange(1_000_000)
-        folder = fresh_folder(target.kind)
-        options = {"filebase": f"{folder}/{{groups[0]}}/part_", "items_per_buffer_write": CRASH_PER_FILE}
-        options.update(target.connection_options())
+        folder, options = grouped_by_country(target, items_per_file=CRASH_PER_FILE)
         harness = CrashHarness(
             tmp_path / f"job-{point}",
             export_config(input_dir, Path("state"), target.writer, options, batch_size=250),
