@@ -8,13 +8,16 @@ import gzip
 import io
 import json
 import os
+import random
 import subprocess
 import sys
 import urllib.parse
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
+import pytest
 import zstandard
 
 if TYPE_CHECKING:
@@ -23,6 +26,10 @@ if TYPE_CHECKING:
     from tests.servers.moto_server import MotoServer
 
 OZZY = [sys.executable, "-m", "airflow_provider_ozzy.cli"]
+
+# crash stress tests: how many jobs, and the master seed their seeds are drawn from
+STRESS_POINTS = int(os.environ.get("OZZY_CRASH_POINTS", "20"))
+STRESS_SEED = int(os.environ.get("OZZY_CRASH_SEED", "20260000"))
 
 
 def run_ozzy(
@@ -262,3 +269,81 @@ def exporters_options(**formatter_options: Any) -> dict[str, Any]:
         },
         "notifications": [],
     }
+
+
+def seeded_item(
+    number: int, countries: list[str], more: Callable[[int, random.Random], dict[str, Any]]
+) -> dict[str, Any]:
+    """Input item ``number``, the same on every call: crash tests rebuild the input from the numbers alone.
+
+    ``id`` and ``country`` come first; ``more(number, rng)`` adds the test's own fields, drawn from
+    the same ``random.Random(number)`` after the country.
+    """
+    rng = random.Random(number)
+    return {"id": number, "country": rng.choice(countries), **more(number, rng)}
+
+
+class ModuleCase(NamedTuple):
+    """An exporters filter or transform test as data: ``module`` turns ``items`` into ``expected``."""
+
+    test: str  # the exporters test it ports: the pytest id
+    module: str
+    options: dict[str, Any]
+    items: list[dict[str, Any]]
+    expected: list[dict[str, Any]]
+
+
+def parametrize_module_cases(cases: list[ModuleCase]) -> pytest.MarkDecorator:
+    """Run a test once per case (argument ``case``), named after the exporters test the case ports."""
+    return pytest.mark.parametrize("case", cases, ids=[case.test for case in cases])
+
+
+def skip_unless_slow_requested(config: pytest.Config) -> None:
+    """Skip a ``slow`` stress test unless ``-m slow`` or ``OZZY_SLOW_TESTS=1`` asked for it.
+
+    The marker alone does not keep it out of a plain run (no ``-m``), and it takes many minutes.
+    """
+    if "slow" not in (config.getoption("markexpr", "") or "") and os.environ.get("OZZY_SLOW_TESTS") != "1":
+        pytest.skip("slow: run with -m slow (or OZZY_SLOW_TESTS=1)")
+
+
+def run_stress_points(
+    run_point: Callable[[int, int], CrashReport], name: Callable[[int], str] | None = None
+) -> tuple[list[str], int]:
+    """``run_point(point, seed)`` for ``STRESS_POINTS`` points, seeds drawn from ``STRESS_SEED``; the
+    failures (each with its point, ``name(point)`` and seed, to replay it) and the interruptions landed.
+
+    Every point runs even after one fails: a stress run reports all the points that fail at once.
+    """
+    master = random.Random(STRESS_SEED)
+    failures: list[str] = []
+    landed = 0
+    for point in range(STRESS_POINTS):
+        seed = master.randrange(1_000_000)
+        try:
+            report = run_point(point, seed)
+        except AssertionError as error:
+            named = f"{name(point)}, " if name else ""
+            failures.append(f"point {point} ({named}seed {seed}): {error}")
+        else:
+            landed += report.interruptions
+    return failures, landed
+
+
+def key_coverage_report(items: int, keys: dict[str, tuple[int, float]]) -> dict[str, Any]:
+    """AggregationWriter's report (exporters' AggregationStatsWriter): ``keys`` maps each key to the
+    (count, percentage) it must show; the values stay literal in the tests, the shape lives here."""
+    return {
+        "items": items,
+        "keys": {
+            key: {"count": count, "percentage": percentage} for key, (count, percentage) in keys.items()
+        },
+    }
+
+
+def grouped_file_names(files_per_group: dict[str, int], name: str = "file") -> list[str]:
+    """The files FSWriter writes for groups, in the order given: ``files_per_group[folder]`` files
+    ``{folder}/{name}0000.jl.gz``, ``{name}0001.jl.gz``... in each group folder."""
+    return [
+        f"{folder}/{name}{n:04d}.jl.gz" for folder, count in files_per_group.items() for n in range(count)
+    ]

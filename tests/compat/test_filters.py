@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.compat.conftest import RunOzzy, check_module_output, console, fs_input
+from tests.helpers import ModuleCase, parametrize_module_cases
 
 PLACES = ["filter", "filter_before", "filter_after"]
 NESTED = [
@@ -34,36 +34,36 @@ KEYED = [
 ]
 
 # (exporters test, filter module, options, input items, the items that pass)
-CASES: list[tuple[str, str, dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]] = [
-    (
+CASES: list[ModuleCase] = [
+    ModuleCase(
         "KeyValueFilterTest.test_filter_with_key_value",
         "exporters.filters.key_value_filter.KeyValueFilter",
         {"keys": [{"name": "country_code", "value": "es"}]},
         [{"name": "item1", "country_code": "es"}, {"name": "item2", "country_code": "uk"}],
         [{"name": "item1", "country_code": "es"}],
     ),
-    (
+    ModuleCase(
         "KeyValueFilterTest.test_filter_with_nested_key_value",
         "exporters.filters.key_value_filter.KeyValueFilter",
         {"keys": [{"name": "country.state.city", "value": "val"}]},
         NESTED,
         [NESTED[0], NESTED[3]],
     ),
-    (
+    ModuleCase(
         "KeyValueFilterTest.test_filter_with_nested_key_value_with_comma",
         "exporters.filters.key_value_filter.KeyValueFilter",
         {"keys": [{"name": "country,state,city", "value": "val"}], "nested_field_separator": ","},
         NESTED,
         [NESTED[0], NESTED[3]],
     ),
-    (
+    ModuleCase(
         "KeyValueFilterTest.test_filter_with_no_nested_key",
         "exporters.filters.key_value_filter.KeyValueFilter",
         {"keys": [{"name": "not_a_key", "value": "val"}]},
         NESTED,
         [],
     ),
-    (
+    ModuleCase(
         "KeyValueRegexFilterTest.test_filter_batch_with_key_value_regex",
         "exporters.filters.key_value_regex_filter.KeyValueRegexFilter",
         {"keys": [{"name": "country", "value": "e[sg]"}]},
@@ -79,35 +79,35 @@ CASES: list[tuple[str, str, dict[str, Any], list[dict[str, Any]], list[dict[str,
             {"name": "item4", "country": "españa"},
         ],
     ),
-    (
+    ModuleCase(
         "KeyValueRegexFilterTest.test_filter_with_nested_key_value",
         "exporters.filters.key_value_regex_filter.KeyValueRegexFilter",
         {"keys": [{"name": "country.state.city", "value": "val"}]},
         NESTED,
         [NESTED[0], NESTED[3]],
     ),
-    (
+    ModuleCase(
         "KeyValueRegexFilterTest.test_filter_with_nested_key_value_with_comma",
         "exporters.filters.key_value_regex_filter.KeyValueRegexFilter",
         {"keys": [{"name": "country,state,city", "value": "val"}], "nested_field_separator": ","},
         NESTED,
         [NESTED[0], NESTED[3]],
     ),
-    (
+    ModuleCase(
         "KeyValueRegexFilterTest.test_filter_with_no_nested_key",
         "exporters.filters.key_value_regex_filter.KeyValueRegexFilter",
         {"keys": [{"name": "not_a_key", "value": "val"}]},
         NESTED,
         [],
     ),
-    (
+    ModuleCase(
         "KeyValueRegexFilterTest.test_filter_with_nonstring_values",
         "exporters.filters.key_value_regex_filter.KeyValueRegexFilter",
         {"keys": [{"name": "address.country", "value": "US|3"}]},
         [{"address": {"country": v}} for v in (None, "US", 3, "BR")],
         [{"address": {"country": "US"}}, {"address": {"country": 3}}],
     ),
-    (
+    ModuleCase(
         "KeyValueFiltersTest.test_filter_with_contains_key_value (operator in)",
         "exporters.filters.key_value_filter.KeyValueFilter",
         {"keys": [{"name": "country_code", "value": ["es", "us"], "operator": "in"}]},
@@ -118,7 +118,7 @@ CASES: list[tuple[str, str, dict[str, Any], list[dict[str, Any]], list[dict[str,
         ],
         [{"name": "item1", "country_code": "es"}, {"name": "item2", "country_code": "us"}],
     ),
-    (
+    ModuleCase(
         "KeyValueFiltersTest.test_filter_with_in_key_value (operator contains)",
         "exporters.filters.key_value_filter.KeyValueFilter",
         {"keys": [{"name": "country_code", "value": "es", "operator": "contains"}]},
@@ -129,42 +129,42 @@ CASES: list[tuple[str, str, dict[str, Any], list[dict[str, Any]], list[dict[str,
         ],
         [{"name": "item1", "country_code": ["es", "us"]}, {"name": "item2", "country_code": ["es", "us"]}],
     ),
-    (
+    ModuleCase(
         "DupeFilterTest.test_filter_duplicates_with_default_key",
         "exporters.filters.dupe_filter.DupeFilter",
         {},
         KEYED,
         [KEYED[0], KEYED[2], KEYED[4]],
     ),
-    (
+    ModuleCase(
         "DupeFilterTest.test_filter_duplicates_with_custom_key",
         "exporters.filters.dupe_filter.DupeFilter",
         {"key_field": "custom_key"},
         [{k: v for k, v in item.items() if k != "_key"} for item in KEYED],
         [{k: v for k, v in KEYED[n].items() if k != "_key"} for n in (0, 2, 4)],
     ),
-    (
+    ModuleCase(
         "DupeFilterTest.test_filter_duplicates_empty_key_dont_get_filtered",
         "exporters.filters.dupe_filter.DupeFilter",
         {},
         [{"_key": "", "name": f"item{n}"} for n in range(3)],
         [{"_key": "", "name": f"item{n}"} for n in range(3)],
     ),
-    (
+    ModuleCase(
         "DupeFilterTest.test_filter_duplicates_items_without_keys_dont_get_filtered",
         "exporters.filters.dupe_filter.DupeFilter",
         {},
         [{"name": f"item{n}", "country_code": "es"} for n in range(3)],
         [{"name": f"item{n}", "country_code": "es"} for n in range(3)],
     ),
-    (
+    ModuleCase(
         "PythonexpFilterFilterTest.test_filter_batch_with_python_expression",
         "exporters.filters.pythonexp_filter.PythonexpFilter",
         {"python_expression": "item['country_code']=='uk'"},
         [{"name": "item1", "country_code": "es"}, {"name": "item2", "country_code": "uk"}],
         [{"name": "item2", "country_code": "uk"}],
     ),
-    (
+    ModuleCase(
         "NoFilterTest.test_filter_batch_no_op",
         "exporters.filters.no_filter.NoFilter",
         {},
@@ -175,19 +175,10 @@ CASES: list[tuple[str, str, dict[str, Any], list[dict[str, Any]], list[dict[str,
 
 
 @pytest.mark.parametrize("place", PLACES)
-@pytest.mark.parametrize(("case", "module", "options", "items", "expected"), CASES, ids=[c[0] for c in CASES])
-def test_filter(
-    run_ozzy: RunOzzy,
-    work: Path,
-    place: str,
-    case: str,
-    module: str,
-    options: dict[str, Any],
-    items: list[dict[str, Any]],
-    expected: list[dict[str, Any]],
-) -> None:
-    result = check_module_output(run_ozzy, work, place, module, options, items, expected)
-    assert result.stats["items_read"] == len(items)
+@parametrize_module_cases(CASES)
+def test_filter(run_ozzy: RunOzzy, work: Path, place: str, case: ModuleCase) -> None:
+    result = check_module_output(run_ozzy, work, place, case.module, case.options, case.items, case.expected)
+    assert result.stats["items_read"] == len(case.items)
 
 
 def test_filter_with_datetime(run_ozzy: RunOzzy, work: Path) -> None:

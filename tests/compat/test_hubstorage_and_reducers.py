@@ -25,6 +25,7 @@ import sqlalchemy
 from sqlalchemy import inspect, text
 
 from tests.compat.conftest import EXPORTERS_DATA, RunOzzy, console, fs_input
+from tests.helpers import key_coverage_report
 from tests.servers.scrapycloud_server import APIKEY, ScrapyCloudServer
 
 PROJECT = "10804"  # exporters' project id in these tests
@@ -292,14 +293,7 @@ def test_aggregation_writer_write_aggregated(run_ozzy: RunOzzy, work: Path) -> N
     }
     result = run_ozzy(config)
     assert result.code == 0, result.err
-    expected = {
-        "items": 4,
-        "keys": {
-            "birthday": {"count": 3, "percentage": 75.0},
-            "last_login": {"count": 1, "percentage": 25.0},
-            "name": {"count": 4, "percentage": 100.0},
-        },
-    }
+    expected = key_coverage_report(4, {"birthday": (3, 75.0), "last_login": (1, 25.0), "name": (4, 100.0)})
     assert result.stats["result"] == expected
     assert json.loads((work / "out" / "report.json").read_text()) == expected
     table = [" ".join(line.split()) for line in result.err.splitlines()]

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from tests.compat.conftest import RunOzzy, check_module_output, console, fs_input, random_reader
+from tests.helpers import ModuleCase, parametrize_module_cases
 
 BATCH = [{"name": "item1", "country_code": "es"}, {"name": "item2", "country_code": "uk"}]
 MAP_BATCH = [{"name": "item1", "country": "es"}, {"name": "item2", "country": "uk"}]
@@ -40,57 +41,57 @@ FLATSON_SCHEMA = {
 }
 
 # (exporters test, module, options, input, output)
-CASES: list[tuple[str, str, dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]] = [
-    (
+CASES: list[ModuleCase] = [
+    ModuleCase(
         "NoTransformTest.test_transform_batch",
         "exporters.transform.no_transform.NoTransform",
         {},
         BATCH,
         BATCH,
     ),
-    (
+    ModuleCase(
         "PythonexpTransformTest.test_transform_batch",
         "exporters.transform.pythonexp_transform.PythonexpTransform",
         {"python_expressions": ["item.update({'new_field': item.get('country_code')+'-'+item.get('name')})"]},
         BATCH,
         [{**item, "new_field": f"{item['country_code']}-{item['name']}"} for item in BATCH],
     ),
-    (
+    ModuleCase(
         "JqTransformTest.test_no_transform_batch",
         "exporters.transform.jq_transform.JQTransform",
         {"jq_filter": "."},
         BATCH,
         BATCH,
     ),
-    (
+    ModuleCase(
         "JqTransformTest.test_transform_batch",
         "exporters.transform.jq_transform.JQTransform",
         {"jq_filter": "{country: .country_code}"},
         BATCH,
         [{"country": "es"}, {"country": "uk"}],
     ),
-    (
+    ModuleCase(
         "JqTransformTest.test_transform_with_filter[es]",
         "exporters.transform.jq_transform.JQTransform",
         {"jq_filter": 'select(.country_code == "es") | {country_code}'},
         BATCH,
         [{"country_code": "es"}],
     ),
-    (
+    ModuleCase(
         "JqTransformTest.test_transform_with_filter[uk]",
         "exporters.transform.jq_transform.JQTransform",
         {"jq_filter": 'select(.country_code == "uk") | {country_code}'},
         BATCH,
         [{"country_code": "uk"}],
     ),
-    (
+    ModuleCase(
         "PythonMapTransformTest.test_transform_dynamic",
         "exporters.transform.pythonmap.PythonMapTransform",
         {"map": '{"name": item.get("name") + " blah"}'},
         MAP_BATCH,
         [{"name": "item1 blah"}, {"name": "item2 blah"}],
     ),
-    (
+    ModuleCase(
         # exporters' expression added two item lists (Python 2 only); the same map in Python 3
         "PythonMapTransformTest.test_transform_augmenting_item",
         "exporters.transform.pythonmap.PythonMapTransform",
@@ -98,7 +99,7 @@ CASES: list[tuple[str, str, dict[str, Any], list[dict[str, Any]], list[dict[str,
         MAP_BATCH,
         [{**item, "upper_name": item["name"].upper()} for item in MAP_BATCH],
     ),
-    (
+    ModuleCase(
         "FlatsonTransformTest.test_transform_batch",
         "exporters.transform.flatson_transform.FlatsonTransform",
         {"flatson_schema": FLATSON_SCHEMA},
@@ -123,17 +124,9 @@ CASES: list[tuple[str, str, dict[str, Any], list[dict[str, Any]], list[dict[str,
 ]
 
 
-@pytest.mark.parametrize(("case", "module", "options", "items", "expected"), CASES, ids=[c[0] for c in CASES])
-def test_transform(
-    run_ozzy: RunOzzy,
-    work: Path,
-    case: str,
-    module: str,
-    options: dict[str, Any],
-    items: list[dict[str, Any]],
-    expected: list[dict[str, Any]],
-) -> None:
-    check_module_output(run_ozzy, work, "transform", module, options, items, expected)
+@parametrize_module_cases(CASES)
+def test_transform(run_ozzy: RunOzzy, work: Path, case: ModuleCase) -> None:
+    check_module_output(run_ozzy, work, "transform", case.module, case.options, case.items, case.expected)
 
 
 def test_flatson_field_order_is_the_schema_order(run_ozzy: RunOzzy, work: Path) -> None:

@@ -34,7 +34,18 @@ import orjson
 import pytest
 
 from tests.crash_harness import CrashHarness, CrashReport, Trigger, check_exact_output
-from tests.helpers import decompress, final_stats, output_files, read_json_lines, write_input_files
+from tests.helpers import (
+    STRESS_POINTS,
+    STRESS_SEED,
+    decompress,
+    final_stats,
+    output_files,
+    read_json_lines,
+    run_stress_points,
+    seeded_item,
+    skip_unless_slow_requested,
+    write_input_files,
+)
 
 INPUT_FILES = 5
 ITEMS_PER_INPUT_FILE = 8000
@@ -46,16 +57,17 @@ CSV_FIELDS = ["id", "country", "name", "value"]
 MD5_FILE = "md5checksum.md5"
 
 
-def make_item(number: int) -> dict[str, Any]:
-    rng = random.Random(number)
+def _item_fields(number: int, rng: random.Random) -> dict[str, Any]:
     return {
-        "id": number,
-        "country": rng.choice(COUNTRIES),
         "kind": "rare" if number % RARE_EVERY == 137 else rng.choice(KINDS),
         "name": f"item {number} " + "x" * rng.randint(0, 40),
         "value": round(rng.random() * 1000, 3),
         "nested": {"n": number, "tags": ["t"] * rng.randint(0, 3)},
     }
+
+
+def make_item(number: int) -> dict[str, Any]:
+    return seeded_item(number, COUNTRIES, _item_fields)
 
 
 @dataclass(frozen=True)
@@ -401,14 +413,6 @@ def test_kill_9_during_the_final_flush_then_resume(
     print(report.describe())
 
 
-def _slow_requested(config: pytest.Config) -> bool:
-    return "slow" in (config.getoption("markexpr", "") or "") or os.environ.get("OZZY_SLOW_TESTS") == "1"
-
-
-STRESS_POINTS = int(os.environ.get("OZZY_CRASH_POINTS", "20"))
-STRESS_SEED = int(os.environ.get("OZZY_CRASH_SEED", "20260000"))
-
-
 @pytest.mark.slow
 @pytest.mark.timeout(3600)
 def test_crash_stress_20_random_points(
@@ -421,23 +425,19 @@ def test_crash_stress_20_random_points(
 
     ``OZZY_CRASH_SEED`` and ``OZZY_CRASH_POINTS`` change the master seed and the number of jobs.
     """
-    if not _slow_requested(request.config):
-        pytest.skip("slow: run with -m slow (or OZZY_SLOW_TESTS=1)")
-    master = random.Random(STRESS_SEED)
-    failures = []
-    landed = 0
-    for point in range(STRESS_POINTS):
-        scenario = SCENARIOS[point % len(SCENARIOS)]
-        seed = master.randrange(1_000_000)
+    skip_unless_slow_requested(request.config)
+
+    def scenario_at(point: int) -> Scenario:
+        return SCENARIOS[point % len(SCENARIOS)]
+
+    def run_point(point: int, seed: int) -> CrashReport:
+        scenario = scenario_at(point)
         interruptions = 2 if point % 4 == 3 else 1
-        try:
-            report = run_crash_scenario(
-                scenario, seed, interruptions, tmp_path / f"job-{point}", crash_input, buffer_env(scenario)
-            )
-        except AssertionError as error:
-            failures.append(f"point {point} ({scenario.name}, seed {seed}): {error}")
-        else:
-            landed += report.interruptions
+        return run_crash_scenario(
+            scenario, seed, interruptions, tmp_path / f"job-{point}", crash_input, buffer_env(scenario)
+        )
+
+    failures, landed = run_stress_points(run_point, name=lambda point: scenario_at(point).name)
     print(
         f"stress (OZZY_CRASH_SEED={STRESS_SEED}): {STRESS_POINTS - len(failures)}/{STRESS_POINTS} jobs exact, "
         f"{landed} interruptions landed"

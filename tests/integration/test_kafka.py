@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import time
 import zlib
 from collections import Counter
@@ -23,7 +22,7 @@ import pytest
 from airflow_provider_ozzy.engine.config import validate
 from airflow_provider_ozzy.errors import ConfigurationError, ReaderError
 from airflow_provider_ozzy.export_managers.basic_exporter import BasicExporter
-from tests.helpers import output_files, read_json_lines, run_ozzy, write_config
+from tests.helpers import output_files, read_json_lines, run_ozzy, skip_unless_slow_requested, write_config
 from tests.servers.kafka_server import KafkaBroker, _free_port
 
 BIG_PARTITIONS = 4
@@ -43,6 +42,11 @@ def big_topic(kafka_broker: KafkaBroker) -> str:
     kafka_broker.produce_json(topic, ((n % BIG_PARTITIONS, item(n)) for n in range(BIG_COUNT)))
     assert sum(kafka_broker.end_offsets(topic).values()) == BIG_COUNT
     return topic
+
+
+def reader_options(broker: KafkaBroker, topic: str, **options: Any) -> dict[str, Any]:
+    """Kafka reader options for ``topic`` on the test broker, plus the test's own ``options``."""
+    return {"brokers": [broker.bootstrap], "topic": topic, **options}
 
 
 def export(
@@ -79,7 +83,7 @@ def exported(tmp_path: Path) -> list[dict[str, Any]]:
 def test_a_4_partition_topic_of_100000_messages_arrives_once(
     tmp_path: Path, kafka_broker: KafkaBroker, big_topic: str
 ) -> None:
-    stats = export(tmp_path, {"brokers": [kafka_broker.bootstrap], "topic": big_topic, "batch_size": 5000})
+    stats = export(tmp_path, reader_options(kafka_broker, big_topic, batch_size=5000))
     assert stats["finished"] and stats["items_written"] == BIG_COUNT
     items = exported(tmp_path)
     assert len(items) == BIG_COUNT
@@ -98,7 +102,7 @@ def test_partitions_option_reads_only_those(
 ) -> None:
     export(
         tmp_path,
-        {"brokers": [kafka_broker.bootstrap], "topic": big_topic, "partitions": [1, 3], "add_metadata": True},
+        reader_options(kafka_broker, big_topic, partitions=[1, 3], add_metadata=True),
     )
     items = exported(tmp_path)
     assert len(items) == BIG_COUNT // 2
@@ -112,13 +116,7 @@ def test_a_resumed_job_keeps_its_stop_offsets_and_group_offsets_follow_ozzys_com
 ) -> None:
     topic = kafka_broker.create_topic(3)
     kafka_broker.produce_json(topic, ((n % 3, item(n)) for n in range(3000)))
-    reader = {
-        "brokers": [kafka_broker.bootstrap],
-        "topic": topic,
-        "batch_size": 300,
-        "group_id": "ozzy-g1",
-        "commit_group": True,
-    }
+    reader = reader_options(kafka_broker, topic, batch_size=300, group_id="ozzy-g1", commit_group=True)
     config = {
         "reader": {"name": "KafkaScannerReader", "options": reader},
         "writer": {
@@ -157,7 +155,7 @@ def test_a_resumed_job_keeps_its_stop_offsets_and_group_offsets_follow_ozzys_com
 
 def test_start_and_stop_bounds(tmp_path: Path, kafka_broker: KafkaBroker) -> None:
     topic = kafka_broker.create_topic(2)
-    base = {"brokers": [kafka_broker.bootstrap], "topic": topic}
+    base = reader_options(kafka_broker, topic)
     kafka_broker.produce(
         topic, ((n % 2, None, json.dumps(item(n)).encode()) for n in range(100)), timestamp_ms=HOUR_AGO
     )
@@ -201,12 +199,7 @@ def test_decoding_msgpack_zlib_gzip_raw_and_keys(tmp_path: Path, kafka_broker: K
     kafka_broker.produce(topic, [(0, str(v["id"]).encode(), zlib.compress(msgpack.packb(v))) for v in values])
     export(
         tmp_path / "mp",
-        {
-            "brokers": [kafka_broker.bootstrap],
-            "topic": topic,
-            "deserializer": "msgpack",
-            "decompress": "zlib",
-        },
+        reader_options(kafka_broker, topic, deserializer="msgpack", decompress="zlib"),
     )
     assert exported(tmp_path / "mp") == [dict(v, _key=str(v["id"])) for v in values]
 
@@ -220,7 +213,7 @@ def test_decoding_msgpack_zlib_gzip_raw_and_keys(tmp_path: Path, kafka_broker: K
             (0, b"t", None),
         ],
     )
-    export(tmp_path / "auto", {"brokers": [kafka_broker.bootstrap], "topic": topic, "decompress": "auto"})
+    export(tmp_path / "auto", reader_options(kafka_broker, topic, decompress="auto"))
     assert exported(tmp_path / "auto") == [
         {"a": 1, "_key": "//4="},
         {"value": [1, 2], "_key": None},
@@ -229,7 +222,7 @@ def test_decoding_msgpack_zlib_gzip_raw_and_keys(tmp_path: Path, kafka_broker: K
     ]
     topic = kafka_broker.create_topic(1)
     kafka_broker.produce(topic, [(0, None, "ü".encode()), (0, None, b"\xff")])
-    export(tmp_path / "raw", {"brokers": [kafka_broker.bootstrap], "topic": topic, "deserializer": "raw"})
+    export(tmp_path / "raw", reader_options(kafka_broker, topic, deserializer="raw"))
     assert exported(tmp_path / "raw") == [
         {"value": "ü", "_key": None},
         {"value_base64": "/w==", "_key": None},
@@ -244,7 +237,7 @@ def test_an_undecodable_message_is_an_error_naming_partition_and_offset(
         topic, [(1, None, b'{"ok": 1}'), (1, None, b'{"ok": 2}'), (1, None, b"not json"), (0, None, b"{}")]
     )
     with pytest.raises(ReaderError) as caught:
-        export(tmp_path, {"brokers": [kafka_broker.bootstrap], "topic": topic})
+        export(tmp_path, reader_options(kafka_broker, topic))
     message = str(caught.value)
     assert f"topic '{topic}' partition 1 offset 2" in message
     assert (
@@ -258,11 +251,9 @@ def test_unknown_topic_and_partition_are_errors(
     with pytest.raises(
         ReaderError, match=r"topic 'no-such-topic' on broker\(s\) 127\.0\.0\.1:\d+: the topic does not exist"
     ):
-        export(tmp_path / "a", {"brokers": [kafka_broker.bootstrap], "topic": "no-such-topic"})
+        export(tmp_path / "a", reader_options(kafka_broker, "no-such-topic"))
     with pytest.raises(ReaderError, match=r"partition\(s\) \[7\] do not exist"):
-        export(
-            tmp_path / "b", {"brokers": [kafka_broker.bootstrap], "topic": big_topic, "partitions": [1, 7]}
-        )
+        export(tmp_path / "b", reader_options(kafka_broker, big_topic, partitions=[1, 7]))
     assert not (tmp_path / "a" / "out").exists()
 
 
@@ -280,17 +271,17 @@ def test_tls_against_a_plaintext_broker_fails_clearly_without_secrets(
     # noida-db accepts any SASL credentials, so refused credentials cannot be shown on it; a
     # security protocol the broker does not speak is the authentication failure that exists here.
     secret = "Sasl-Secret-9931"
-    reader = {
-        "brokers": [kafka_broker.bootstrap],
-        "topic": "orders",
-        "timeout": 3,
-        "ssl_configs": {
+    reader = reader_options(
+        kafka_broker,
+        "orders",
+        timeout=3,
+        ssl_configs={
             "security_protocol": "SASL_SSL",
             "sasl_mechanism": "PLAIN",
             "sasl_plain_username": "ozzy",
             "sasl_plain_password": secret,
         },
-    }
+    )
     with pytest.raises(ReaderError) as caught:
         export(tmp_path, reader)
     assert f"topic 'orders' on broker(s) {kafka_broker.bootstrap}" in str(caught.value)
@@ -303,15 +294,15 @@ def test_bad_options_fail_before_any_data_moves(
     config = {
         "reader": {
             "name": "exporters.readers.kafka_scanner_reader.KafkaScannerReader",
-            "options": {
-                "brokers": [kafka_broker.bootstrap],
-                "topic": big_topic,
-                "start": "beginning",
-                "stop": "count",
-                "deserializer": "avro",
-                "batch_sise": 10,
-                "ssl_configs": {"sasl_plain_password": "Hidden-1", "colour": "red"},
-            },
+            "options": reader_options(
+                kafka_broker,
+                big_topic,
+                start="beginning",
+                stop="count",
+                deserializer="avro",
+                batch_sise=10,
+                ssl_configs={"sasl_plain_password": "Hidden-1", "colour": "red"},
+            ),
         },
         "writer": {"name": "FSWriter", "options": {"filebase": str(tmp_path / "out" / "part_")}},
     }
@@ -374,13 +365,7 @@ def unequal_topic(kafka_broker: KafkaBroker) -> str:
 def sample(
     tmp_path: Path, broker: KafkaBroker, topic: str, count: int, seed: int, folder: str
 ) -> list[dict[str, Any]]:
-    reader = {
-        "brokers": [broker.bootstrap],
-        "topic": topic,
-        "record_count": count,
-        "seed": seed,
-        "batch_size": 700,
-    }
+    reader = reader_options(broker, topic, record_count=count, seed=seed, batch_size=700)
     stats = export(tmp_path / folder, reader, name="KafkaRandomReader", state_id=folder)
     assert stats["items_written"] == count
     return exported(tmp_path / folder)
@@ -414,7 +399,7 @@ def test_random_sample_larger_than_the_topic_is_the_whole_topic(
 ) -> None:
     topic = kafka_broker.create_topic(2)
     kafka_broker.produce_json(topic, ((n % 2, item(n)) for n in range(50)))
-    reader = {"brokers": [kafka_broker.bootstrap], "topic": topic, "record_count": 80, "group": "legacy"}
+    reader = reader_options(kafka_broker, topic, record_count=80, group="legacy")
     stats = export(tmp_path, reader, name="KafkaRandomReader")
     assert stats["items_written"] == 50
     assert sorted(each["id"] for each in exported(tmp_path)) == list(range(50))
@@ -427,13 +412,7 @@ def test_random_sample_resumes_with_the_same_sample(
     config = {
         "reader": {
             "name": "KafkaRandomReader",
-            "options": {
-                "brokers": [kafka_broker.bootstrap],
-                "topic": unequal_topic,
-                "record_count": 1000,
-                "seed": 3,
-                "batch_size": 100,
-            },
+            "options": reader_options(kafka_broker, unequal_topic, record_count=1000, seed=3, batch_size=100),
         },
         "writer": {
             "name": "FSWriter",
@@ -492,7 +471,7 @@ def run_crash_job(
     config = {
         "reader": {
             "name": "KafkaScannerReader",
-            "options": {"brokers": [broker.bootstrap], "topic": topic, "batch_size": CRASH_BATCH},
+            "options": reader_options(broker, topic, batch_size=CRASH_BATCH),
         },
         "writer": {
             "name": "FSWriter",
@@ -542,11 +521,7 @@ def test_kill_9_stress_20_points_on_the_100000_message_topic(
     request: pytest.FixtureRequest, tmp_path: Path, kafka_broker: KafkaBroker, big_topic: str
 ) -> None:
     """20 seeded ``kill -9`` points over 5 jobs of the 4-partition 100,000-message topic."""
-    if (
-        "slow" not in (request.config.getoption("markexpr", "") or "")
-        and os.environ.get("OZZY_SLOW_TESTS") != "1"
-    ):
-        pytest.skip("slow: run with -m slow (or OZZY_SLOW_TESTS=1)")
+    skip_unless_slow_requested(request.config)
     landed = 0
     for job, seed in enumerate((101, 102, 103, 104, 105)):
         description = run_crash_job(
@@ -587,7 +562,7 @@ def test_shards_split_the_partitions_and_together_read_everything_once(
 
     shards = kafka_partition_shards(kafka_broker.bootstrap, 3, topic=unequal_topic)
     assert shards == [{"partitions": [0, 3]}, {"partitions": [1]}, {"partitions": [2]}]
-    base = {"brokers": [kafka_broker.bootstrap], "topic": unequal_topic}
+    base = reader_options(kafka_broker, unequal_topic)
     assert kafka_partition_shards(base, 8) == [{"partitions": [p]} for p in range(4)]
     assert kafka_partition_shards(KafkaScannerReader({**base, "partitions": [1, 2, 3]}), 2) == [
         {"partitions": [1, 3]},

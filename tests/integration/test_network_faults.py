@@ -25,7 +25,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -347,6 +347,18 @@ def check_nothing_complete(place: Place, kind: str, prefix: str, work: Path, sta
     assert published == [], f"{place.server}: files published by a failed job: {published[:5]}"
 
 
+def check_fails_clearly_with_nothing_complete(
+    place: Place, kind: str, prefix: str, input_dir: Path, work: Path
+) -> None:
+    """``ozzy run`` against a place that keeps failing: it gives up with one clear line naming the
+    module and the place, and leaves no finished job and no published file."""
+    returncode, output, state = run_failing(config_for(place, kind, input_dir, prefix), work, place.env)
+    module = place.writer(prefix)["name"] if kind == "writer" else place.reader(prefix)["name"]
+    assert returncode != 0, output[-3000:]
+    assert_clear_failure(output, module, place.where)
+    check_nothing_complete(place, kind, prefix, work, state)
+
+
 # -- HTTP services -------------------------------------------------------------------------------------------
 SLOW = pytest.mark.slow  # in the stress run (OZZY_STRESS=1 / -m slow): each case costs 10-60 s here
 
@@ -413,39 +425,41 @@ def test_permanent_http_faults_fail_clearly_with_nothing_complete(
         proxy.fail(times=1_000_000, status=503, body=b"down for good", content_type="text/plain")
     else:
         proxy.reset(times=1_000_000)
-    returncode, output, state = run_failing(config_for(place, kind, input_dir, prefix), work, place.env)
-    module = place.writer(prefix)["name"] if kind == "writer" else place.reader(prefix)["name"]
-    assert returncode != 0, output[-3000:]
-    assert_clear_failure(output, module, place.where)
-    check_nothing_complete(place, kind, prefix, work, state)
+    check_fails_clearly_with_nothing_complete(place, kind, prefix, input_dir, work)
     injected = proxy.faults_injected()
     assert sum(injected.values()) > 1, "the error was not retried before giving up"
     record(place.server, injected)
 
 
 # -- TCP services: SFTP, FTP control channel, SMTP -----------------------------------------------------------
-def tcp_proxy_for(
-    request: pytest.FixtureRequest, protocol: str, start: Callable[[str, int], TcpFaultProxy]
-) -> TcpFaultProxy:
+class TcpCase(NamedTuple):
+    proxy: TcpFaultProxy
+    place: Place
+    prefix: str
+
+
+@pytest.fixture
+def tcp_case(
+    protocol: str,
+    kind: str,
+    request: pytest.FixtureRequest,
+    tcp_fault_proxy: Callable[[str, int], TcpFaultProxy],
+) -> TcpCase:
+    """The ``protocol`` server behind a TCP fault proxy, and a fresh prefix for the ``kind`` under test:
+    where every TCP fault test starts (the test is parametrized with ``protocol`` and ``kind``)."""
     server = request.getfixturevalue(f"{protocol}_server")
-    return start(server.host, server.port)
+    proxy = tcp_fault_proxy(server.host, server.port)
+    place = remote_place(request, protocol, proxy)
+    return TcpCase(proxy, place, fresh_prefix(place, kind))
 
 
 @pytest.mark.parametrize(
     ("protocol", "kind"), [pytest.param("sftp", "writer", marks=SLOW), ("sftp", "reader"), ("ftp", "writer")]
 )
 def test_transient_tcp_faults_are_retried_to_exact_output(
-    protocol: str,
-    kind: str,
-    request: pytest.FixtureRequest,
-    tcp_fault_proxy: Callable[[str, int], TcpFaultProxy],
-    input_dir: Path,
-    work: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    protocol: str, kind: str, tcp_case: TcpCase, input_dir: Path, work: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    proxy = tcp_proxy_for(request, protocol, tcp_fault_proxy)
-    place = remote_place(request, protocol, proxy)
-    prefix = fresh_prefix(place, kind)
+    proxy, place, prefix = tcp_case
     # SFTP: resets mid-transfer (the SSH handshake alone is a few KB); FTP: mid-session on the
     # control channel, then a connection reset at once
     proxy.reset(times=2, after_bytes=15_000 if protocol == "sftp" else 700)
@@ -464,22 +478,11 @@ def test_transient_tcp_faults_are_retried_to_exact_output(
     ],
 )
 def test_permanent_tcp_faults_fail_clearly_with_nothing_complete(
-    protocol: str,
-    kind: str,
-    request: pytest.FixtureRequest,
-    tcp_fault_proxy: Callable[[str, int], TcpFaultProxy],
-    input_dir: Path,
-    work: Path,
+    kind: str, tcp_case: TcpCase, input_dir: Path, work: Path
 ) -> None:
-    proxy = tcp_proxy_for(request, protocol, tcp_fault_proxy)
-    place = remote_place(request, protocol, proxy)
-    prefix = fresh_prefix(place, kind)
+    proxy, place, prefix = tcp_case
     proxy.refuse()
-    returncode, output, state = run_failing(config_for(place, kind, input_dir, prefix), work, place.env)
-    module = place.writer(prefix)["name"] if kind == "writer" else place.reader(prefix)["name"]
-    assert returncode != 0, output[-3000:]
-    assert_clear_failure(output, module, place.where)
-    check_nothing_complete(place, kind, prefix, work, state)
+    check_fails_clearly_with_nothing_complete(place, kind, prefix, input_dir, work)
     assert proxy.faults_injected().get("refuse", 0) > 1, "the error was not retried before giving up"
     record(place.server, proxy.faults_injected())
 

@@ -60,6 +60,11 @@ def _b64(secret: str) -> str:
     return base64.b64encode(secret.encode()).decode()
 
 
+def _ozzy_login(conn_type: str, host: str, pw: str, **fields: Any) -> dict[str, Any]:
+    """An Airflow connection to ``host`` logging in as ``ozzy`` with the case's password ``pw``."""
+    return {"conn_type": conn_type, "host": host, "login": "ozzy", "password": pw, **fields}
+
+
 # -- the cases: one function per connection type and outcome ----------------------------------------------
 
 
@@ -204,13 +209,7 @@ def ftp_legacy_password(request: pytest.FixtureRequest, pw: str) -> Setup:
 
 
 def smtp_unreachable(request: pytest.FixtureRequest, pw: str) -> Setup:
-    connection = {
-        "conn_type": "smtp",
-        "host": "127.0.0.1",
-        "port": free_port(),
-        "login": "ozzy",
-        "password": pw,
-    }
+    connection = _ozzy_login("smtp", "127.0.0.1", pw, port=free_port())
     writer = {
         "name": "MailWriter",
         "options": {"emails": ["a@example.com"], "subject": "s", "smtp_conn_id": "oz_smtp"},
@@ -229,13 +228,8 @@ def webhook_url_token(request: pytest.FixtureRequest, pw: str) -> Setup:
 
 
 def webhook_connection(request: pytest.FixtureRequest, pw: str) -> Setup:
-    connection = {
-        "conn_type": "http",
-        "host": f"http://127.0.0.1:{free_port()}",
-        "login": "ozzy",
-        "password": pw,
-        "extra": {"Authorization": f"Bearer {pw}"},  # HttpHook sends the extra as headers
-    }
+    headers = {"Authorization": f"Bearer {pw}"}  # HttpHook sends the extra as headers
+    connection = _ozzy_login("http", f"http://127.0.0.1:{free_port()}", pw, extra=headers)
     notifier = {"name": "WebhookNotifier", "options": {"http_conn_id": "oz_http"}}
     return Setup({"oz_http": connection}, exporter_options={"notifications": [notifier]}, succeeds=True)
 
@@ -299,13 +293,8 @@ def alchemy_unreachable(request: pytest.FixtureRequest, pw: str) -> Setup:
 
 
 def kafka_sasl_unreachable(request: pytest.FixtureRequest, pw: str) -> Setup:
-    connection = {
-        "conn_type": "ozzy_kafka",
-        "host": f"127.0.0.1:{free_port()}",
-        "login": "ozzy",
-        "password": pw,
-        "extra": {"security_protocol": "SASL_PLAINTEXT", "sasl_mechanism": "PLAIN"},
-    }
+    extra = {"security_protocol": "SASL_PLAINTEXT", "sasl_mechanism": "PLAIN"}
+    connection = _ozzy_login("ozzy_kafka", f"127.0.0.1:{free_port()}", pw, extra=extra)
     reader = {
         "name": "KafkaScannerReader",
         "options": {"kafka_conn_id": "oz_kafka", "topic": "t", "timeout": 3},

@@ -18,7 +18,7 @@ import random
 import re
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,15 @@ from airflow_provider_ozzy.writers.base_writer import WrittenFile
 from airflow_provider_ozzy.writers.ftp_writer import FTPWriter
 from airflow_provider_ozzy.writers.sftp_writer import SFTPWriter
 from tests.crash_harness import CrashHarness, CrashReport, Trigger, check_exact_output, file_sequences
-from tests.helpers import read_json_lines, write_input_files, write_json_lines_gz
+from tests.helpers import (
+    STRESS_POINTS,
+    read_json_lines,
+    run_stress_points,
+    seeded_item,
+    skip_unless_slow_requested,
+    write_input_files,
+    write_json_lines_gz,
+)
 from tests.servers.ftp_server import FTPTestServer
 from tests.servers.process_server import free_port
 from tests.servers.sftp_server import SFTPTestServer
@@ -48,14 +56,8 @@ WRONG_PASSWORD = "not-the-Password-0815"
 
 
 def make_item(number: int) -> dict[str, Any]:
-    rng = random.Random(number)
     # random hex compresses to about half: files of a few hundred items take a while to upload
-    return {
-        "id": number,
-        "country": rng.choice(COUNTRIES),
-        "payload": rng.randbytes(120).hex(),
-        "n": number / 7,
-    }
+    return seeded_item(number, COUNTRIES, lambda n, rng: {"payload": rng.randbytes(120).hex(), "n": n / 7})
 
 
 @pytest.fixture(scope="module")
@@ -124,6 +126,16 @@ def fresh_folder(kind: str) -> str:
     return f"exports/{kind}-{uuid.uuid4().hex[:8]}"
 
 
+def grouped_by_country(target: Target, items_per_file: int | None = None) -> tuple[str, dict[str, Any]]:
+    """A fresh folder on the server, and writer options putting each country in a folder of its own
+    there, through the target's Airflow connection: the export most tests here run."""
+    folder = fresh_folder(target.kind)
+    options: dict[str, Any] = {"filebase": f"{folder}/{{groups[0]}}/part_", **target.connection_options()}
+    if items_per_file is not None:
+        options["items_per_buffer_write"] = items_per_file
+    return folder, options
+
+
 def export_config(
     input_dir: Path,
     state_dir: Path,
@@ -188,10 +200,22 @@ def check_download(
     return problems
 
 
-def logged(caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]) -> str:
-    """Every log line so far: once Airflow configured logging in this process, Ozzy's lines go to stdout."""
-    captured = capfd.readouterr()
-    return caplog.text + captured.out + captured.err
+@dataclass
+class CapturedLogs:
+    """Ozzy's log lines, wherever they go: once Airflow configured logging in this process, to stdout too."""
+
+    caplog: pytest.LogCaptureFixture
+    capfd: pytest.CaptureFixture[str]
+
+    def text(self) -> str:
+        """Every log line so far."""
+        captured = self.capfd.readouterr()
+        return self.caplog.text + captured.out + captured.err
+
+
+@pytest.fixture
+def logs(caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]) -> CapturedLogs:
+    return CapturedLogs(caplog, capfd)
 
 
 def run_export(config: dict[str, Any]) -> dict[str, Any]:
@@ -259,8 +283,7 @@ def test_a_rewrite_replaces_files_even_where_rename_does_not_replace(
     target: Target,
     small_input: tuple[Path, list[dict[str, Any]]],
     tmp_path: Path,
-    caplog: pytest.LogCaptureFixture,
-    capfd: pytest.CaptureFixture[str],
+    logs: CapturedLogs,
 ) -> None:
     """A resume rewrites files under their names: servers whose rename keeps the old file must still end exact.
 
@@ -269,9 +292,7 @@ def test_a_rewrite_replaces_files_even_where_rename_does_not_replace(
     existing file), so the writer must remove the old copy first.
     """
     input_dir, items = small_input
-    folder = fresh_folder(target.kind)
-    options = {"filebase": f"{folder}/{{groups[0]}}/part_", "items_per_buffer_write": 100}
-    options.update(target.connection_options())
+    folder, options = grouped_by_country(target, items_per_file=100)
     run_export(export_config(input_dir, tmp_path / "state1", target.writer, options))
 
     changed_dir = tmp_path / "changed"
@@ -283,36 +304,33 @@ def test_a_rewrite_replaces_files_even_where_rename_does_not_replace(
         if isinstance(server, SFTPTestServer)
         else server.rename_refuses_existing()
     )
-    with refusing, caplog.at_level(logging.WARNING, "airflow_provider_ozzy"):
+    with refusing, logs.caplog.at_level(logging.WARNING, "airflow_provider_ozzy"):
         run_export(export_config(changed_dir, tmp_path / "state2", target.writer, options))
 
     problems = check_download(target, folder, tmp_path / "back", changed, 100)
     assert not problems, "\n".join(problems)
     if target.kind == "sftp":
-        assert "refused posix-rename" in logged(caplog, capfd)
+        assert "refused posix-rename" in logs.text()
 
 
 def test_a_dropped_connection_is_retried_on_a_new_connection(
     target: Target,
     small_input: tuple[Path, list[dict[str, Any]]],
     tmp_path: Path,
-    caplog: pytest.LogCaptureFixture,
-    capfd: pytest.CaptureFixture[str],
+    logs: CapturedLogs,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The server drops the connection during the first two uploads: each is retried, after a
     backoff, on a new connection, and the export ends exact."""
     monkeypatch.delenv("OZZY_DISABLE_RETRIES")
     input_dir, items = small_input
-    folder = fresh_folder(target.kind)
-    options = {"filebase": f"{folder}/{{groups[0]}}/part_", "items_per_buffer_write": 100}
-    options.update(target.connection_options())
+    folder, options = grouped_by_country(target, items_per_file=100)
     with target.server.dropping_connections(2):
         run_export(export_config(input_dir, tmp_path / "state", target.writer, options))
         assert target.server.drops_left == 0, "the server dropped no connection"
     problems = check_download(target, folder, tmp_path / "back", items, 100)
     assert not problems, "\n".join(problems)
-    retries = set(re.findall(r": attempt (\d) of \d+ in [\d.]+ s: (.*)", logged(caplog, capfd)))
+    retries = set(re.findall(r": attempt (\d) of \d+ in [\d.]+ s: (.*)", logs.text()))
     assert {attempt for attempt, _ in retries} == {"2", "3"}, retries
     assert all(target.server.password not in reason for _, reason in retries)
 
@@ -339,38 +357,37 @@ def test_check_consistency_reports_a_file_that_differs(target: Target) -> None:
 
 
 # -- failures: clear errors naming the server and the path, never the password -----------------------------
-def _failing_export(
-    target: Target,
-    tmp_path: Path,
-    input_dir: Path,
-    options: dict[str, Any],
-    caplog: pytest.LogCaptureFixture,
-    capfd: pytest.CaptureFixture[str],
-) -> str:
-    """Run an export that must fail at once (retries off), return its error after checking no password shows."""
-    config = export_config(input_dir, tmp_path / "state", target.writer, options)
-    with caplog.at_level(logging.DEBUG), pytest.raises(WriterError) as failure:
-        BasicExporter(config).export()
-    message = str(failure.value)
-    logs = logged(caplog, capfd)
-    assert "Created job" in logs, "the export's log lines were not captured"
-    for secret in (target.server.password, WRONG_PASSWORD):
-        assert secret not in message
-        assert secret not in logs, "a log line shows the password"
-    return message
+FailingExport = Callable[..., str]
 
 
 @pytest.fixture
-def logs(caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]) -> tuple[Any, Any]:
-    return caplog, capfd
+def failing_export(
+    target: Target, small_input: tuple[Path, list[dict[str, Any]]], tmp_path: Path, logs: CapturedLogs
+) -> FailingExport:
+    """``failing_export(options, input_dir=small input)``: run an export to ``target`` that must fail at
+    once (retries off), return its error after checking no password shows in it or in the logs."""
+
+    def run(options: dict[str, Any], input_dir: Path | None = None) -> str:
+        config = export_config(input_dir or small_input[0], tmp_path / "state", target.writer, options)
+        with logs.caplog.at_level(logging.DEBUG), pytest.raises(WriterError) as failure:
+            BasicExporter(config).export()
+        message = str(failure.value)
+        logged = logs.text()
+        assert "Created job" in logged, "the export's log lines were not captured"
+        for secret in (target.server.password, WRONG_PASSWORD):
+            assert secret not in message
+            assert secret not in logged, "a log line shows the password"
+        return message
+
+    return run
 
 
 def test_connection_refused_names_the_server_and_the_path(
-    target: Target, small_input: tuple[Path, list[dict[str, Any]]], tmp_path: Path, logs: tuple[Any, Any]
+    target: Target, failing_export: FailingExport
 ) -> None:
     port = free_port()
     options = {"filebase": "refused/{groups[0]}/part_", **target.legacy_options(), "port": port}
-    message = _failing_export(target, tmp_path, small_input[0], options, *logs)
+    message = failing_export(options)
     assert message.startswith(
         f"{target.writer}: cannot write to refused on {target.kind}://ozzy@127.0.0.1:{port}: "
     )
@@ -378,10 +395,10 @@ def test_connection_refused_names_the_server_and_the_path(
 
 
 def test_a_wrong_password_names_the_server_and_the_user(
-    target: Target, small_input: tuple[Path, list[dict[str, Any]]], tmp_path: Path, logs: tuple[Any, Any]
+    target: Target, failing_export: FailingExport
 ) -> None:
     options = {"filebase": "denied/{groups[0]}/part_", **target.legacy_options(password=WRONG_PASSWORD)}
-    message = _failing_export(target, tmp_path, small_input[0], options, *logs)
+    message = failing_export(options)
     where = f"{target.kind}://ozzy@127.0.0.1:{target.server.port}"
     assert message.startswith(
         f"{target.writer}: cannot write to denied on {where}: authentication failed for user 'ozzy'"
@@ -389,16 +406,12 @@ def test_a_wrong_password_names_the_server_and_the_user(
 
 
 def test_a_wrong_password_in_the_connection_is_never_shown(
-    target: Target,
-    small_input: tuple[Path, list[dict[str, Any]]],
-    tmp_path: Path,
-    logs: tuple[Any, Any],
-    monkeypatch: pytest.MonkeyPatch,
+    target: Target, failing_export: FailingExport, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     connection = dict(target.server.connection(), password=WRONG_PASSWORD)
     monkeypatch.setenv(f"AIRFLOW_CONN_{target.conn_id.upper()}", json.dumps(connection))
     options = {"filebase": "denied2/part_", **target.connection_options()}
-    message = _failing_export(target, tmp_path, small_input[0], options, *logs)
+    message = failing_export(options)
     assert message.startswith(
         f"{target.writer}: cannot write to denied2 on {target.kind}://ozzy@127.0.0.1:{target.server.port}: "
         "authentication failed for user 'ozzy'"
@@ -411,13 +424,12 @@ def test_a_full_disk_names_the_server_the_file_and_the_reason(
     size: str,
     small_input: tuple[Path, list[dict[str, Any]]],
     tmp_path: Path,
-    logs: tuple[Any, Any],
+    failing_export: FailingExport,
 ) -> None:
     """Small files: the refusal comes as the reply to the upload. A large file (18 MB, uncompressed):
     the server refuses while data still flows, so the client first sees a broken connection (FTP) or
     has many writes in flight (SFTP); the error must still give the server's reason, not be retried."""
-    folder = fresh_folder(target.kind)
-    options: dict[str, Any] = {"filebase": f"{folder}/{{groups[0]}}/part_", **target.connection_options()}
+    folder, options = grouped_by_country(target)
     if size == "small-files":
         input_dir, free = small_input[0], 50_000  # the first files fit, a later one does not
         options["items_per_buffer_write"] = 100
@@ -427,7 +439,7 @@ def test_a_full_disk_names_the_server_the_file_and_the_reason(
         write_json_lines_gz(input_dir / "large.jl.gz", large)
         options.update(items_per_buffer_write=ITEMS, compression="none")
     with target.server.disk_full_after(free):
-        message = _failing_export(target, tmp_path, input_dir, options, *logs)
+        message = failing_export(options, input_dir)
     where = f"{target.kind}://ozzy@127.0.0.1:{target.server.port}"
     assert message.startswith(f"{target.writer}: cannot upload {folder}/"), message
     assert f" on {where}: " in message
@@ -467,9 +479,7 @@ def test_kill_9_during_an_upload_then_resume_gives_exact_output(
     )
     tries = []
     for placement in range(3):
-        folder = fresh_folder(target.kind)
-        options = {"filebase": f"{folder}/{{groups[0]}}/part_", "items_per_buffer_write": CRASH_PER_FILE}
-        options.update(target.connection_options())
+        folder, options = grouped_by_country(target, items_per_file=CRASH_PER_FILE)
         config = export_config(input_dir, Path("state"), target.writer, options, batch_size=250)
         harness = CrashHarness(
             tmp_path / f"job-{placement}",
@@ -518,10 +528,6 @@ def test_kill_9_during_an_upload_then_resume_gives_exact_output(
     print(report.describe())
 
 
-STRESS_POINTS = int(os.environ.get("OZZY_CRASH_POINTS", "20"))
-STRESS_SEED = int(os.environ.get("OZZY_CRASH_SEED", "20260000"))
-
-
 @pytest.mark.slow
 @pytest.mark.timeout(3600)
 def test_crash_stress_20_random_points(
@@ -534,18 +540,12 @@ def test_crash_stress_20_random_points(
 
     ``OZZY_CRASH_SEED`` and ``OZZY_CRASH_POINTS`` change the master seed and the number of jobs.
     """
-    markers = request.config.getoption("markexpr", "") or ""
-    if "slow" not in markers and os.environ.get("OZZY_SLOW_TESTS") != "1":
-        pytest.skip("slow: run with -m slow (or OZZY_SLOW_TESTS=1)")
+    skip_unless_slow_requested(request.config)
     input_dir, items = input_items
     total_files = sum(len(counts) for counts in layout(items, CRASH_PER_FILE).values())
-    master = random.Random(STRESS_SEED)
-    failures, landed = [], 0
-    for point in range(STRESS_POINTS):
-        seed = master.randrange(1_000_000)
-        folder = fresh_folder(target.kind)
-        options = {"filebase": f"{folder}/{{groups[0]}}/part_", "items_per_buffer_write": CRASH_PER_FILE}
-        options.update(target.connection_options())
+
+    def run_point(point: int, seed: int) -> CrashReport:
+        folder, options = grouped_by_country(target, items_per_file=CRASH_PER_FILE)
         harness = CrashHarness(
             tmp_path / f"job-{point}",
             export_config(input_dir, Path("state"), target.writer, options, batch_size=250),
@@ -553,18 +553,16 @@ def test_crash_stress_20_random_points(
             env=target.connection_env(),
         )
         plan = harness.random_plan(random.Random(seed), total_files, ITEMS // 250, 2 if point % 4 == 3 else 1)
-        try:
-            report = harness.run(plan, seed=seed, label=f"{target.kind}-{point}")
-            back = tmp_path / f"back-{point}"
-            target.server.download(folder, back)
-            problems = check_exact_output(
-                back, expected_sequences(items), parse_ids, layout=layout(items, CRASH_PER_FILE)
-            )
-            assert not problems, "\n  ".join(problems) + f"\n{report.describe()}"
-        except AssertionError as error:
-            failures.append(f"point {point} (seed {seed}): {error}")
-        else:
-            landed += report.interruptions
+        report = harness.run(plan, seed=seed, label=f"{target.kind}-{point}")
+        back = tmp_path / f"back-{point}"
+        target.server.download(folder, back)
+        problems = check_exact_output(
+            back, expected_sequences(items), parse_ids, layout=layout(items, CRASH_PER_FILE)
+        )
+        assert not problems, "\n  ".join(problems) + f"\n{report.describe()}"
+        return report
+
+    failures, landed = run_stress_points(run_point)
     print(
         f"{target.kind} stress: {STRESS_POINTS - len(failures)}/{STRESS_POINTS} exact, {landed} kills landed"
     )

@@ -11,7 +11,7 @@ import pytest
 from airflow_provider_ozzy.engine.config import validate
 from airflow_provider_ozzy.errors import ConfigurationError
 from airflow_provider_ozzy.export_managers.basic_exporter import BasicExporter
-from tests.helpers import run_ozzy, write_config
+from tests.helpers import key_coverage_report, run_ozzy, write_config
 
 ITEMS: list[dict[str, Any]] = [
     {"a": 1, "b": {"c": 1, "d": {"e": 1}}},
@@ -21,18 +21,18 @@ ITEMS: list[dict[str, Any]] = [
     {"a": 2, "b": {"d": {}}, "f": []},
     {"a": 3},
 ]
-EXPECTED = {
-    "items": 6,
-    "keys": {
-        "a": {"count": 4, "percentage": 66.67},
-        "b": {"count": 4, "percentage": 66.67},
-        "b.c": {"count": 2, "percentage": 33.33},
-        "b.d": {"count": 2, "percentage": 33.33},
-        "b.d.e": {"count": 1, "percentage": 16.67},
-        "f": {"count": 2, "percentage": 33.33},
-        "h": {"count": 1, "percentage": 16.67},
+EXPECTED = key_coverage_report(
+    6,
+    {
+        "a": (4, 66.67),
+        "b": (4, 66.67),
+        "b.c": (2, 33.33),
+        "b.d": (2, 33.33),
+        "b.d.e": (1, 16.67),
+        "f": (2, 33.33),
+        "h": (1, 16.67),
     },
-}
+)
 
 
 def config(tmp_path: Path, **options: Any) -> dict[str, Any]:
