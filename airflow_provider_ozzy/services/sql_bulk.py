@@ -17,8 +17,9 @@ the item had them): the database converts them as it would a parameter.
 
 from __future__ import annotations
 
+import csv
 import io
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import column, insert
@@ -26,11 +27,9 @@ from sqlalchemy import table as table_clause
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
-# COPY's text format: a backslash starts an escape, tab separates columns, newline ends a row
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-_COPY_NULL = "\\N"
 # bytes of COPY data sent at a time (psycopg2 reads the buffer in pieces of this size)
 _COPY_CHUNK = 1 << 20
+_ROWS_PER_SLICE = 2000
 _PLACEHOLDERS = {"format": "%s", "pyformat": "%s", "qmark": "?"}
 
 
@@ -55,7 +54,7 @@ def insert_rows(
         head = f"COPY {target} ({columns})"
         if "%%" in dialect.identifier_preparer.quote_identifier("%"):
             head = head.replace("%%", "%")
-        _copy(connection, f"{head} FROM STDIN", rows)
+        _copy(connection, f"{head} FROM STDIN (FORMAT csv)", rows)
         return
     placeholder = _PLACEHOLDERS.get(dialect.paramstyle)
     if placeholder is None:  # a driver of another parameter style: SQLAlchemy's own path
@@ -80,7 +79,7 @@ def _copy(connection: Connection, statement: str, rows: list[tuple[Any, ...]]) -
     cursor = dbapi_connection.cursor()
     try:
         if dialect.driver == "psycopg2":
-            cursor.copy_expert(statement, _CopyText(rows), _COPY_CHUNK)
+            cursor.copy_expert(statement, _CopyCsv(rows), _COPY_CHUNK)
         else:  # psycopg 3
             with cursor.copy(statement) as copy:
                 for row in rows:
@@ -105,27 +104,28 @@ def _qualified(connection: Connection, table: str, schema: str | None) -> str:
     return f"{preparer.quote_schema(schema)}.{name}" if schema else name
 
 
-def copy_text_value(value: Any) -> str:
-    """``value`` as a field of COPY's text format."""
-    if value is None:
-        return _COPY_NULL
-    if value is True:
-        return "t"
-    if value is False:
-        return "f"
-    if type(value) is float:
-        return repr(value)  # round-trips; PostgreSQL reads inf, -inf and nan
-    return str(value).translate(_COPY_ESCAPES)
+class _Null(int):
+    """NULL in COPY's CSV format: an unquoted empty field. ``csv`` quotes every field that is not a
+    number (QUOTE_NONNUMERIC), so an empty string stays ``""`` and this one, a number, does not."""
+
+    def __str__(self) -> str:
+        return ""
+
+    __repr__ = __str__
 
 
-class _CopyText(io.TextIOBase):
-    """The rows as COPY text, produced in pieces as psycopg2 reads them (no second copy of the file
-    in memory)."""
+_NULL = _Null()
 
-    def __init__(self, rows: list[tuple[Any, ...]], render: Callable[[Any], str] = copy_text_value) -> None:
+
+class _CopyCsv(io.TextIOBase):
+    """The rows as COPY CSV, written by the C ``csv`` writer a slice at a time as psycopg2 reads
+    them (the file's text is never all in memory beside its rows)."""
+
+    def __init__(self, rows: list[tuple[Any, ...]]) -> None:
         self._rows = rows
         self._next = 0
-        self._render = render
+        self._buffer = io.StringIO()
+        self._writer = csv.writer(self._buffer, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
         self._pending = ""
 
     def readable(self) -> bool:
@@ -133,15 +133,15 @@ class _CopyText(io.TextIOBase):
 
     def read(self, size: int | None = -1) -> str:
         wanted = _COPY_CHUNK if size is None or size < 0 else size
-        pieces = [self._pending]
-        length = len(self._pending)
-        render = self._render
-        rows = self._rows
-        while length < wanted and self._next < len(rows):
-            line = "\t".join([render(value) for value in rows[self._next]]) + "\n"
-            self._next += 1
-            pieces.append(line)
-            length += len(line)
-        text = "".join(pieces)
-        self._pending = text[wanted:]
-        return text[:wanted]
+        while len(self._pending) < wanted and self._next < len(self._rows):
+            rows = self._rows[self._next : self._next + _ROWS_PER_SLICE]
+            self._next += len(rows)
+            self._buffer.seek(0)
+            self._buffer.truncate()
+            self._writer.writerows(
+                row if None not in row else [_NULL if value is None else value for value in row]
+                for row in rows
+            )
+            self._pending += self._buffer.getvalue()
+        text, self._pending = self._pending[:wanted], self._pending[wanted:]
+        return text

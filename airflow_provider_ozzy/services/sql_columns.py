@@ -9,6 +9,8 @@ as they are and the database converts them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from itertools import chain
 from typing import Any
 
 import orjson
@@ -61,30 +63,62 @@ PLAIN_TYPES: dict[str, type] = {BOOL: bool, FLOAT: float, TEXT: str}
 _TYPE_KINDS: dict[type, str | None] = {type(None): None, bool: BOOL, int: INT, float: FLOAT, str: TEXT}
 
 
+def columns_of(items: list[dict[str, Any]], names: Iterable[str] | None = None) -> dict[str, list[Any]]:
+    """Each column's values, one per item (``None`` where an item lacks it): the columns ``names``,
+    or every key of ``items`` in the order first seen. Column lists let the checks below run at C
+    speed (``set(map(type, ...))``, ``min``/``max``) instead of once per value in Python."""
+    if names is None:
+        names = dict.fromkeys(chain.from_iterable(items))
+    return {name: [item.get(name) for item in items] for name in names}
+
+
 def needed_kinds(items: list[dict[str, Any]]) -> dict[str, str | None]:
     """Per column of ``items``, the narrowest kind holding all its values (``None``: only nulls)."""
-    types: dict[str, set[type]] = {}
-    for item in items:
-        for key, value in item.items():
-            seen = types.get(key)
-            if seen is None:
-                types[key] = {type(value)}
-            else:
-                seen.add(type(value))
-    needed: dict[str, str | None] = {}
-    for key, found in types.items():
-        kind: str | None = None
-        for each in found:
-            each_kind = _TYPE_KINDS.get(each, TEXT)
-            if each_kind == INT and not all(
-                _INT64[0] <= value <= _INT64[1]
-                for value in (item.get(key) for item in items)
-                if type(value) is int
-            ):
-                each_kind = TEXT  # an integer beyond 64 bits
-            kind = wider(kind, each_kind)
-        needed[key] = kind
-    return needed
+    return {name: column_kind(values) for name, values in columns_of(items).items()}
+
+
+def column_kind(values: list[Any]) -> str | None:
+    """The narrowest kind holding every one of ``values`` (``None``: only nulls)."""
+    kind: str | None = None
+    for each in set(map(type, values)):
+        each_kind = _TYPE_KINDS.get(each, TEXT)
+        if each_kind == INT and not _ints_fit(values):
+            each_kind = TEXT  # an integer beyond 64 bits
+        kind = wider(kind, each_kind)
+    return kind
+
+
+def _ints_fit(values: list[Any]) -> bool:
+    ints = [value for value in values if type(value) is int]
+    return not ints or (min(ints) >= _INT64[0] and max(ints) <= _INT64[1])
+
+
+class ColumnValueError(ValueError):
+    """A value that a column's kind cannot hold; ``index`` is its place in the column."""
+
+    def __init__(self, index: int, message: str) -> None:
+        super().__init__(message)
+        self.index = index
+
+
+def stored_values(values: list[Any], kind: str) -> list[Any]:
+    """``values`` as a column of ``kind`` stores them; the list itself when none needs converting
+    (the usual case). Raises ``ColumnValueError`` for a value that does not fit."""
+    types = set(map(type, values))
+    types.discard(type(None))
+    if (
+        not types
+        or types == {PLAIN_TYPES.get(kind)}
+        or (kind == INT and types == {int} and _ints_fit(values))
+    ):
+        return values
+    stored = []
+    for index, value in enumerate(values):
+        try:
+            stored.append(convert(value, kind))
+        except ValueError as error:
+            raise ColumnValueError(index, str(error)) from None
+    return stored
 
 
 def wider(first: str | None, second: str | None) -> str | None:

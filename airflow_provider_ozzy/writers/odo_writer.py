@@ -16,6 +16,7 @@ import json
 import os
 import time
 import urllib.parse
+from itertools import chain, repeat
 from typing import Any
 
 import orjson
@@ -451,47 +452,48 @@ class OdoWriter(BaseWriter):
     def _rows(self, finished: FinishedFile, part: str) -> tuple[list[str], list[tuple[Any, ...]]]:
         """The file's column names and its items as rows of values in that order (every row has
         every column: the bulk paths need it)."""
-        flat = self.flat
-        separator = self.options["flatten_separator"]
-        items = []
-        for line in buffer_file_lines(finished.path, self.options["compression"]):
-            try:
-                item = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                item = json.loads(line)  # integers beyond 64 bits
-            items.append(cols.flatten(item, separator) if flat else item)
+        items = self._items(finished)
         if self._declared is not None:
             kinds = dict(self._declared)
-            extra = {key for item in items for key in item if key not in kinds} - self._ignored
+            extra = {
+                key for key in dict.fromkeys(chain.from_iterable(items)) if key not in kinds
+            } - self._ignored
             if extra:
                 self._ignored |= extra
                 self.log.warning("OdoWriter: fields not in option 'schema' are not stored: %s", sorted(extra))
+            columns = cols.columns_of(items, kinds)
         else:
-            needed = cols.needed_kinds(items)
+            columns = cols.columns_of(items)
+            needed = {name: cols.column_kind(values) for name, values in columns.items()}
             problems = _bad_columns(needed)
             if problems:
                 raise WriterError(f"writer OdoWriter: file {part}: {'; '.join(problems)}")
             self._evolve(needed)
             kinds = {key: self._kinds[key] for key in needed}
-        rows = []
-        specs = [(column, kind, cols.PLAIN_TYPES.get(kind)) for column, kind in kinds.items()]
-        job = self.job_key
-        for index, item in enumerate(items):
-            row: list[Any] = [job, part, index]
-            for column, kind, plain in specs:
-                value = item.get(column)
-                if value is None or type(value) is plain:  # the usual case: stored as it is
-                    row.append(value)
-                    continue
-                try:
-                    row.append(cols.convert(value, kind))
-                except ValueError as error:
-                    raise WriterError(
-                        f"writer OdoWriter: file {part}, item {index + 1}: column '{column}' of table "
-                        f"'{self.qualified_name}' is {kind}: {error}"
-                    ) from None
-            rows.append(tuple(row))
+        stored = []
+        for column, kind in kinds.items():
+            try:
+                stored.append(cols.stored_values(columns[column], kind))
+            except cols.ColumnValueError as error:
+                raise WriterError(
+                    f"writer OdoWriter: file {part}, item {error.index + 1}: column '{column}' of table "
+                    f"'{self.qualified_name}' is {kind}: {error}"
+                ) from None
+        count = len(items)
+        rows = list(zip(repeat(self.job_key, count), repeat(part, count), range(count), *stored, strict=True))
         return [JOB, FILE, ROW, *kinds], rows
+
+    def _items(self, finished: FinishedFile) -> list[dict[str, Any]]:
+        """The items of a finished buffer file (flattened with option ``flatten``)."""
+        lines = list(buffer_file_lines(finished.path, self.options["compression"]))
+        try:
+            items = [orjson.loads(line) for line in lines]
+        except orjson.JSONDecodeError:  # integers beyond 64 bits: the standard parser reads them
+            items = [json.loads(line) for line in lines]
+        if self.flat:
+            separator = self.options["flatten_separator"]
+            items = [cols.flatten(item, separator) for item in items]
+        return items
 
     def check_file(self, written: WrittenFile) -> list[str]:
         part = written.name.rpartition("#")[2]
