@@ -2,6 +2,8 @@
 # The whole test suite on a fresh machine: builds .venv, lints, type-checks, runs pytest.
 # Servers the integration tests need are started by the test session itself (tests/servers/).
 # OZZY_STRESS=1 also runs the slow stress tests (20 random kill -9 points per writer, load tests).
+# OZZY_TEST_WORKERS=N sets the pytest-xdist processes (default 4: most tests wait on servers, so
+# 4 workers keep two cores busy; each worker starts its own servers). 0 runs in this process.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-venv.sh || exit 1
@@ -17,7 +19,9 @@ echo "== mypy"
 echo "== pytest"
 marker=(-m "not slow")
 [ "${OZZY_STRESS:-0}" = "1" ] && marker=()
-.venv/bin/python -m pytest -q -p no:cacheprovider --durations=20 "${marker[@]}" "$@"
+workers=(-n "${OZZY_TEST_WORKERS:-4}" --dist worksteal)
+[ "${OZZY_TEST_WORKERS:-4}" = "0" ] && workers=()
+.venv/bin/python -m pytest -q -p no:cacheprovider --durations=20 "${workers[@]}" "${marker[@]}" "$@"
 pytest_status=$?
 [ $pytest_status -ne 0 ] && status=$pytest_status
 exit $status
