@@ -36,6 +36,7 @@ import json
 import re
 import string
 from dataclasses import dataclass
+from typing import cast
 
 from airflow_provider_ozzy.core.path_safety import DIGEST_HEX, cut_to_bytes, digest, utf8
 
@@ -101,18 +102,24 @@ class Segment:
     def regex(self, tail: str = "") -> str:
         """The pattern of every text ``render`` gives (``tail``: the pattern of its tail).
 
-        Without placeholders, the literal. Else the parts (a group ``[^/]+``, a number ``\\d+``), or
-        a shortened form: it keeps the literal before the first placeholder, since validation leaves
-        room for the whole literal.
+        Without placeholders, the literal. Else the readable parts, or a shortened form: it keeps
+        the literal before the first placeholder, since validation leaves room for the whole literal.
+
+        A readable text was rendered only when each placeholder's text ends where the next part
+        begins (``_readable``), so each placeholder's pattern stops there too: at most one way to
+        split a text, and the match takes linear time. (``[^/]+`` per group backtracked through
+        every split of a failing name: minutes for four groups in a 240-byte segment.)
         """
         if not self.fields:
             return re.escape(self.literal) + tail
-        readable = "".join(
-            re.escape(part) if isinstance(part, str) else r"\d+" if part.group is None else r"[^/]+"
-            for part in self.parts
-        )
-        leading = self.parts[0] if isinstance(self.parts[0], str) else ""
-        return rf"(?:{readable}{tail}|{re.escape(leading)}[^/]*{_HASHED}{tail})"
+        hashed = rf"{re.escape(self.parts[0] if isinstance(self.parts[0], str) else '')}[^/]*{_HASHED}{tail}"
+        patterns = [
+            _part_pattern(part, self.parts[index + 1] if index + 1 < len(self.parts) else None)
+            for index, part in enumerate(self.parts)
+        ]
+        if None in patterns:  # never rendered readable
+            return f"(?:{hashed})"
+        return f"(?:{''.join(cast(list[str], patterns))}{tail}|{hashed})"
 
     def _readable(self, groups: tuple[str, ...], number: int) -> bool:
         """Whether each placeholder's text ends where a reader going left to right expects it."""
@@ -136,6 +143,20 @@ class Segment:
             elif any(character.isdigit() for character in text):
                 return False
         return True
+
+
+def _part_pattern(part: Part, after: Part | None) -> str | None:
+    """The pattern of ``part`` in a readable text, given the part after it (``None``: two
+    placeholders of one kind side by side, which ``Segment._readable`` never renders readable)."""
+    if isinstance(part, str):
+        return re.escape(part)
+    if part.group is None:
+        return None if isinstance(after, Field) and after.group is None else r"\d+"
+    if after is None:
+        return r"[^/]+"
+    if isinstance(after, str):
+        return rf"[^/{re.escape(after[0])}]+"  # the text holds no first character of the literal
+    return None if after.group is not None else r"[^/\d]+"  # before a number: no digit
 
 
 def parse_segment(template: str) -> Segment:
@@ -283,7 +304,8 @@ class Filebase:
         ``filebase`` does not name (``-value``), then ``.<extension>[.<compression>]``.
         """
         segments = [segment.regex() for segment in self.directory]
-        segments.append(self.name_segment(0).regex(r"(?:-[^/]+)*\.[^/]*"))
+        # "-a-b" is one "-[^/]+": a repeated group would backtrack through every split of the dashes
+        segments.append(self.name_segment(0).regex(r"(?:-[^/]+)?\.[^/]*"))
         return re.compile(r"\A" + "/".join(segments) + r"\Z")
 
     @staticmethod

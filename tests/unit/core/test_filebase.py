@@ -7,6 +7,8 @@ The shard check lists a shard's files with ``Filebase.regex``; it must match eve
 from __future__ import annotations
 
 import datetime
+import subprocess
+import sys
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -149,3 +151,18 @@ def test_the_shard_check_lists_from_the_static_directory() -> None:
 )
 def test_lineage_names_the_directory_every_run_writes_under(option: str, root: str, directory: str) -> None:
     assert Filebase.lineage_directory(option, root) == directory
+
+
+def test_matching_a_hostile_name_ends_at_once() -> None:
+    """A listed name of 240 characters against a pattern with groups side by side: the pattern of
+    each group (``[^/]+``) used to backtrack through every split of a name that does not match
+    (hours for six groups: the shard check hung on a foreign file). Run in a child process so a
+    regression fails here instead of hanging the suite."""
+    code = (
+        "from airflow_provider_ozzy.core.filebase import Filebase\n"
+        "option = 'out/{groups[0]}_.-{groups[1]}/' + '{groups[1]}{groups[2]}' * 3\n"
+        "regex = Filebase(Filebase.sharded(option, 8, 1000)).regex()\n"
+        "assert not regex.match('out/a_.-b/shard008_' + '-a' * 120)\n"
+        "assert regex.match(Filebase(Filebase.sharded(option, 8, 1000)).path(('a', 'b', 'c' * 90), 3, '.jl'))\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=30)
