@@ -4,6 +4,8 @@
 # OZZY_STRESS=1 also runs the slow stress tests (20 random kill -9 points per writer, load tests).
 # OZZY_TEST_WORKERS=N sets the pytest-xdist processes (default 4: most tests wait on servers, so
 # 4 workers keep two cores busy; each worker starts its own servers). 0 runs in this process.
+# With PYTHONDONTWRITEBYTECODE set, tests/conftest.py caches bytecode under $TMPDIR/ozzy-pycache-<uid>
+# (PYTHONPYCACHEPREFIX) for every process the suite starts; OZZY_PYCACHE=0 compiles from source.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-venv.sh || exit 1

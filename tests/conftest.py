@@ -10,6 +10,34 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
+
+def _bytecode_cache_outside_the_tree() -> None:
+    """With ``PYTHONDONTWRITEBYTECODE`` set (and a venv installed without bytecode, as uv does),
+    every process compiles every module it imports from source: ``import airflow`` takes 8 s of CPU
+    instead of 3, and the suite starts hundreds of processes (``ozzy`` runs, Airflow components, task
+    processes, xdist workers). Keep that setting's intent (no ``__pycache__`` in the venv or the
+    checkout) but cache the bytecode under one folder in the temp dir (``PYTHONPYCACHEPREFIX``), for
+    this process and every child. A cached module is recompiled when its source changes (mtime and
+    size are checked). ``OZZY_PYCACHE=0`` or an own ``PYTHONPYCACHEPREFIX`` leaves things as they are.
+    """
+    if not os.environ.get("PYTHONDONTWRITEBYTECODE") or os.environ.get("PYTHONPYCACHEPREFIX"):
+        return
+    if os.environ.get("OZZY_PYCACHE") == "0":
+        return
+    import tempfile
+
+    prefix = os.path.join(tempfile.gettempdir(), f"ozzy-pycache-{os.getuid()}")
+    os.makedirs(prefix, mode=0o700, exist_ok=True)
+    if os.stat(prefix).st_uid != os.getuid():  # not ours: never load bytecode someone else wrote
+        return
+    os.environ["PYTHONPYCACHEPREFIX"] = prefix
+    del os.environ["PYTHONDONTWRITEBYTECODE"]
+    sys.pycache_prefix = prefix
+    sys.dont_write_bytecode = False
+
+
+_bytecode_cache_outside_the_tree()
+
 # one session fixture per test server: http_server, moto_server (+ fault_proxy in front of any), postgresql_server, mariadb_server,
 # statsd_server, sftp_server, ftp_server, smtp_server, cloudsearch_server, gdrive_server,
 # gcs_server, azure_files_server, azurite_server (+ azurite_url_copy in front of it)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -47,11 +48,41 @@ os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
 os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "INFO"
 
 
-@pytest.fixture(scope="session")
-def airflow_db() -> str:
-    airflow = Path(sys.executable).parent / "airflow"
-    result = subprocess.run([str(airflow), "db", "migrate"], capture_output=True, text=True, timeout=300)
+def _migrate(home: Path) -> None:
+    """``airflow db migrate`` of the SQLite metadata DB in ``home`` (15 s of CPU or more)."""
+    result = subprocess.run(
+        [str(AIRFLOW), "db", "migrate"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "AIRFLOW_HOME": str(home)},
+    )
     assert result.returncode == 0, result.stderr[-3000:]
+
+
+@pytest.fixture(scope="session")
+def airflow_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """This process's AIRFLOW_HOME with a migrated, empty metadata DB.
+
+    Under pytest-xdist the first worker migrates a template in the run's own base temp folder
+    (shared by the workers of this run only, never by another run) and every worker copies it: one
+    migration per run instead of one per worker. The fresh DB holds nothing of its home (only the
+    schema, the log templates and the default pool), so a copy is what a migration in place gives.
+    """
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        _migrate(Path(_HOME))
+        return _HOME
+    from filelock import FileLock
+
+    shared = tmp_path_factory.getbasetemp().parent / "airflow-db-template"
+    with FileLock(f"{shared}.lock"):
+        if not (shared / "migrated").exists():
+            shared.mkdir(exist_ok=True)
+            _migrate(shared)
+            (shared / "migrated").touch()  # the template is whole: a later worker only copies it
+    shutil.copyfile(shared / "airflow.db", Path(_HOME) / "airflow.db")
+    import airflow.configuration  # noqa: F401  (writes this home's airflow.cfg, as a migration in place does)
+
     return _HOME
 
 

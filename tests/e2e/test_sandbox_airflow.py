@@ -70,7 +70,13 @@ def test_grouping_matches_the_cli_and_a_second_sigterm_stops_mid_expression(
             assert process.poll() is None, log.read_text()[-6000:]
             assert time.monotonic() < deadline, "task 'hang' never started:\n" + log.read_text()[-6000:]
             time.sleep(0.1)
-        time.sleep(4)  # batches 0-4 pass, batch 5 loops in C
+        # batches 0-4 pass (a file of 10 items each), then batch 5 loops in C: poll for the 5 files
+        # instead of sleeping a fixed 4 s (too long on an idle machine, maybe too short on a busy one)
+        while len(output_files(output / "hang")) < 5:
+            assert process.poll() is None, log.read_text()[-6000:]
+            assert time.monotonic() < deadline, "task 'hang' wrote no 5 files:\n" + log.read_text()[-6000:]
+            time.sleep(0.05)
+        time.sleep(0.5)  # batch 5 read and inside the expression
         pid = int(pid_file.read_text())
         os.kill(pid, signal.SIGTERM)
         time.sleep(1)

@@ -7,8 +7,8 @@ exactly once. While a run is interrupted, only inputs the committed position nam
 may disappear (the resume must read the others again; its refusal is tested in
 tests/integration/test_changing_inputs.py).
 
-CI runs a few derandomized sequences over a local folder and S3 (moto); ``OZZY_STRESS=1`` runs many
-more, random ones.
+CI runs a few derandomized sequences over a local folder and S3 (moto), ``-m slow`` all of the
+derandomized ones; ``OZZY_STRESS=1`` runs many more, random ones.
 """
 
 from __future__ import annotations
@@ -111,16 +111,39 @@ def machine_for(request: pytest.FixtureRequest, kind: str) -> type[RuleBasedStat
     return ChangingInputs
 
 
+def run_machine(request: pytest.FixtureRequest, kind: str, limits: settings) -> None:
+    machine = machine_for(request, kind)
+    machine.TestCase.settings = limits
+    machine.TestCase().runTest()
+
+
+# sequences per store: the default run tries the first few of the derandomized sequences (S3 steps
+# cost more, moto); the slow variant (``-m slow``, ``OZZY_STRESS=1``) tries every one of them, as
+# the default run did before (each sequence runs ``ozzy`` many times: seconds apiece)
+DEFAULT_EXAMPLES = {"fs": 3, "s3": 1}
+FULL_EXAMPLES = {"fs": 6, "s3": 2}
+
+
 @pytest.mark.parametrize("kind", ["fs", "s3"])
 def test_generated_changes_runs_kills_and_resumes_keep_every_item_exactly_once(
     request: pytest.FixtureRequest, kind: str
 ) -> None:
-    machine = machine_for(request, kind)
-    examples = 6 if kind == "fs" else 2  # S3 steps cost more (moto): fewer sequences in CI
     limits = (
         settings(max_examples=60, stateful_step_count=14, derandomize=False)
         if STRESS
-        else settings(max_examples=examples, stateful_step_count=10)
+        else settings(max_examples=DEFAULT_EXAMPLES[kind], stateful_step_count=10)
     )
-    machine.TestCase.settings = limits
-    machine.TestCase().runTest()
+    run_machine(request, kind, limits)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["fs", "s3"])
+def test_every_derandomized_sequence_of_changes_keeps_every_item_exactly_once(
+    request: pytest.FixtureRequest, kind: str
+) -> None:
+    if not STRESS and "slow" not in (request.config.getoption("markexpr", "") or ""):
+        if os.environ.get("OZZY_SLOW_TESTS") != "1":
+            pytest.skip("slow: run with -m slow (or OZZY_STRESS=1 / OZZY_SLOW_TESTS=1)")
+    run_machine(
+        request, kind, settings(max_examples=FULL_EXAMPLES[kind], stateful_step_count=10, derandomize=True)
+    )
