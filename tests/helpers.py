@@ -299,12 +299,14 @@ def parametrize_module_cases(cases: list[ModuleCase]) -> pytest.MarkDecorator:
 
 
 def skip_unless_slow_requested(config: pytest.Config) -> None:
-    """Skip a ``slow`` stress test unless ``-m slow`` or ``OZZY_SLOW_TESTS=1`` asked for it.
+    """Skip a ``slow`` stress test unless ``-m slow``, ``OZZY_SLOW_TESTS=1`` or ``OZZY_STRESS=1``
+    (``scripts/test.sh`` then drops its ``-m``) asked for it.
 
     The marker alone does not keep it out of a plain run (no ``-m``), and it takes many minutes.
     """
-    if "slow" not in (config.getoption("markexpr", "") or "") and os.environ.get("OZZY_SLOW_TESTS") != "1":
-        pytest.skip("slow: run with -m slow (or OZZY_SLOW_TESTS=1)")
+    asked = "slow" in (config.getoption("markexpr", "") or "")
+    if not asked and "1" not in (os.environ.get("OZZY_SLOW_TESTS"), os.environ.get("OZZY_STRESS")):
+        pytest.skip("slow: run with -m slow (or OZZY_SLOW_TESTS=1, OZZY_STRESS=1)")
 
 
 def run_stress_points(
