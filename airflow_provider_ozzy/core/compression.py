@@ -12,12 +12,12 @@ import os
 import threading
 import zipfile
 import zlib
-from collections import OrderedDict, deque
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections import OrderedDict
 from typing import Any, BinaryIO, Protocol
 
 import zstandard
+
+from airflow_provider_ozzy.core.ordered_worker import OrderedWorker
 
 COMPRESSIONS = ("gz", "bz2", "zip", "zstd", "none")
 DEFAULT_LEVELS = {"gz": 6, "bz2": 9, "zip": 6, "zstd": 3, "none": 0}
@@ -63,40 +63,6 @@ def _codec(compression: str, level: int) -> _Codec:
     if compression == "zstd":
         return zstandard.ZstdCompressor(level=level).compressobj()
     return _Identity()
-
-
-class BackgroundWriter:
-    """One thread that compresses and writes for every buffer file of a writer, in submission order.
-
-    zlib, bz2, zstd, md5 and file writes release the GIL, so compression runs on the second core
-    while the main thread parses and formats the next batch. At most ``max_pending`` chunks wait,
-    which bounds memory when compression is the slower side.
-    """
-
-    def __init__(self, max_pending: int = 4) -> None:
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ozzy-compress")
-        self._pending: deque[Future[None]] = deque()
-        self._max_pending = max_pending
-
-    def submit(self, task: Callable[[], None]) -> Future[None]:
-        while self._pending and self._pending[0].done():
-            self._pending.popleft().result()
-        while len(self._pending) >= self._max_pending:
-            self._pending.popleft().result()
-        future = self._executor.submit(task)
-        self._pending.append(future)
-        return future
-
-    def drain(self) -> None:
-        """Wait for every submitted task; re-raises the first failure."""
-        while self._pending:
-            self._pending.popleft().result()
-
-    def shutdown(self) -> None:
-        try:
-            self.drain()
-        finally:
-            self._executor.shutdown(wait=True)
 
 
 MAX_OPEN_FILES = 64  # buffer files kept open at once; others are reopened (append) on their next write
@@ -166,7 +132,7 @@ class _PooledFile:
 class CompressedFile:
     """A file that receives uncompressed bytes and stores them compressed, tracking size and md5.
 
-    With a ``BackgroundWriter`` the compression happens on its thread; ``close()`` waits for it.
+    With an ``OrderedWorker`` the compression happens on its thread; ``close()`` waits for it.
     """
 
     def __init__(
@@ -175,7 +141,7 @@ class CompressedFile:
         compression: str,
         level: int | None = None,
         member_name: str = "data",
-        background: BackgroundWriter | None = None,
+        background: OrderedWorker | None = None,
     ) -> None:
         if compression not in COMPRESSIONS:
             raise ValueError(f"unknown compression '{compression}'")

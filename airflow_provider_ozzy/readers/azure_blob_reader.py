@@ -22,6 +22,8 @@ class AzureBlobReader(StreamBasedReader):
     error instead of silently different data.
     """
 
+    opens_ahead = 4  # GETs in flight while the current object is parsed
+
     supported_options = {
         "container": {"type": str, "help": "Container to read."},
         **azure_options("blob", legacy_env=False),

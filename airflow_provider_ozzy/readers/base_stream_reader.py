@@ -16,6 +16,7 @@ from __future__ import annotations
 import bisect
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, BinaryIO
 
 from airflow_provider_ozzy.core.dead_letters import BadRecord, DeadLetterSink
@@ -38,7 +39,15 @@ POSITION_VERSION = 2
 
 
 class StreamBasedReader(BaseReader):
-    """Base of FSReader, S3Reader and the other stream readers."""
+    """Base of FSReader, S3Reader and the other stream readers.
+
+    Readers of object stores set ``opens_ahead``: the next streams are opened on background
+    threads while the current one is parsed, so the round trip of each GET overlaps parsing
+    instead of adding to it (1,000 small objects at 20 ms each: 20 s serially). Each is still
+    read in order, and an open that failed is raised when its stream is reached, as before.
+    """
+
+    opens_ahead = 0  # streams opened in advance (0: each when it is reached)
 
     supported_options = {
         "batch_size": batch_size_option(10000, "Items per batch (and per commit)."),
@@ -62,6 +71,8 @@ class StreamBasedReader(BaseReader):
         # their batch is read, then go to the sink: in order, so a commit covers exactly those before it
         self.dead_letters: DeadLetterSink | None = None
         self.last_stream: str | None = None  # stream of the last item delivered (dead letters name it)
+        self._ahead: dict[int, Future[BinaryIO]] = {}  # stream index -> its open, started early
+        self._opener: ThreadPoolExecutor | None = None
 
     # -- to implement -------------------------------------------------------------------------
     def get_read_streams(self) -> list[Stream]:
@@ -74,6 +85,7 @@ class StreamBasedReader(BaseReader):
 
     # -- the reader contract ------------------------------------------------------------------
     def open(self, position: dict[str, Any] | None) -> None:
+        self._drop_opened_ahead()
         listed = _in_order(self.get_read_streams())
         if position and "stream_index" in position:
             position = self._from_index_position(position, listed)
@@ -232,12 +244,33 @@ class StreamBasedReader(BaseReader):
 
     def close(self) -> None:
         self._close_stream()
+        self._drop_opened_ahead()
+
+    def _drop_opened_ahead(self) -> None:
+        if self._opener is not None:
+            self._opener.shutdown(wait=True, cancel_futures=True)
+            self._opener = None
+        for future in self._ahead.values():
+            if future.done() and not future.cancelled() and future.exception() is None:
+                future.result().close()
+        self._ahead.clear()
+
+    def _open_current(self) -> BinaryIO:
+        """The current stream, opened: taken from the opens started ahead, which move on."""
+        if not self.opens_ahead:
+            return self.open_stream(self._streams[self._index])
+        if self._opener is None:
+            self._opener = ThreadPoolExecutor(max_workers=self.opens_ahead, thread_name_prefix="ozzy-open")
+        for index in range(self._index, min(len(self._streams), self._index + 1 + self.opens_ahead)):
+            if index not in self._ahead:
+                self._ahead[index] = self._opener.submit(self.open_stream, self._streams[index])
+        return self._ahead.pop(self._index).result()
 
     # -- internals ----------------------------------------------------------------------------
     def _open_records(self) -> Iterator[list[dict[str, Any]]]:
         stream = self._streams[self._index]
         try:
-            self._raw = _CountingReader(self.open_stream(stream))
+            self._raw = _CountingReader(self._open_current())
         except ReaderError:
             raise
         except FileNotFoundError:

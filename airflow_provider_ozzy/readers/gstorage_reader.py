@@ -22,6 +22,8 @@ class GStorageReader(StreamBasedReader):
     the meantime is an error instead of silently different data.
     """
 
+    opens_ahead = 4  # GETs in flight while the current object is parsed
+
     supported_options = {**GCS_OPTIONS, **LISTING_OPTIONS}
 
     def __init__(self, options: dict[str, Any] | None = None) -> None:

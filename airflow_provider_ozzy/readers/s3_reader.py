@@ -22,6 +22,8 @@ class S3Reader(StreamBasedReader):
     guards the read), so a resume or a reopened connection continues with exactly the next item.
     """
 
+    opens_ahead = 4  # GETs in flight while the current object is parsed
+
     supported_options = {
         **connection_options("read", "EXPORTERS_S3READER_AWS_KEY", "EXPORTERS_S3READER_AWS_SECRET"),
         **LISTING_OPTIONS,

@@ -13,7 +13,8 @@ import tempfile
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from airflow_provider_ozzy.core.compression import BackgroundWriter, CompressedFile, suffix
+from airflow_provider_ozzy.core.compression import CompressedFile, suffix
+from airflow_provider_ozzy.core.ordered_worker import OrderedWorker
 from airflow_provider_ozzy.core.pipeline_item import PipelineItem
 from airflow_provider_ozzy.export_formatter.base_export_formatter import BaseExportFormatter, ItemFile
 from airflow_provider_ozzy.groupers.base_grouper import GroupKey
@@ -53,6 +54,7 @@ class FinishedFile(NamedTuple):
     records: int
     size: int
     md5: str
+    first_batch: int = 0  # the batch its first item came in (the commit protocol's watermark)
 
 
 # Items formatted at a time. orjson returns every item in a bytes object of 4 KiB, whatever its
@@ -93,7 +95,7 @@ class WriteBuffer(PipelineItem):
         self._folder = ""
         self._sequence = 0
         self.settings: BufferSettings | None = None
-        self._background: BackgroundWriter | None = None
+        self._background: OrderedWorker | None = None
         # names the data inside zip files: (group, files of the group opened before) -> name
         self.member_namer: Callable[[GroupKey, int], str | None] | None = None
         self._opened: dict[GroupKey, int] = {}
@@ -102,7 +104,7 @@ class WriteBuffer(PipelineItem):
         self.settings = settings
         _remove_abandoned_folders(folder or tempfile.gettempdir())
         self._folder = tempfile.mkdtemp(prefix=f"{_FOLDER_PREFIX}{os.getpid()}-", dir=folder)
-        self._background = BackgroundWriter()
+        self._background = OrderedWorker(max_pending=4, name="ozzy-compress")
 
     @property
     def _config(self) -> BufferSettings:
@@ -244,7 +246,9 @@ class WriteBuffer(PipelineItem):
         if footer:
             buffer.file.write(footer)
         buffer.file.close()
-        return FinishedFile(key, buffer.file.path, buffer.count, buffer.file.size, buffer.file.md5)
+        return FinishedFile(
+            key, buffer.file.path, buffer.count, buffer.file.size, buffer.file.md5, buffer.first_batch
+        )
 
     def flush_all(self) -> list[FinishedFile]:
         """Finish every open file (end of the export)."""

@@ -1,17 +1,22 @@
 """The writer contract and the shared mechanics every writer uses.
 
-Buffering, item limits, the per-group counters behind the commit protocol, consistency checks:
-implemented once here. A concrete writer only puts one finished file at its destination
-(``write_file``) and, for ``check_consistency``, says what is there (``check_file``).
+Buffering, item limits, the per-group counters behind the commit protocol, consistency checks,
+delivery in the background: implemented once here. A concrete writer only puts one finished file
+at its destination (``write_file``) and, for ``check_consistency``, says what is there
+(``check_file``).
 """
 
 from __future__ import annotations
 
+from collections import deque
+from concurrent.futures import Future
+from functools import partial
 from typing import Any, NamedTuple
 
 from airflow_provider_ozzy.core.compression import COMPRESSIONS, level_problem
 from airflow_provider_ozzy.core.errors import ConfigurationError, InconsistentWriteError
 from airflow_provider_ozzy.core.options import Problem
+from airflow_provider_ozzy.core.ordered_worker import OrderedWorker
 from airflow_provider_ozzy.core.pipeline_item import PipelineItem
 from airflow_provider_ozzy.export_formatter.base_export_formatter import BaseExportFormatter
 from airflow_provider_ozzy.groupers.base_grouper import GroupKey
@@ -27,10 +32,28 @@ class WrittenFile(NamedTuple):
     records: int
 
 
+class _InFlight(NamedTuple):
+    """A finished file handed to the delivery thread, not yet known to be at its destination."""
+
+    finished: FinishedFile
+    number: int
+    name: Future[str]
+
+
 class BaseWriter(PipelineItem):
-    """Accepts grouped batches, buffers them into files and puts finished files at the destination."""
+    """Accepts grouped batches, buffers them into files and puts finished files at the destination.
+
+    With ``delivers_in_background``, ``write_file`` runs on a second thread while the main thread
+    reads, formats and compresses the next file (a remote put or a database load waits on the
+    network, not on Python). One file is delivered at a time, in order. Until its delivery is
+    collected, a file's items count as still buffered (``open_groups``), so a commit never names
+    a file that may not be there; a crash re-reads them and the file is written again under its
+    deterministic name.
+    """
 
     kind = "writer"
+    # write_file touches only the destination and state no main-thread method reads
+    delivers_in_background = False
     supported_options = {
         "items_per_buffer_write": {
             "type": int,
@@ -87,6 +110,8 @@ class BaseWriter(PipelineItem):
         self.files_written = 0
         self.bytes_written = 0
         self.written: list[WrittenFile] = []  # this run's files, for check_consistency
+        self._delivery: OrderedWorker | None = None
+        self._in_flight: deque[_InFlight] = deque()
 
     @classmethod
     def check_values(cls, values: dict[str, Any]) -> list[Problem]:
@@ -145,6 +170,8 @@ class BaseWriter(PipelineItem):
         )
         if state:
             self.restore(state)
+        if self.delivers_in_background:
+            self._delivery = OrderedWorker(max_pending=1, name="ozzy-deliver")
         files_at_open = dict(self.file_counts)
         self.buffer.member_namer = lambda group, ordinal: self.member_name(
             group, files_at_open.get(group, 0) + ordinal
@@ -192,9 +219,10 @@ class BaseWriter(PipelineItem):
                     self._deliver(finished)
 
     def flush(self) -> None:
-        """Put every partly filled file at the destination."""
+        """Put every partly filled file at the destination (and wait for the deliveries)."""
         for finished in self.buffer.flush_all():
             self._deliver(finished)
+        self._collect_delivered(wait=True)
 
     def finish_writing(self) -> None:
         """After the last flush: consistency checks and end-of-export files."""
@@ -202,6 +230,14 @@ class BaseWriter(PipelineItem):
             self.check_consistency()
 
     def close(self) -> None:
+        """Wait for a delivery still running (its buffer file must stay), then drop the buffer."""
+        if self._delivery is not None:
+            self._in_flight.clear()  # not collected: the committed state does not count them
+            try:
+                self._delivery.shutdown()
+            except Exception as error:  # stopping or failing already; a resume writes the file again
+                self.log.warning("%s: a delivery failed while closing: %s", type(self).__name__, error)
+            self._delivery = None
         self.buffer.close()
 
     def result(self) -> dict[str, Any] | None:
@@ -213,7 +249,16 @@ class BaseWriter(PipelineItem):
 
     # -- commit protocol support ------------------------------------------------------------------
     def open_groups(self) -> dict[GroupKey, tuple[int, int]]:
-        return self.buffer.open_groups()
+        """Groups with items not yet at the destination: buffered, or in a file being delivered."""
+        self._collect_delivered()
+        groups = self.buffer.open_groups()
+        for flight in self._in_flight:
+            first, count = groups.get(flight.finished.group, (flight.finished.first_batch, 0))
+            groups[flight.finished.group] = (
+                min(first, flight.finished.first_batch),
+                count + flight.finished.records,
+            )
+        return groups
 
     def state(self, routed_at_watermark: dict[GroupKey, int], accepted_at_watermark: int) -> dict[str, Any]:
         """Writer state to commit with the reader position at the watermark (see commit_protocol)."""
@@ -239,8 +284,26 @@ class BaseWriter(PipelineItem):
 
     # -- delivery -----------------------------------------------------------------------------------
     def _deliver(self, finished: FinishedFile) -> None:
-        number = self.file_counts.get(finished.group, 0)
-        name = self.write_file(finished, number)
+        if self._delivery is None:
+            number = self.file_counts.get(finished.group, 0)
+            self._record(finished, number, self.write_file(finished, number))
+            return
+        self._collect_delivered()
+        number = self.file_counts.get(finished.group, 0) + sum(
+            1 for flight in self._in_flight if flight.finished.group == finished.group
+        )
+        name = self._delivery.submit(partial(self.write_file, finished, number))
+        self._in_flight.append(_InFlight(finished, number, name))
+
+    def _collect_delivered(self, wait: bool = False) -> None:
+        """Count the files whose delivery ended (all of them with ``wait``); re-raises a failed one."""
+        while self._in_flight and (wait or self._in_flight[0].name.done()):
+            flight = self._in_flight[0]
+            name = flight.name.result()
+            self._in_flight.popleft()
+            self._record(flight.finished, flight.number, name)
+
+    def _record(self, finished: FinishedFile, number: int, name: str) -> None:
         self.file_counts[finished.group] = number + 1
         self.items_written += finished.records
         self.files_written += 1

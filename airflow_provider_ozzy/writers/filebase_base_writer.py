@@ -25,6 +25,8 @@ from airflow_provider_ozzy.writers.base_writer import BaseWriter, WrittenFile
 class FilebaseBaseWriter(BaseWriter):
     """Base of writers that produce named files (FS, S3, SFTP, FTP, GCS, Azure Files, ...)."""
 
+    delivers_in_background = True  # put_file touches the destination and the names put this run
+
     supported_options = {
         "filebase": {
             "type": str,

@@ -14,6 +14,10 @@ from airflow_provider_ozzy.writers.filebase_base_writer import FilebaseBaseWrite
 class FSWriter(FilebaseBaseWriter):
     """Writes files under ``filebase`` on the local file system, creating directories as needed."""
 
+    # a rename on the same disk: nothing to overlap, and each commit then counts every file
+    # finished by its batch (a stop keeps them all)
+    delivers_in_background = False
+
     def put_file(self, local_path: str, destination: str, finished: FinishedFile) -> None:
         directory = os.path.dirname(destination) or "."
         os.makedirs(directory, exist_ok=True)

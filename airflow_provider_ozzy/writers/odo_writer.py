@@ -83,6 +83,8 @@ class OdoWriter(BaseWriter):
     every column nullable). Nested objects are JSON text, or columns ``a.b`` with ``flatten``.
     """
 
+    delivers_in_background = True  # a file's transaction runs while the next file is read
+
     supported_options = {
         "sql_conn_id": {
             "type": (str, type(None)),

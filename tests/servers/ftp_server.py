@@ -100,6 +100,13 @@ def _handler_class(state: _State) -> type[FTPHandler]:
 
 def _filesystem_class(state: _State) -> type[AbstractedFS]:
     class TestFS(AbstractedFS):
+        def chdir(self, path: str) -> None:
+            """The session's directory without ``os.chdir``: the server runs in the test process,
+            whose working directory an export in another thread uses (relative state paths)."""
+            if not os.path.isdir(path):
+                raise OSError(errno.ENOENT, os.strerror(errno.ENOENT), path)
+            self.cwd = self.fs2ftp(path)
+
         def open(self, filename: str, mode: str) -> Any:
             handle = super().open(filename, mode)
             return _QuotaFile(handle, state) if any(flag in mode for flag in "wa+") else handle
