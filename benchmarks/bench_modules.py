@@ -26,8 +26,10 @@ the file and object stores; ``--n-small`` items for Kafka, Scrapy Cloud, SMTP an
 Cases run in interleaved rounds (``--repeat``; the order of the two flips every row and round),
 median shown, after ``--warmup`` untimed rounds (the first use of an Airflow hook imports for
 seconds). After every case the output is checked: number of objects/files/mails/rows and the
-items in them. Ratio = loop s / ozzy s (1.0: Ozzy is as fast as the loop). The in-thread servers
-(SFTP, FTP, Scrapy Cloud, SMTP) run in this process: their work shares the GIL with both cases.
+items in them. Ratio = loop s / ozzy s (1.0: Ozzy is as fast as the loop). CPU s: this process,
+all threads (``time.process_time``). The in-thread servers (SFTP, FTP, Scrapy Cloud, SMTP) run
+in this process: their work shares the GIL with both cases and counts in both CPU figures; the
+others (moto, fake-gcs-server, Azurite, noida-db, the databases) are processes of their own.
 """
 
 from __future__ import annotations
@@ -190,6 +192,8 @@ class Row:
     loop: Callable[[Path], float | None]
     check: Callable[[str, Path], None] = lambda case, work: None
     times: dict[str, list[float]] = field(default_factory=lambda: {"ozzy": [], "loop": []})
+    cpu: dict[str, list[float]] = field(default_factory=lambda: {"ozzy": [], "loop": []})
+    retries: int = 0  # Ozzy's retried requests over the measured rounds
 
 
 class Context:
@@ -731,7 +735,24 @@ NOISY_LOGGERS = (
     "azure",
     "botocore",
     "airflow.providers",
+    "airflow.task.hooks",
 )
+
+
+class RetryCounter:
+    """Counts Ozzy's retry lines (``airflow_provider_ozzy.retries``): waits a case spent on errors."""
+
+    def __init__(self) -> None:
+        import logging
+
+        self.count = 0
+        counter = self
+
+        class Handler(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                counter.count += 1
+
+        logging.getLogger("airflow_provider_ozzy.retries").addHandler(Handler(logging.WARNING))
 
 
 def quiet_logs() -> None:
@@ -784,6 +805,7 @@ def build_rows(chosen: list[str], context: Context, args: argparse.Namespace) ->
 def run_rounds(rows: list[Row], repeat: int, warmup: int, folder: Path) -> list[float]:
     """``warmup`` untimed rounds first (imports: Airflow's hooks take seconds on their first use)."""
     loads = [load()]
+    retries = RetryCounter()
     for round_number in range(-warmup, repeat):
         quiet_logs()
         for index, row in enumerate(rows):
@@ -792,12 +814,16 @@ def run_rounds(rows: list[Row], repeat: int, warmup: int, folder: Path) -> list[
                 work = folder / f"case-{uuid.uuid4().hex[:8]}"
                 work.mkdir()
                 run = row.ozzy if case == "ozzy" else row.loop
-                started = time.perf_counter()
+                started, cpu_started = time.perf_counter(), time.process_time()
+                retried = retries.count
                 own = run(work)
                 seconds = own if own is not None else time.perf_counter() - started
+                cpu = time.process_time() - cpu_started
                 row.check(case, work)
                 if round_number >= 0:
                     row.times[case].append(seconds)
+                    row.cpu[case].append(cpu)
+                    row.retries += retries.count - retried
                 shutil.rmtree(work, ignore_errors=True)
         loads.append(load())
         name = "warm-up round" if round_number < 0 else f"round {round_number + 1}/{repeat}"
@@ -810,14 +836,23 @@ def print_table(rows: list[Row], repeat: int, loads: list[float]) -> None:
         f"\n## Modules against plain client loops: median of {repeat}; 1-minute load average "
         f"{loads[0]:.2f} at the start, {min(loads):.2f} to {max(loads):.2f} between rounds\n"
     )
-    print("| module | direction | items | plain loop | ozzy s | loop s | ratio (loop s / ozzy s) |")
-    print("|---|---|---:|---|---:|---:|---:|")
+    print(
+        "| module | direction | items | plain loop | ozzy s | loop s | ratio (loop s / ozzy s) "
+        "| ozzy CPU s | loop CPU s | CPU ratio | ozzy retries |"
+    )
+    print("|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|")
     for row in rows:
         ozzy, loop = statistics.median(row.times["ozzy"]), statistics.median(row.times["loop"])
+        ozzy_cpu, loop_cpu = statistics.median(row.cpu["ozzy"]), statistics.median(row.cpu["loop"])
         print(
             f"| {row.module} | {row.direction} | {row.items:,} | {row.loop_name} | {ozzy:.2f} | "
-            f"{loop:.2f} | {loop / ozzy:.2f}x |"
+            f"{loop:.2f} | **{loop / ozzy:.2f}x** | {ozzy_cpu:.2f} | {loop_cpu:.2f} | "
+            f"{loop_cpu / max(ozzy_cpu, 1e-9):.2f}x | {row.retries} |"
         )
+    print(
+        "\nozzy retries: requests Ozzy retried after an error, over all measured rounds (each waits "
+        "before the next attempt); the loops use their clients' own retries, not counted."
+    )
 
 
 def main() -> None:
