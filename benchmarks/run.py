@@ -16,6 +16,10 @@ Parts (all of them when none is named):
 ``--profile``     cProfile of the JSON lines export (``profile_run.py``): where the time goes.
 ``--kafka``       KafkaScannerReader -> FSWriter against plain kafka-python consumer loops on a
                   local broker (``bench_kafka.py``).
+``--modules``     every reader and writer that has a test server here (S3, GCS, Azure Blob, SFTP,
+                  FTP, Kafka, Scrapy Cloud collections, SMTP, PostgreSQL, MariaDB, SQLite) against
+                  the plain client loop doing the same transfer (``bench_modules.py``, about 6
+                  minutes; its own sizes, ``--repeat`` rounds).
 
 ``--compare-with DIR`` (repeatable) adds the Ozzy jl/csv/xml cases run with the package copy in
 DIR (put first on PYTHONPATH): before/after figures for a change, measured in the same run.
@@ -48,7 +52,7 @@ CSV_FIELDS = ["id", "user_id", "score", "price", "name", "country", "active", "t
 # the exporters 0.6.18 benchmark configs (shared/reference/exporters-inventory.md §5.4)
 JQ_FILTER = "{id, name, country, score, tags, city: .address.city}"
 PYEXP = "item['score'] > 0.5 and item['country'] in ['US', 'ES', 'DE', 'FR']"
-PARTS = ("throughput", "memory", "operator", "processing", "profile", "kafka")
+PARTS = ("throughput", "memory", "operator", "processing", "profile", "kafka", "modules")
 
 
 class Result(NamedTuple):
@@ -424,6 +428,16 @@ def kafka(repeat: int) -> None:
     )
 
 
+def modules(repeat: int) -> None:
+    print("\n## Modules against plain client loops (bench_modules.py)\n", flush=True)
+    subprocess.run(
+        [PYTHON, str(HERE / "bench_modules.py"), "--repeat", str(repeat)],
+        check=True,
+        cwd=ROOT,
+        env=child_env(),
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=200_000, help="items for throughput, processing, profile")
@@ -462,6 +476,8 @@ def main() -> None:
         profile(args.n)
     if "kafka" in chosen:
         kafka(args.repeat)
+    if "modules" in chosen:
+        modules(args.repeat)
     print(f"\n# done in {time.perf_counter() - started:.0f} s; load at the end {load()}")
 
 
