@@ -22,6 +22,7 @@ from airflow_provider_ozzy.export_managers.basic_exporter import BasicExporter
 from tests.integration.test_network_faults import (
     ITEMS,
     SCENARIO,
+    Place,
     check_exact,
     config_for,
     fresh_prefix,
@@ -31,30 +32,49 @@ from tests.integration.test_network_faults import (
 )
 from tests.servers.fault_proxy import FaultProxy, Request
 
-UPLOAD_DELAY = 0.25  # seconds added to every upload request: far longer than reading a batch
+DELAY = 0.25  # seconds added to every upload or download: far longer than reading a batch
 
 
 def _is_upload(request: Request) -> bool:
     return request.method in ("PUT", "POST")
 
 
-@pytest.mark.parametrize("server", ["s3", "gcs", "azure_blob"])
-def test_uploads_overlap_reading_and_commits_count_only_stored_files(
+Job = tuple[Place, str, dict[str, Any]]
+
+
+@pytest.fixture
+def slowed_job(
     request: pytest.FixtureRequest,
-    server: str,
-    work: Path,  # noqa: F811
     input_dir: Path,  # noqa: F811
     fault_proxy: Callable[[str], FaultProxy],
     monkeypatch: pytest.MonkeyPatch,
+) -> Callable[[str, str], Job]:
+    """``slowed_job(server, kind)``: a job whose ``kind`` ("reader" or "writer") is on ``server``
+    behind a proxy that holds every download or upload ``DELAY`` seconds; its place, prefix, config."""
+
+    def make(server: str, kind: str) -> Job:
+        place = http_place(request, server, fault_proxy)
+        for name, value in place.env.items():
+            monkeypatch.setenv(name, value)
+        prefix = fresh_prefix(place, kind)
+        config = config_for(place, kind, input_dir, prefix)
+        config["persistence"] = {"name": "PicklePersistence", "options": {"file_path": "state"}}
+        config["exporter_options"] = {"persistence_state_id": "job1"}
+        place.proxy.slow(
+            times=10_000, delay=DELAY, match=_is_upload if kind == "writer" else place.is_download
+        )
+        return place, prefix, config
+
+    return make
+
+
+@pytest.mark.parametrize("server", ["s3", "gcs", "azure_blob"])
+def test_uploads_overlap_reading_and_commits_count_only_stored_files(
+    server: str,
+    work: Path,  # noqa: F811
+    slowed_job: Callable[[str, str], Job],
 ) -> None:
-    place = http_place(request, server, fault_proxy)
-    for name, value in place.env.items():
-        monkeypatch.setenv(name, value)
-    prefix = fresh_prefix(place, "writer")
-    config = config_for(place, "writer", input_dir, prefix)
-    config["persistence"] = {"name": "PicklePersistence", "options": {"file_path": "state"}}
-    config["exporter_options"] = {"persistence_state_id": "job1"}
-    place.proxy.slow(times=10_000, delay=UPLOAD_DELAY, match=_is_upload)
+    place, prefix, config = slowed_job(server, "writer")
     seen: list[tuple[int, int, int]] = []  # (items read, files committed, files stored)
 
     def after_batch(counters: dict[str, Any]) -> None:
@@ -87,22 +107,13 @@ def test_uploads_overlap_reading_and_commits_count_only_stored_files(
 
 @pytest.mark.parametrize("server", ["s3", "gcs", "azure_blob"])
 def test_object_readers_open_the_next_objects_while_one_is_parsed(
-    request: pytest.FixtureRequest,
     server: str,
     work: Path,  # noqa: F811
-    input_dir: Path,  # noqa: F811
-    fault_proxy: Callable[[str], FaultProxy],
-    monkeypatch: pytest.MonkeyPatch,
+    slowed_job: Callable[[str, str], Job],
 ) -> None:
     """Every download slowed: read one after another, each would start at least the delay after
     the one before; opened ahead, some start together. The output is still exactly the input."""
-    place = http_place(request, server, fault_proxy)
-    for name, value in place.env.items():
-        monkeypatch.setenv(name, value)
-    prefix = fresh_prefix(place, "reader")
-    config = config_for(place, "reader", input_dir, prefix)
-    config["persistence"] = {"name": "PicklePersistence", "options": {"file_path": "state"}}
-    place.proxy.slow(times=10_000, delay=UPLOAD_DELAY, match=place.is_download)
+    place, prefix, config = slowed_job(server, "reader")
 
     stats = BasicExporter(config).export()
 
@@ -111,4 +122,4 @@ def test_object_readers_open_the_next_objects_while_one_is_parsed(
     starts = sorted(exchange.started_ns for exchange in place.proxy.exchanges() if exchange.fault == "slow")
     assert len(starts) >= len(ITEMS) // SCENARIO.items_per_file
     gaps = [(later - earlier) / 1e9 for earlier, later in zip(starts, starts[1:], strict=False)]
-    assert min(gaps) < UPLOAD_DELAY / 2, f"every download waited for the one before: gaps {gaps}"
+    assert min(gaps) < DELAY / 2, f"every download waited for the one before: gaps {gaps}"
