@@ -9,6 +9,8 @@ Cases, in this process, in interleaved rounds (median shown):
   rows, resumable row keys, delete-then-insert per file), PicklePersistence committing every batch;
 - **copy** (PostgreSQL): psycopg2, each batch of 10,000 written by ``csv.writer`` into a buffer and
   loaded with ``COPY ... FROM STDIN (FORMAT csv)``, a commit per batch;
+- **copy_keyed** (PostgreSQL): the copy loop plus what exactly-once costs in the database:
+  Ozzy's key columns under a unique index, and a delete of the batch's rows before its COPY;
 - **execute_values** (PostgreSQL): psycopg2's ``execute_values``, pages of 1,000, a commit per batch;
 - **executemany** (MariaDB: PyMySQL, which sends multi-row INSERTs; SQLite: sqlite3): the
   driver's ``executemany`` with tuples, a commit per batch;
@@ -93,6 +95,29 @@ def copy_case(n: int, table: str) -> None:
     connection.close()
 
 
+def copy_keyed_case(n: int, table: str) -> None:
+    """The COPY loop with what exactly-once adds in the database: Ozzy's three key columns under
+    a unique index, and a delete of the batch's rows before its COPY, in the batch's transaction."""
+    connection = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="test")
+    job = uuid.uuid4().hex
+    with connection.cursor() as cursor:
+        cursor.execute(
+            DDL.format(table=table).replace("(key", "(_ozzy_job TEXT, _ozzy_file TEXT, _ozzy_row BIGINT, key")
+        )
+        cursor.execute(f"CREATE UNIQUE INDEX ON {table} (_ozzy_job, _ozzy_file, _ozzy_row)")
+        connection.commit()
+        for number, rows in enumerate(batches(n)):
+            part = f"{number:06d}"
+            buffer = io.StringIO()
+            csv.writer(buffer).writerows((job, part, index, *row) for index, row in enumerate(rows))
+            buffer.seek(0)
+            cursor.execute(f"DELETE FROM {table} WHERE _ozzy_job = %s AND _ozzy_file = %s", (job, part))
+            names = ", ".join(["_ozzy_job", "_ozzy_file", "_ozzy_row", *COLUMNS])
+            cursor.copy_expert(f"COPY {table} ({names}) FROM STDIN (FORMAT csv)", buffer)
+            connection.commit()
+    connection.close()
+
+
 def execute_values_case(n: int, table: str) -> None:
     connection = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="test")
     with connection.cursor() as cursor:
@@ -156,7 +181,11 @@ def count_and_drop(url: str, table: str) -> int:
 
 
 def cases_for(database: str) -> list[str]:
-    loops = {"postgresql": ["copy", "execute_values"], "mariadb": ["executemany"], "sqlite": ["executemany"]}
+    loops = {
+        "postgresql": ["copy", "copy_keyed", "execute_values"],
+        "mariadb": ["executemany"],
+        "sqlite": ["executemany"],
+    }
     return ["ozzy", *loops[database], "sqlalchemy"]
 
 
@@ -166,6 +195,7 @@ def run_case(database: str, case: str, n: int, work: Path) -> float:
     run: dict[str, Callable[[], None]] = {
         "ozzy": lambda: ozzy_case(url, n, work, table),
         "copy": lambda: copy_case(n, table),
+        "copy_keyed": lambda: copy_keyed_case(n, table),
         "execute_values": lambda: execute_values_case(n, table),
         "executemany": lambda: executemany_case(database, n, table, work),
         "sqlalchemy": lambda: sqlalchemy_case(url, n, table),

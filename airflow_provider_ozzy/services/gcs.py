@@ -277,6 +277,12 @@ class GCSConnection:
 
         return self.run(fetch, name, action="stat")
 
+    def _exists(self, name: str) -> bool:
+        try:
+            return self.properties(name) is not None
+        except Exception:  # only for a message: a failing lookup must not hide the error being reported
+            return True
+
     # -- errors ---------------------------------------------------------------------------------------
     def translate(self, error: BaseException, name: str | None = None, stream: bool = False) -> BaseException:
         """A transient error as one ``retries.is_transient`` knows, or a permanent Ozzy error.
@@ -286,6 +292,10 @@ class GCSConnection:
         """
         if isinstance(error, OzzyError):
             return error
+        if stream and name and _status_of(error) == 404:
+            # reads are pinned to the listed generation: gone means replaced (or deleted) meanwhile
+            gone = "replaced" if self._exists(name) else "deleted"
+            return self.error_class(f"gs://{self.bucket_name}/{name} was {gone} since it was listed")
         translated = self._translate(error, name)
         if stream and isinstance(translated, OzzyError):
             text = str(translated).removeprefix(f"{self.module}: ")
