@@ -251,7 +251,7 @@ class StreamBasedReader(BaseReader):
             self._opener.shutdown(wait=True, cancel_futures=True)
             self._opener = None
         for future in self._ahead.values():
-            if future.done() and not future.cancelled() and future.exception() is None:
+            if not future.cancelled() and future.exception() is None:  # shut down: all are done
                 future.result().close()
         self._ahead.clear()
 

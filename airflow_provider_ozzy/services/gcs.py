@@ -243,9 +243,7 @@ class GCSConnection:
             except NotFound:
                 if generation is None or self.properties(name) is None:
                     raise
-                raise self.error_class(
-                    f"{self.module}: gs://{self.bucket_name}/{name} was replaced since it was listed"
-                ) from None
+                raise self.error_class(f"{self.module}: {self._replaced(name)}") from None
             return ObjectStream(reader, head, lambda error: self.translate(error, name, stream=True))
 
         return self.run(opening, name, action="read")
@@ -277,6 +275,9 @@ class GCSConnection:
 
         return self.run(fetch, name, action="stat")
 
+    def _replaced(self, name: str) -> str:
+        return f"gs://{self.bucket_name}/{name} was replaced since it was listed"
+
     def _exists(self, name: str) -> bool:
         try:
             return self.properties(name) is not None
@@ -292,10 +293,9 @@ class GCSConnection:
         """
         if isinstance(error, OzzyError):
             return error
-        if stream and name and _status_of(error) == 404:
-            # reads are pinned to the listed generation: gone means replaced (or deleted) meanwhile
-            gone = "replaced" if self._exists(name) else "deleted"
-            return self.error_class(f"gs://{self.bucket_name}/{name} was {gone} since it was listed")
+        if stream and name and _status_of(error) == 404 and self._exists(name):
+            # reads are pinned to the listed generation: gone while the object is there means replaced
+            return self.error_class(self._replaced(name))
         translated = self._translate(error, name)
         if stream and isinstance(translated, OzzyError):
             text = str(translated).removeprefix(f"{self.module}: ")

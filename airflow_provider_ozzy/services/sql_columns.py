@@ -72,9 +72,9 @@ def columns_of(items: list[dict[str, Any]], names: Iterable[str] | None = None) 
     return {name: [item.get(name) for item in items] for name in names}
 
 
-def needed_kinds(items: list[dict[str, Any]]) -> dict[str, str | None]:
-    """Per column of ``items``, the narrowest kind holding all its values (``None``: only nulls)."""
-    return {name: column_kind(values) for name, values in columns_of(items).items()}
+def needed_kinds(columns: dict[str, list[Any]]) -> dict[str, str | None]:
+    """Per column (``columns_of``), the narrowest kind holding all its values (``None``: only nulls)."""
+    return {name: column_kind(values) for name, values in columns.items()}
 
 
 def column_kind(values: list[Any]) -> str | None:

@@ -457,16 +457,14 @@ class OdoWriter(BaseWriter):
         items = self._items(finished)
         if self._declared is not None:
             kinds = dict(self._declared)
-            extra = {
-                key for key in dict.fromkeys(chain.from_iterable(items)) if key not in kinds
-            } - self._ignored
+            extra = set(chain.from_iterable(items)) - kinds.keys() - self._ignored
             if extra:
                 self._ignored |= extra
                 self.log.warning("OdoWriter: fields not in option 'schema' are not stored: %s", sorted(extra))
             columns = cols.columns_of(items, kinds)
         else:
             columns = cols.columns_of(items)
-            needed = {name: cols.column_kind(values) for name, values in columns.items()}
+            needed = cols.needed_kinds(columns)
             problems = _bad_columns(needed)
             if problems:
                 raise WriterError(f"writer OdoWriter: file {part}: {'; '.join(problems)}")

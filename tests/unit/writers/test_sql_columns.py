@@ -74,4 +74,10 @@ def test_widening_statements_per_dialect() -> None:
 
 def test_needed_kinds_of_a_file() -> None:
     items = [{"a": 1, "b": True, "c": None, "d": 2**70}, {"a": 2.5, "b": 2, "e": {"x": 1}, "d": 1}]
-    assert cols.needed_kinds(items) == {"a": "float", "b": "int", "c": None, "d": "text", "e": "text"}
+    assert cols.needed_kinds(cols.columns_of(items)) == {
+        "a": "float",
+        "b": "int",
+        "c": None,
+        "d": "text",
+        "e": "text",
+    }
