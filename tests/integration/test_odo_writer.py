@@ -139,7 +139,7 @@ CRASH_FILE = 350  # files end inside batches: resumes re-read items already in t
 class KillProbe:
     """The harness's ``files`` probe, in one of two modes chosen by the plan before each attempt.
 
-    ``transaction``: 1 while a DELETE/INSERT transaction on the table is open, so
+    ``transaction``: 1 while a transaction that changes the table is open, so
     ``Trigger("files", 1)`` kills ``ozzy`` inside the transaction that replaces a file's rows.
     ``committed``: files committed to the table since the attempt started, so ``Trigger("files", N)``
     kills just after a file's transaction, often before the position after it is committed.
@@ -151,9 +151,12 @@ class KillProbe:
         self.baselines: dict[int, int] = {}
         self.engine = sqlalchemy.create_engine(target.url, poolclass=sqlalchemy.pool.StaticPool)
         if target.name == "postgresql":
+            # a transaction that changes the table holds a ROW EXCLUSIVE lock on it from its DELETE to
+            # its commit, whichever statement (DELETE, COPY) it last ran
             self.open_sql = (
-                "SELECT COUNT(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND xact_start IS NOT NULL "
-                f"AND (query LIKE 'INSERT INTO {target.table}%' OR query LIKE 'DELETE FROM {target.table}%')"
+                "SELECT COUNT(*) FROM pg_locks JOIN pg_class ON pg_locks.relation = pg_class.oid "
+                f"WHERE pg_class.relname = '{target.table}' AND pg_locks.mode = 'RowExclusiveLock' "
+                "AND pg_locks.pid <> pg_backend_pid()"
             )
         else:
             self.open_sql = (
