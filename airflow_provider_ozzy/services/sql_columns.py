@@ -121,6 +121,14 @@ def stored_values(values: list[Any], kind: str) -> list[Any]:
     return stored
 
 
+def nul_at(values: list[Any]) -> int | None:
+    """Place of the first text value holding NUL, which PostgreSQL's text cannot store."""
+    texts = [value for value in values if type(value) is str]
+    if not texts or "\x00" not in "".join(texts):
+        return None
+    return next(index for index, value in enumerate(values) if type(value) is str and "\x00" in value)
+
+
 def wider(first: str | None, second: str | None) -> str | None:
     """The kind holding values of both kinds."""
     if first is None or first == second:

@@ -471,14 +471,20 @@ class OdoWriter(BaseWriter):
             self._evolve(needed)
             kinds = {key: self._kinds[key] for key in needed}
         stored = []
+        refuses_nul = self._engine_().dialect.name == "postgresql"
         for column, kind in kinds.items():
             try:
-                stored.append(cols.stored_values(columns[column], kind))
+                values = cols.stored_values(columns[column], kind)
+                if refuses_nul and (index := cols.nul_at(values)) is not None:
+                    raise cols.ColumnValueError(
+                        index, "PostgreSQL cannot store the NUL character (\\x00) in text"
+                    )
             except cols.ColumnValueError as error:
                 raise WriterError(
                     f"writer OdoWriter: file {part}, item {error.index + 1}: column '{column}' of table "
                     f"'{self.qualified_name}' is {kind}: {error}"
                 ) from None
+            stored.append(values)
         count = len(items)
         rows = list(zip(repeat(self.job_key, count), repeat(part, count), range(count), *stored, strict=True))
         return [JOB, FILE, ROW, *kinds], rows

@@ -481,6 +481,25 @@ def test_a_value_the_database_refuses_leaves_none_of_its_file(target: Target, tm
     assert target.rows("id") == []
 
 
+def test_a_nul_character_is_refused_naming_the_item_and_column_or_stored(
+    target: Target, tmp_path: Path
+) -> None:
+    """PostgreSQL text cannot hold NUL: the file is refused before its transaction, in one line naming
+    the file, the item and the column; MariaDB and SQLite store it as it is."""
+    items = [{"id": 1, "name": "plain"}, {"id": 2, "name": "nul\x00inside", "nested": {"a": "\x00"}}]
+    config = odo_config(target, jsonl_reader(tmp_path / "in.jl", items, batch_size=10))
+    if target.name != "postgresql":
+        run_export(config, tmp_path / "state")
+        assert [row["name"] for row in target.rows("id")] == ["plain", "nul\x00inside"]
+        return
+    with pytest.raises(WriterError) as caught:
+        run_export(config, tmp_path / "state")
+    message = str(caught.value)
+    assert "\n" not in message and target.table in message, message
+    assert "item 2" in message and "column 'name'" in message and "NUL" in message, message
+    assert not inspect(target.engine).has_table(target.table) or target.rows("id") == []
+
+
 # -- errors -------------------------------------------------------------------------------------------
 def test_bad_url_and_options_fail_validation(tmp_path: Path) -> None:
     reader = random_reader(10, 10)
