@@ -6,6 +6,7 @@ import json
 import os
 import re
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -101,3 +102,12 @@ def test_how_to_dags_import_with_their_tasks(tmp_path: Path) -> None:
     pages = "".join(path.read_text() for path in (SPHINX / "howto").glob("*.md"))
     for path in files:
         assert f"{{literalinclude}} {Path(path).name}" in pages, f"{path} is shown by no how-to page"
+
+
+def test_home_page_names_every_extra() -> None:
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    intro = (SPHINX / "index.md").read_text().split("```{toctree}", 1)[0]
+    named = set(re.findall(r"`(\w+)`", intro.split("extras of the services you use", 1)[1].split(":", 1)[0]))
+    assert named == set(extras), (
+        f"docs/sphinx/index.md names {sorted(named)}, pyproject.toml has {sorted(extras)}"
+    )

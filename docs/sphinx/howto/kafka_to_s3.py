@@ -23,8 +23,8 @@ with DAG(
             "options": {
                 "kafka_conn_id": "ozzy_kafka_default",  # an `ozzy_kafka` connection
                 "topic": "orders",
-                "start": "earliest",  # the first run; later runs continue from the saved offsets
-                "stop": "end",  # read up to the end offsets seen when the run starts, then finish
+                "start": "earliest",  # first run only; later runs continue from saved offsets
+                "stop": "end",  # up to the end offsets seen when the run starts
                 "add_metadata": True,
             },
         },
