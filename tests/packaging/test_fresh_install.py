@@ -18,6 +18,7 @@ import pytest
 
 import airflow_provider_ozzy
 from tests.packaging.conftest import ROOT, UV, Distributions, run
+from tests.servers.moto_server import MotoServer
 
 pytestmark = [pytest.mark.packaging, pytest.mark.timeout(900)]
 
@@ -113,3 +114,24 @@ def test_installed_wheel_runs_an_export_and_airflow_lists_the_provider(
         "ozzy_scrapy_cloud",
     }
     assert info["notifications"]
+
+
+def test_installed_amazon_extra_exports_to_s3(
+    fresh_venv: Path, moto_server: MotoServer, tmp_path: Path
+) -> None:
+    """The ``[amazon]`` extra resolved from the registry is enough for S3Writer over the wire."""
+    bucket = moto_server.create_bucket("fresh")
+    env = {**_clean_env(tmp_path), "AIRFLOW_CONN_OZZY_S3": moto_server.connection_json()}
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.jl").write_text('{"id":1}\n{"id":2}\n')
+    config = CONFIG.replace(
+        "writer: {name: FSWriter, options: {filebase: 'out/items_', compression: none}}",
+        f"writer: {{name: S3Writer, options: {{aws_conn_id: ozzy_s3, bucket: {bucket}, filebase: 'out/items_', compression: none}}}}",
+    )
+    (tmp_path / "export.yaml").write_text(config)
+    exported = run(
+        [str(fresh_venv / "bin" / "ozzy"), "run", "export.yaml"], timeout=120, env=env, cwd=tmp_path
+    )
+    assert json.loads(exported.stdout)["items_written"] == 2
+    body = moto_server.client("s3").get_object(Bucket=bucket, Key="out/items_0000.jl")["Body"].read()
+    assert body == b'{"id":1}\n{"id":2}\n'
