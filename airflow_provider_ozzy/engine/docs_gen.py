@@ -94,11 +94,11 @@ def _own_options(cls: type, common: Mapping[str, Mapping[str, Any]]) -> dict[str
 
 
 def _module_section(
-    kind: str, class_name: str, cls: type, common: Mapping[str, Mapping[str, Any]]
+    kind: str, class_name: str, cls: type, common: Mapping[str, Mapping[str, Any]], level: int
 ) -> list[str]:
     from airflow_provider_ozzy.engine.registry import ALIASES, CATALOGUE, PACKAGE
 
-    lines = [f"### {class_name}", ""]
+    lines = [f"{'#' * level} {class_name}", ""]
     path = f"{PACKAGE}.{kind}.{CATALOGUE[kind][class_name]}.{class_name}"
     old = sorted(alias for alias, new in ALIASES.items() if new == class_name)
     also = (
@@ -120,15 +120,39 @@ def _module_section(
     return lines
 
 
-def render_markdown() -> str:
-    """The whole reference, grouped by kind in catalogue order, modules sorted by name."""
-    from airflow_provider_ozzy.core.options import merged_options
+def exporter_options_lines() -> list[str]:
+    """The options table of a config's ``exporter_options`` section."""
     from airflow_provider_ozzy.engine.config import EXPORTER_OPTIONS
+
+    return ["The `exporter_options` section of a config:", ""] + option_rows(EXPORTER_OPTIONS) + [""]
+
+
+def kind_sections(level: int = 2) -> dict[str, list[str]]:
+    """Each kind's reference (title at heading ``level``, its modules one level below), in
+    catalogue order with modules sorted by name: ``docs/modules.md`` and the Sphinx site's pages."""
+    from airflow_provider_ozzy.core.options import merged_options
     from airflow_provider_ozzy.engine.registry import all_modules, base_class
 
     by_kind: dict[str, list[tuple[str, type]]] = {}
     for kind, class_name, cls in all_modules():
         by_kind.setdefault(kind, []).append((class_name, cls))
+    sections = {}
+    for kind, modules in by_kind.items():
+        lines = [f"{'#' * level} {KIND_TITLES.get(kind, kind)}", ""]
+        base = base_class(kind)
+        common = merged_options(base) if base is not None else {}
+        if common:
+            lines += [f"Options every module of this kind takes ({base.__name__}):", ""]  # type: ignore[union-attr]
+            lines += option_rows(common) + [""]
+        for class_name, cls in sorted(modules, key=lambda each: each[0].lower()):
+            lines += _module_section(kind, class_name, cls, common, level + 1)
+        sections[kind] = lines
+    return sections
+
+
+def render_markdown() -> str:
+    """The whole reference, grouped by kind in catalogue order, modules sorted by name."""
+    sections = kind_sections()
     lines = [
         "# Module reference",
         "",
@@ -139,20 +163,11 @@ def render_markdown() -> str:
     ]
     lines.append("- [Exporter options](#exporter-options)")
     lines += [
-        f"- [{KIND_TITLES.get(kind, kind)}](#{_anchor(KIND_TITLES.get(kind, kind))})" for kind in by_kind
+        f"- [{KIND_TITLES.get(kind, kind)}](#{_anchor(KIND_TITLES.get(kind, kind))})" for kind in sections
     ]
-    lines += ["", "## Exporter options", "", "The `exporter_options` section of a config:", ""]
-    lines += option_rows(EXPORTER_OPTIONS) + [""]
-    for kind, modules in by_kind.items():
-        title = KIND_TITLES.get(kind, kind)
-        lines += [f"## {title}", ""]
-        base = base_class(kind)
-        common = merged_options(base) if base is not None else {}
-        if common:
-            lines += [f"Options every module of this kind takes ({base.__name__}):", ""]  # type: ignore[union-attr]
-            lines += option_rows(common) + [""]
-        for class_name, cls in sorted(modules, key=lambda each: each[0].lower()):
-            lines += _module_section(kind, class_name, cls, common)
+    lines += ["", "## Exporter options", ""] + exporter_options_lines()
+    for each in sections.values():
+        lines += each
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
