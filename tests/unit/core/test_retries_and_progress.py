@@ -125,7 +125,8 @@ class _Terminal(io.StringIO):
         return True
 
 
-def test_progress_on_a_terminal_draws_a_bar_with_rate_and_eta() -> None:
+def test_progress_on_a_terminal_draws_a_bar_with_rate_and_eta(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "120")
     screen = _Terminal()
     printer = ProgressPrinter(screen, interval=0)
     printer({"items_read": 500, "items_written": 400, "elapsed_seconds": 5.0, "fraction": 0.5})
@@ -133,11 +134,9 @@ def test_progress_on_a_terminal_draws_a_bar_with_rate_and_eta() -> None:
         {"items_read": 1000, "items_written": 1000, "elapsed_seconds": 10.0, "fraction": 1.0, "done": True}
     )
     text = screen.getvalue()
-    assert (
-        "\r[###############---------------] 500 items read, 400 written, 100 items/s, 50%, ETA 0:00:05"
-        in text
-    )
+    assert "\r[###############---------------] 500 read, 400 written, 100/s, 50%, ETA 0:00:05 " in text
     assert text.endswith("\n")
+    assert all(len(drawn) == 119 for drawn in text.rstrip("\n").split("\r")[1:])
 
 
 def test_progress_elsewhere_is_throttled_log_lines(caplog: pytest.LogCaptureFixture) -> None:
