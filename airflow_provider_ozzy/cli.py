@@ -107,7 +107,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
     progress = None if args.quiet else ProgressPrinter()
     if progress:
-        progress.keep_logs_apart(logging.getLogger().handlers)
+        progress.keep_logs_apart()
     if args.command == "run":
         config: Any = args.config
         if args.strict:

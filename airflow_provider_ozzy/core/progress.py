@@ -10,6 +10,7 @@ import shutil
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any, TextIO
 
 # where a running export keeps its latest counters in the task state store (visible progress)
@@ -72,8 +73,8 @@ def fit_bar(update: dict[str, Any], columns: int) -> str:
 class ProgressPrinter:
     """Callable given to the exporter; throttles its output.
 
-    On a terminal it redraws one line in place; ``end_line`` (also a logging filter, see
-    ``keep_logs_apart``) ends that line first, so a log line never starts glued to the bar.
+    On a terminal it redraws one line in place; while it does, every log record ends that line
+    first (``keep_logs_apart``), so a log line never starts glued to the bar.
     """
 
     def __init__(self, stream: TextIO | None = None, interval: float | None = None) -> None:
@@ -83,7 +84,7 @@ class ProgressPrinter:
         self._last: float | None = None
         self._drawn = False  # a bar is on the screen, its line not ended yet
         self._lock = threading.Lock()  # delivery threads log while the export thread draws
-        self._handlers: list[logging.Handler] = []
+        self._record_factory: Callable[..., logging.LogRecord] | None = None
 
     def __call__(self, update: dict[str, Any]) -> None:
         now = time.monotonic()
@@ -101,25 +102,30 @@ class ProgressPrinter:
                 self.stream.write("\n")
             self.stream.flush()
 
-    def end_line(self, _record: logging.LogRecord | None = None) -> bool:
+    def end_line(self) -> None:
         """Ends a drawn bar's line, so what is written next starts on a line of its own."""
         with self._lock:
             if self._drawn:
                 self._drawn = False
                 self.stream.write("\n")
                 self.stream.flush()
-        return True  # as a logging filter: every record passes
 
-    def keep_logs_apart(self, handlers: list[logging.Handler]) -> None:
-        """Ends the bar's line before each record these handlers emit (log lines go to the same
-        terminal); ``close`` undoes it."""
-        if self.tty:
-            for handler in handlers:
-                handler.addFilter(self.end_line)
-                self._handlers.append(handler)
+    def keep_logs_apart(self) -> None:
+        """Ends the bar's line before every log record is made, whichever handler prints it: a
+        handler's filter would not do, since Airflow replaces the root handlers when a module first
+        resolves a connection. ``close`` undoes it."""
+        if not self.tty or self._record_factory is not None:
+            return
+        make_record = self._record_factory = logging.getLogRecordFactory()
+
+        def end_line_first(*args: Any, **kwargs: Any) -> logging.LogRecord:
+            self.end_line()
+            return make_record(*args, **kwargs)
+
+        logging.setLogRecordFactory(end_line_first)
 
     def close(self) -> None:
         self.end_line()
-        for handler in self._handlers:
-            handler.removeFilter(self.end_line)
-        self._handlers.clear()
+        if self._record_factory is not None:
+            logging.setLogRecordFactory(self._record_factory)
+            self._record_factory = None

@@ -6,14 +6,17 @@ output is what a terminal receives: ``\\r`` redraws a line, ``\\n`` starts the n
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pty
 import re
 import select
+import sqlite3
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,24 +24,35 @@ from airflow_provider_ozzy.cli import main
 from tests.helpers import OZZY, write_config
 
 COLUMNS = 80
-LOG_LINE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ ")
+# a log line starts with its time: Ozzy's format, or Airflow's once a module resolved a connection
+LOG_LINE = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d")
+COLOURS = re.compile(r"\x1b\[[0-9;]*m")  # Airflow's log lines are coloured on a terminal
 
 
-def _random_export(folder: Path, items: int = 5000, persistence: bool = True) -> None:
-    config = {
+FS_WRITER = {"name": "FSWriter", "options": {"filebase": "out/items_"}}
+# resolving an Airflow connection hands logging to Airflow: its own handlers replace the CLI's
+SQL_WRITER = {"name": "OdoWriter", "options": {"sql_conn_id": "ozzy_terminal_db", "table": "items"}}
+
+
+def _random_export(
+    folder: Path, items: int = 5000, persistence: bool = True, writer: dict[str, Any] = FS_WRITER
+) -> None:
+    config: dict[str, Any] = {
         "reader": {"name": "RandomReader", "options": {"number_of_items": items, "batch_size": 250}},
-        "writer": {"name": "FSWriter", "options": {"filebase": "out/items_"}},
+        "writer": writer,
     }
     if persistence:
         config["persistence"] = {"name": "PicklePersistence", "options": {"file_path": "state"}}
     write_config(folder / "config.json", config)
 
 
-def _run_on_a_terminal(folder: Path, *args: str, timeout: float = 60) -> tuple[int, str]:
+def _run_on_a_terminal(
+    folder: Path, *args: str, timeout: float = 120, env: dict[str, str] | None = None
+) -> tuple[int, str]:
     """``ozzy ARGS`` with a pseudo-terminal of ``COLUMNS`` columns as standard output and error:
     its exit code and every byte it wrote there."""
     controller, terminal = pty.openpty()
-    env = dict(os.environ, COLUMNS=str(COLUMNS), LINES="24", TERM="xterm")
+    env = dict(os.environ, COLUMNS=str(COLUMNS), LINES="24", TERM="xterm", **(env or {}))
     process = subprocess.Popen(
         [*OZZY, *args], cwd=folder, stdin=subprocess.DEVNULL, stdout=terminal, stderr=terminal, env=env
     )
@@ -66,12 +80,22 @@ def _run_on_a_terminal(folder: Path, *args: str, timeout: float = 60) -> tuple[i
     return code, received.decode()
 
 
+@pytest.mark.parametrize("writer", ["fs", "sql through an Airflow connection"])
 def test_the_progress_bar_fits_an_80_column_terminal_and_log_lines_start_on_their_own(
-    tmp_path: Path,
+    tmp_path: Path, writer: str
 ) -> None:
-    _random_export(tmp_path)
-    code, screen = _run_on_a_terminal(tmp_path, "run", "config.json")
+    env = {}
+    if writer == "fs":
+        _random_export(tmp_path)
+    else:
+        _random_export(tmp_path, writer=SQL_WRITER)
+        env = {
+            "AIRFLOW_HOME": str(tmp_path / "airflow-home"),
+            "AIRFLOW_CONN_OZZY_TERMINAL_DB": f"sqlite:///{tmp_path / 'items.db'}",
+        }
+    code, screen = _run_on_a_terminal(tmp_path, "run", "config.json", env=env)
     assert code == 0, screen[-3000:]
+    screen = COLOURS.sub("", screen)
     lines = screen.replace("\r\n", "\n").split("\n")  # the terminal's own \r\n ends a line
     bars = [line for line in lines if line.startswith("\r")]
     assert bars, f"no progress bar drawn:\n{screen[-3000:]}"
@@ -85,6 +109,9 @@ def test_the_progress_bar_fits_an_80_column_terminal_and_log_lines_start_on_thei
         if LOG_LINE.search(line):
             assert LOG_LINE.match(line), f"log line glued to the bar: {line[:160]!r}"
     assert json.loads(next(line for line in lines if line.startswith("{")))["items_written"] == 5000
+    if writer != "fs":  # the items are in the table
+        with contextlib.closing(sqlite3.connect(tmp_path / "items.db")) as database:
+            assert database.execute("SELECT count(*) FROM items").fetchone() == (5000,)
 
 
 def test_ozzy_run_says_where_the_job_state_went(
