@@ -84,7 +84,8 @@ class ProgressPrinter:
         self._last: float | None = None
         self._drawn = False  # a bar is on the screen, its line not ended yet
         self._lock = threading.Lock()  # delivery threads log while the export thread draws
-        self._record_factory: Callable[..., logging.LogRecord] | None = None
+        self._factory: Callable[..., logging.LogRecord] | None = None  # ours, while installed
+        self._previous_factory: Callable[..., logging.LogRecord] = logging.getLogRecordFactory()
 
     def __call__(self, update: dict[str, Any]) -> None:
         now = time.monotonic()
@@ -114,18 +115,21 @@ class ProgressPrinter:
         """Ends the bar's line before every log record is made, whichever handler prints it: a
         handler's filter would not do, since Airflow replaces the root handlers when a module first
         resolves a connection. ``close`` undoes it."""
-        if not self.tty or self._record_factory is not None:
+        if not self.tty or self._factory is not None:
             return
-        make_record = self._record_factory = logging.getLogRecordFactory()
+        make_record = logging.getLogRecordFactory()
 
         def end_line_first(*args: Any, **kwargs: Any) -> logging.LogRecord:
-            self.end_line()
+            if self._factory is end_line_first:  # until close
+                self.end_line()
             return make_record(*args, **kwargs)
 
+        self._factory, self._previous_factory = end_line_first, make_record
         logging.setLogRecordFactory(end_line_first)
 
     def close(self) -> None:
         self.end_line()
-        if self._record_factory is not None:
-            logging.setLogRecordFactory(self._record_factory)
-            self._record_factory = None
+        if self._factory is not None and logging.getLogRecordFactory() is self._factory:
+            logging.setLogRecordFactory(self._previous_factory)
+        # else a later factory (log masking) calls ours: it stays, doing nothing
+        self._factory = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 from typing import Any, BinaryIO
 
 import pytest
@@ -152,3 +153,25 @@ def test_progress_elsewhere_is_throttled_log_lines(caplog: pytest.LogCaptureFixt
 
 def test_describe_without_a_known_total_has_no_eta() -> None:
     assert describe({"items_read": 10, "elapsed_seconds": 2.0}) == "10 items read, 0 written, 5 items/s"
+
+
+def test_a_log_record_ends_the_bar_line_once_and_close_restores_logging(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    screen = _Terminal()
+    original = logging.getLogRecordFactory()
+    printer = ProgressPrinter(screen, interval=0)
+    printer.keep_logs_apart()
+    try:
+        printer({"items_read": 500, "items_written": 400, "elapsed_seconds": 5.0, "fraction": 0.5})
+        assert "\n" not in screen.getvalue()
+        logging.getLogger("tests.progress").warning("a log line")
+        logging.getLogger("tests.progress").warning("another")
+        assert screen.getvalue().count("\n") == 1 and screen.getvalue().endswith("\n")
+    finally:
+        printer.close()
+    assert logging.getLogRecordFactory() is original
+    printer({"items_read": 600, "items_written": 600, "elapsed_seconds": 6.0, "fraction": 0.6})
+    logging.getLogger("tests.progress").warning("after close")
+    assert screen.getvalue().count("\n") == 1, "closed: log records leave the bar alone"
