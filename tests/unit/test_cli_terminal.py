@@ -148,3 +148,8 @@ def test_every_module_is_listed_with_a_whole_sentence(capsys: pytest.CaptureFixt
     assert "readers.S3Reader: Reads the objects of ``bucket`` selected by" in text
     for name, doc in listing.items():
         assert f"{name}: {doc}\n" in text
+    # the JSON Schema (`ozzy schema`, editors' tooltips) describes the modules alike
+    assert main(["schema"]) == 0
+    schema_text = capsys.readouterr().out
+    for doc in listing.values():
+        assert json.dumps(doc) in schema_text, doc
