@@ -49,10 +49,12 @@ def describe(update: dict[str, Any], terse: bool = False) -> str:
 def terminal_columns(stream: TextIO) -> int:
     """Columns of the terminal ``stream`` shows on: ``COLUMNS`` when set, else the stream's own
     terminal (standard output may be a pipe while the bar goes to standard error), else
-    ``shutil.get_terminal_size``'s answer."""
+    ``shutil.get_terminal_size``'s answer (80 where nothing knows; a terminal without a size says 0)."""
     if not os.environ.get("COLUMNS"):
         with contextlib.suppress(AttributeError, ValueError, OSError, io.UnsupportedOperation):
-            return os.get_terminal_size(stream.fileno()).columns
+            columns = os.get_terminal_size(stream.fileno()).columns
+            if columns > 0:
+                return columns
     return shutil.get_terminal_size().columns
 
 

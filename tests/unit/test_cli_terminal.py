@@ -47,12 +47,17 @@ def _random_export(
 
 
 def _run_on_a_terminal(
-    folder: Path, *args: str, timeout: float = 120, env: dict[str, str] | None = None
+    folder: Path, *args: str, timeout: float = 120, env: dict[str, str] | None = None, sized: bool = True
 ) -> tuple[int, str]:
-    """``ozzy ARGS`` with a pseudo-terminal of ``COLUMNS`` columns as standard output and error:
-    its exit code and every byte it wrote there."""
+    """``ozzy ARGS`` with a pseudo-terminal as standard output and error (``COLUMNS`` wide, or
+    ``sized=False``: a terminal that reports no size, 0 x 0, and no ``COLUMNS``): its exit code
+    and every byte it wrote there."""
     controller, terminal = pty.openpty()
-    env = dict(os.environ, COLUMNS=str(COLUMNS), LINES="24", TERM="xterm", **(env or {}))
+    env = dict(os.environ, TERM="xterm", **(env or {}))
+    env.pop("COLUMNS", None)
+    env.pop("LINES", None)
+    if sized:
+        env.update(COLUMNS=str(COLUMNS), LINES="24")
     process = subprocess.Popen(
         [*OZZY, *args], cwd=folder, stdin=subprocess.DEVNULL, stdout=terminal, stderr=terminal, env=env
     )
@@ -112,6 +117,14 @@ def test_the_progress_bar_fits_an_80_column_terminal_and_log_lines_start_on_thei
     if writer != "fs":  # the items are in the table
         with contextlib.closing(sqlite3.connect(tmp_path / "items.db")) as database:
             assert database.execute("SELECT count(*) FROM items").fetchone() == (5000,)
+
+
+def test_a_terminal_that_reports_no_size_gets_an_80_column_bar(tmp_path: Path) -> None:
+    _random_export(tmp_path, items=1000)
+    code, screen = _run_on_a_terminal(tmp_path, "run", "config.json", sized=False)
+    assert code == 0, screen[-3000:]
+    drawn = [each for line in screen.split("\n") for each in line.split("\r")[1:] if each.strip()]
+    assert drawn and all(len(each) == 79 and each.startswith("[") for each in drawn), drawn
 
 
 def test_ozzy_run_says_where_the_job_state_went(
