@@ -106,6 +106,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     from airflow_provider_ozzy.export_managers.basic_exporter import BasicExporter
 
     progress = None if args.quiet else ProgressPrinter()
+    if progress:
+        progress.keep_logs_apart()
     if args.command == "run":
         config: Any = args.config
         if args.strict:
@@ -117,8 +119,12 @@ def _dispatch(args: argparse.Namespace) -> int:
         exporter = BasicExporter(config, job_id=args.job_id, progress=progress)
     else:
         exporter = BasicExporter.from_persistence_uri(args.uri, progress=progress)
-    with _stdout_for_data_only() as data:
-        return _export(exporter, data)
+    try:
+        with _stdout_for_data_only() as data:
+            return _export(exporter, data)
+    finally:
+        if progress:  # before any message main prints on the way out
+            progress.close()
 
 
 @contextlib.contextmanager
@@ -186,6 +192,8 @@ def _export(exporter: Any, data: BinaryIO) -> int:
     try:
         stats = exporter.export()
     except KeyboardInterrupt:
+        if exporter.progress:
+            exporter.progress.end_line()
         uri = getattr(exporter.persistence, "uri", None)
         print(
             f"ozzy: stopped at once; the last committed batch is kept, resume with: ozzy resume {uri}",
@@ -194,7 +202,18 @@ def _export(exporter: Any, data: BinaryIO) -> int:
         return EXIT_STOPPED
     data.write(json.dumps(stats, sort_keys=True).encode() + b"\n")
     data.flush()
+    print(state_location(exporter.persistence), file=sys.stderr)
     return 0 if stats.get("finished") else EXIT_STOPPED
+
+
+def state_location(persistence: Any) -> str:
+    """The closing line of ``ozzy run``: where the job state went, since without a ``persistence``
+    section it is a ``.ozzy-state/`` folder in the current directory that nothing else mentions."""
+    line = f"ozzy: job state kept at {persistence.uri}"
+    folder = getattr(persistence, "options", {}).get("file_path")
+    if folder:  # PicklePersistence: the folder, absolute, and how to move it
+        line += f" (folder {os.path.abspath(folder)}; set persistence.options.file_path or OZZY_STATE_DIR to move it)"
+    return mask(line)
 
 
 def _validate(path: str, strict: bool) -> int:
@@ -214,6 +233,7 @@ def _validate(path: str, strict: bool) -> int:
 
 def _modules(as_json: bool) -> int:
     from airflow_provider_ozzy.core.options import is_mandatory, merged_options, type_name
+    from airflow_provider_ozzy.engine.docs_gen import summary
     from airflow_provider_ozzy.engine.registry import all_modules
 
     listing: list[dict[str, Any]] = []
@@ -228,8 +248,7 @@ def _modules(as_json: bool) -> int:
             }
             for name, spec in merged_options(cls).items()
         }
-        doc = (cls.__doc__ or "").strip().splitlines()
-        listing.append({"kind": kind, "name": class_name, "doc": doc[0] if doc else "", "options": options})
+        listing.append({"kind": kind, "name": class_name, "doc": summary(cls), "options": options})
     if as_json:
         print(json.dumps(listing, indent=2, default=str))
         return 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -33,6 +34,18 @@ KIND_TITLES: dict[str, str] = {
 }
 
 _COLUMNS = ("Option", "Type", "Default", "Required", "Secret", "Env fallback", "Description")
+
+
+# the end of a sentence: '.', '!' or '?' before a space or the end, but not the dots of "e.g."/"i.e."
+_SENTENCE_END = re.compile(r"(?<!\be\.g)(?<!\bi\.e)[.!?](?=\s|$)")
+
+
+def summary(cls: type) -> str:
+    """The first full sentence of a module's docstring (its first paragraph, lines joined), for
+    one-line listings such as ``ozzy modules``: a docstring's first line often stops mid-sentence."""
+    paragraph = " ".join(inspect.cleandoc(cls.__doc__ or "").split("\n\n")[0].split())
+    end = _SENTENCE_END.search(paragraph)
+    return paragraph[: end.end()] if end else paragraph
 
 
 def _cell(text: str) -> str:

@@ -7,6 +7,7 @@ from typing import Any
 
 from airflow_provider_ozzy.core.options import is_mandatory, merged_options, option_schema
 from airflow_provider_ozzy.engine.config import EXPORTER_OPTIONS, MODULE_SECTIONS, REQUIRED_SECTIONS
+from airflow_provider_ozzy.engine.docs_gen import summary
 from airflow_provider_ozzy.engine.registry import ALIASES, CATALOGUE, PACKAGE, SECTION_KINDS, all_modules
 
 
@@ -51,7 +52,7 @@ def _module_schema(kind: str, class_name: str, cls: type) -> dict[str, Any]:
         "additionalProperties": False,
     }
     if cls.__doc__:
-        schema["description"] = cls.__doc__.strip().splitlines()[0]
+        schema["description"] = summary(cls)  # a whole sentence, as `ozzy modules` shows it
     return schema
 
 

@@ -1,8 +1,9 @@
-"""``docker-compose.yaml`` (the playground) is consistent with the repository.
+"""``docker-compose.yaml`` (the playground) and its ``Dockerfile`` are consistent with the repository.
 
-Docker does not run here, so the file is checked statically: the services it needs, what they
-depend on, what they mount, the preset connections and the published ports, read the way Compose
-reads them (YAML merge keys, ``${VAR:-default}`` interpolation, ``$$`` escapes).
+Docker does not run here, so the files are checked statically: the image built once from the
+Dockerfile, Airflow's init pattern, the celery profile, the services, what they depend on, what they
+mount, the preset connections, pinned images and the published ports, read the way Compose reads
+them (YAML merge keys, ``${VAR:-default}`` interpolation, ``$$`` escapes, profiles).
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yaml"
+DOCKERFILE = ROOT / "Dockerfile"
+MOUNTED_AT = "/opt/ozzy"  # where the Dockerfile installs Ozzy from and compose mounts the repository
+CELERY = {"redis", "airflow-worker", "flower"}  # started only with a profile
 
 AIRFLOW_COMMANDS = {
     "airflow-apiserver": "api-server",
@@ -41,12 +45,14 @@ CONNECTION_KEYS = {"conn_type", "description", "host", "login", "password", "sch
 _VARIABLE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<rest>[^}]*)\}")
 
 
-def _interpolate(value: Any) -> Any:
-    """Compose's interpolation, with every variable unset: ``${VAR:-default}`` gives the default."""
+def _interpolate(value: Any, variables: dict[str, str] | None = None) -> Any:
+    """Compose's interpolation with ``variables`` set (none by default): ``${VAR:-default}`` gives
+    the variable's value, or the default when it is unset."""
+    variables = variables or {}
     if isinstance(value, dict):
-        return {key: _interpolate(each) for key, each in value.items()}
+        return {key: _interpolate(each, variables) for key, each in value.items()}
     if isinstance(value, list):
-        return [_interpolate(each) for each in value]
+        return [_interpolate(each, variables) for each in value]
     if not isinstance(value, str):
         return value
     text = value.replace("$$", "\0")
@@ -54,7 +60,7 @@ def _interpolate(value: Any) -> Any:
     def default(match: re.Match[str]) -> str:
         rest = match.group("rest")
         assert rest.startswith((":-", "-")), f"${{{match.group('name')}}} has no default: {value!r}"
-        return rest.split("-", 1)[1]
+        return variables.get(match.group("name")) or rest.split("-", 1)[1]
 
     text = _VARIABLE.sub(default, text)
     assert "$" not in text, f"a bare '$' is interpolated by Compose (write '$$'): {value!r}"
@@ -79,7 +85,17 @@ def _environment(service: dict[str, Any]) -> dict[str, str]:
 
 
 def _airflow_services(services: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    return {name: service for name, service in services.items() if name.startswith("airflow-")}
+    """The services running the image built from the Dockerfile (every Airflow component)."""
+    return {name: service for name, service in services.items() if "build" in service}
+
+
+def _dockerfile() -> tuple[str, str]:
+    """The Dockerfile's base image and its ``RUN`` instructions, continuation lines joined."""
+    text = re.sub(r"\\\n\s*", " ", DOCKERFILE.read_text())
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    bases = [line.split()[1] for line in lines if line.startswith("FROM ")]
+    assert len(bases) == 1, f"one FROM expected: {bases}"
+    return bases[0], "\n".join(line for line in lines if line.startswith("RUN "))
 
 
 def _depends_on(service: dict[str, Any]) -> dict[str, str]:
@@ -139,7 +155,7 @@ def _locked_version(package: str) -> str:
 
 
 def test_the_playground_has_airflow_and_every_server(services: dict[str, dict[str, Any]]) -> None:
-    missing = ({"airflow-init", *AIRFLOW_COMMANDS} | set(SERVERS)) - set(services)
+    missing = ({"airflow-init", *AIRFLOW_COMMANDS} | set(SERVERS) | CELERY) - set(services)
     assert not missing, f"services missing: {sorted(missing)}"
     for name, service in services.items():
         assert service.get("image") or service.get("build"), f"{name} has neither image nor build"
@@ -147,13 +163,14 @@ def test_the_playground_has_airflow_and_every_server(services: dict[str, dict[st
 
 def test_airflow_components_run_the_locked_airflow_on_postgres(services: dict[str, dict[str, Any]]) -> None:
     airflow = _airflow_services(services)
-    images = {service["image"] for service in airflow.values()}
-    assert images == {f"apache/airflow:{_locked_version('apache-airflow')}-python3.11"}
+    assert {"airflow-init", *AIRFLOW_COMMANDS, "airflow-worker", "flower"} <= set(airflow)
+    assert {(service["build"], service["image"]) for service in airflow.values()} == {
+        (".", "ozzy-playground-airflow:3.3.2-python3.11")
+    }, "every Airflow service runs the one image built from the repository's Dockerfile"
+    base, _ = _dockerfile()
+    assert base == f"apache/airflow:{_locked_version('apache-airflow')}-python3.11"
     for name, command in AIRFLOW_COMMANDS.items():
         assert services[name]["command"] == command
-    init = services["airflow-init"]
-    assert "airflow db migrate" in " ".join(init["command"])
-    assert "restart" not in init, "airflow-init is a one-shot job"
     for name, service in airflow.items():
         environment = _environment(service)
         database = urlsplit(environment["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
@@ -222,17 +239,33 @@ def test_every_dag_file_is_in_the_mounted_dags_folder(services: dict[str, dict[s
             assert (folder / path).is_file(), f"{name} cannot see dags/{path}"
 
 
-def test_ozzy_is_installed_from_the_mounted_repository(services: dict[str, dict[str, Any]]) -> None:
+def test_ozzy_is_built_into_the_image_once_with_airflows_constraints(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    """The Dockerfile installs Ozzy with its extras at build time, pinning Airflow to the image's
+    version and with the image's constraints file; no container installs anything when it starts."""
     extras = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"])
-    for name in AIRFLOW_COMMANDS:
-        service = services[name]
-        requirement = _environment(service)["_PIP_ADDITIONAL_REQUIREMENTS"]
-        match = re.fullmatch(r"-e (?P<path>/\S+?)(\[(?P<extras>[\w,-]+)\])?", requirement)
-        assert match, f"{name}: _PIP_ADDITIONAL_REQUIREMENTS={requirement!r}"
-        assert _host_path(service, match.group("path")) == ROOT, (
-            f"{name} does not install the mounted repository"
-        )
-        assert set((match.group("extras") or "").split(",")) - {""} <= extras
+    text = DOCKERFILE.read_text()
+    _, run = _dockerfile()
+    installs = [line for line in run.splitlines() if "pip install" in line]
+    assert len(installs) == 1, f"one pip install expected: {installs}"
+    install = installs[0]
+    assert '"apache-airflow==${AIRFLOW_VERSION}"' in install, "pip may change the image's Airflow"
+    assert re.search(r'--constraint "\$\{HOME\}/constraints\.txt"', install), "no Airflow constraints"
+    target = re.search(r'--editable "(?P<path>/\S+?)\[\$\{OZZY_EXTRAS\}\]"', install)
+    assert target and target.group("path") == MOUNTED_AT, install
+    assert re.search(rf"^COPY --chown=airflow:0 \. {MOUNTED_AT}$", text, re.MULTILINE)
+    default_extras = re.search(r"^ARG OZZY_EXTRAS=(?P<extras>[\w,-]+)$", text, re.MULTILINE)
+    assert default_extras, "ARG OZZY_EXTRAS missing"
+    chosen = set(default_extras.group("extras").split(","))
+    assert chosen <= extras and {"amazon", "azure", "sftp", "ftp", "kafka"} <= chosen
+    ignored = {line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()}
+    assert {".git", ".venv", ".ozzy-state"} <= ignored
+    assert not {"pyproject.toml", "README.md", "airflow_provider_ozzy"} & ignored, "pip needs them"
+    for name, service in _airflow_services(services).items():
+        assert not _environment(service).get("_PIP_ADDITIONAL_REQUIREMENTS"), f"{name} installs at start"
+        # the editable install finds the code where compose mounts the repository
+        assert _host_path(service, MOUNTED_AT) == ROOT, f"{name} does not mount the repository"
     # the example DAGs' paths point into the mounted demo/ folder
     scheduler = services["airflow-scheduler"]
     for variable, folder in {
@@ -301,3 +334,87 @@ def test_published_ports_are_unique_and_local(services: dict[str, dict[str, Any]
             assert port not in seen, f"host port {port} is published by {seen.get(port)} and {name}"
             seen[port] = name
     assert seen[8080] == "airflow-apiserver"
+
+
+def test_airflow_init_follows_airflows_init_pattern(services: dict[str, dict[str, Any]]) -> None:
+    """As in Airflow's docker-compose.yaml: one run as root that migrates the database and creates
+    the admin user through the image's entrypoint, warns when AIRFLOW_UID is unset and hands the
+    folders Airflow writes to that user; every other Airflow service waits for it to complete."""
+    init = services["airflow-init"]
+    environment = _environment(init)
+    script = " ".join(init["command"])
+    assert init["user"] == "0:0" and init["entrypoint"] == "/bin/bash" and "restart" not in init
+    assert environment["_AIRFLOW_DB_MIGRATE"] == "true" and environment["_AIRFLOW_WWW_USER_CREATE"] == "true"
+    assert environment["_AIRFLOW_WWW_USER_USERNAME"] and environment["_AIRFLOW_WWW_USER_PASSWORD"]
+    assert "/entrypoint airflow version" in script, "the entrypoint is what migrates and creates the user"
+    assert environment["AIRFLOW__CORE__AUTH_MANAGER"].endswith(".FabAuthManager"), "users need FAB"
+    assert 'if [[ -z "${AIRFLOW_UID}" ]]' in script and environment["AIRFLOW_UID"] == ""
+    chown = re.search(r'chown -R "\$\{AIRFLOW_UID\}:0" (?P<paths>[^\n]+)', script.replace("\\\n", " "))
+    assert chown, "the folders Airflow writes are not handed to AIRFLOW_UID"
+    owned = set(chown.group("paths").split())
+    scheduler = _environment(services["airflow-scheduler"])
+    written = {scheduler[name] for name in ("OZZY_DEMO_INPUT", "OZZY_DEMO_OUTPUT", "OZZY_DEMO_YAML_OUTPUT")}
+    assert written | {"/opt/airflow/logs"} <= owned, f"not handed over: {written - owned}"
+    for name, service in _airflow_services(services).items():
+        if name != "airflow-init":
+            assert _depends_on(service).get("airflow-init") == "service_completed_successfully", name
+            assert service["user"] == "50000:0", f"{name} runs as AIRFLOW_UID (50000 when unset)"
+
+
+def test_the_celery_profile_adds_a_broker_and_workers_beside_local_executor() -> None:
+    """Without a profile the playground runs LocalExecutor and no Celery piece; with
+    ``--profile celery`` and ``OZZY_EXECUTOR=CeleryExecutor`` every component runs CeleryExecutor
+    against the redis broker, and the workers see what the scheduler sees."""
+    raw = yaml.safe_load(COMPOSE.read_text())
+    celery = _interpolate(raw, {"OZZY_EXECUTOR": "CeleryExecutor"})["services"]
+    local = _interpolate(raw)["services"]
+    profiles = {name: set(service.get("profiles") or []) for name, service in celery.items()}
+    assert {name for name, found in profiles.items() if found} == CELERY
+    assert "celery" in profiles["redis"] and profiles["airflow-worker"] == {"celery"}
+    assert profiles["flower"] == {"flower"}, "flower is optional, on its own profile"
+    for name, service in celery.items():  # a service that always runs cannot wait for a profiled one
+        if not profiles[name]:
+            assert not set(_depends_on(service)) & CELERY, f"{name} depends on a profiled service"
+    worker = celery["airflow-worker"]
+    assert worker["command"] == "celery worker" and celery["flower"]["command"] == "celery flower"
+    assert _depends_on(worker)["redis"] == "service_healthy" and "healthcheck" in celery["redis"]
+    assert re.fullmatch(r"redis:\d+(\.\d+)+-\w+", celery["redis"]["image"])
+    assert _environment(worker)["DUMB_INIT_SETSID"] == "0", "warm shutdown of the worker"
+    for name, service in _airflow_services(celery).items():
+        environment = _environment(service)
+        assert environment["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor", name
+        assert _environment(local[name])["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor", name
+        assert urlsplit(environment["AIRFLOW__CELERY__BROKER_URL"]).hostname == "redis", name
+        backend = urlsplit(environment["AIRFLOW__CELERY__RESULT_BACKEND"].removeprefix("db+"))
+        assert backend.hostname == "postgres", name
+    scheduler = celery["airflow-scheduler"]
+    assert _connections(worker) == _connections(scheduler), "a worker runs the tasks: same connections"
+    assert _bind_mounts(worker) == _bind_mounts(scheduler), "a worker reads the same DAGs and demo files"
+
+
+def test_side_services_are_pinned_by_version(services: dict[str, dict[str, Any]]) -> None:
+    for name, service in services.items():
+        if "build" in service:
+            continue
+        image = service["image"]
+        reference, _, digest = image.partition("@")
+        tag = reference.rpartition(":")[2] if ":" in reference.rsplit("/", 1)[-1] else ""
+        pinned = bool(re.fullmatch(r"sha256:[0-9a-f]{64}", digest)) or bool(re.search(r"\d", tag))
+        assert pinned and tag != "latest", f"{name}: {image} is not pinned to a version"
+    assert services["moto"]["image"] == f"motoserver/moto:{_locked_version('moto')}", "as in the tests"
+
+
+def test_kafka_connection_is_ozzys_own_type_and_ozzy_accepts_it(services: dict[str, dict[str, Any]]) -> None:
+    from airflow_provider_ozzy.hooks.connection_forms import KAFKA_CONN_TYPE
+    from airflow_provider_ozzy.services.kafka import config_from_connection
+
+    connection = _parse_connection("ozzy_kafka", _connections(services["airflow-scheduler"])["ozzy_kafka"])
+    assert connection["conn_type"] == KAFKA_CONN_TYPE == "ozzy_kafka"
+    config = config_from_connection(
+        connection.get("host"),
+        connection.get("port"),
+        connection.get("login"),
+        connection.get("password"),
+        connection.get("extra") or {},
+    )
+    assert config["bootstrap_servers"] == ["kafka:9092"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 from typing import Any, BinaryIO
 
 import pytest
@@ -125,7 +126,8 @@ class _Terminal(io.StringIO):
         return True
 
 
-def test_progress_on_a_terminal_draws_a_bar_with_rate_and_eta() -> None:
+def test_progress_on_a_terminal_draws_a_bar_with_rate_and_eta(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "120")
     screen = _Terminal()
     printer = ProgressPrinter(screen, interval=0)
     printer({"items_read": 500, "items_written": 400, "elapsed_seconds": 5.0, "fraction": 0.5})
@@ -133,11 +135,9 @@ def test_progress_on_a_terminal_draws_a_bar_with_rate_and_eta() -> None:
         {"items_read": 1000, "items_written": 1000, "elapsed_seconds": 10.0, "fraction": 1.0, "done": True}
     )
     text = screen.getvalue()
-    assert (
-        "\r[###############---------------] 500 items read, 400 written, 100 items/s, 50%, ETA 0:00:05"
-        in text
-    )
+    assert "\r[###############---------------] 500 read, 400 written, 100/s, 50%, ETA 0:00:05 " in text
     assert text.endswith("\n")
+    assert all(len(drawn) == 119 for drawn in text.rstrip("\n").split("\r")[1:])
 
 
 def test_progress_elsewhere_is_throttled_log_lines(caplog: pytest.LogCaptureFixture) -> None:
@@ -153,3 +153,25 @@ def test_progress_elsewhere_is_throttled_log_lines(caplog: pytest.LogCaptureFixt
 
 def test_describe_without_a_known_total_has_no_eta() -> None:
     assert describe({"items_read": 10, "elapsed_seconds": 2.0}) == "10 items read, 0 written, 5 items/s"
+
+
+def test_a_log_record_ends_the_bar_line_once_and_close_restores_logging(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    screen = _Terminal()
+    original = logging.getLogRecordFactory()
+    printer = ProgressPrinter(screen, interval=0)
+    printer.keep_logs_apart()
+    try:
+        printer({"items_read": 500, "items_written": 400, "elapsed_seconds": 5.0, "fraction": 0.5})
+        assert "\n" not in screen.getvalue()
+        logging.getLogger("tests.progress").warning("a log line")
+        logging.getLogger("tests.progress").warning("another")
+        assert screen.getvalue().count("\n") == 1 and screen.getvalue().endswith("\n")
+    finally:
+        printer.close()
+    assert logging.getLogRecordFactory() is original
+    printer({"items_read": 600, "items_written": 600, "elapsed_seconds": 6.0, "fraction": 0.6})
+    logging.getLogger("tests.progress").warning("after close")
+    assert screen.getvalue().count("\n") == 1, "closed: log records leave the bar alone"
