@@ -63,6 +63,9 @@ def _blocks(page: Path) -> list[Block]:
         )
         assert end is not None, f"{page.name}:{index + 1}: the code block is never closed"
         marker = NOT_RUN.match(lines[index - 1].strip()) if index else None
+        if lines[index][len(opening.group("fence")) :].lstrip().startswith("{"):
+            index = end + 1  # a MyST directive of the Sphinx site ({include}, ...): built by test_docs_build
+            continue
         blocks.append(
             Block(
                 page,
