@@ -53,6 +53,9 @@ class OzzyNewInputTrigger(BaseTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         polls = 0
         while True:
+            # the export has just looked and found nothing: the first probe waits its turn too (a
+            # probe that disagreed with the reader would otherwise resume the task in a loop)
+            await asyncio.sleep(max(0.0, min(self.poll_interval, self.deadline - time.time())))
             polls += 1
             failure = None
             try:
@@ -67,14 +70,12 @@ class OzzyNewInputTrigger(BaseTrigger):
                 self.log.warning(
                     "Ozzy: probing %s failed (%s); trying again", self.reader.get("name"), failure
                 )
-            remaining = self.deadline - time.time()
-            if remaining <= 0:
+            if time.time() >= self.deadline:
                 # a source that kept failing is an error, not an empty wait
                 yield TriggerEvent(
                     {"status": ERROR, "message": failure} if failure else {"status": TIMEOUT, "polls": polls}
                 )
                 return
-            await asyncio.sleep(min(self.poll_interval, remaining))
 
     def probe(self) -> bool:
         """One probe with a reader built from the section (the triggerer's connections and

@@ -106,9 +106,8 @@ def _export_state(airflow: AirflowStack, dag_id: str, run_id: str) -> str:
 def _wait_for_state(airflow: AirflowStack, dag_id: str, run_id: str, state: str) -> None:
     def reached() -> bool:
         now = _export_state(airflow, dag_id, run_id)
-        assert now not in {"failed", "upstream_failed"} - {state}, (
-            f"{dag_id} {run_id}: {now}\n{airflow.logs()}"
-        )
+        ended = {"success", "failed", "skipped", "upstream_failed", "removed"} - {state}
+        assert now not in ended, f"{dag_id} {run_id} is {now}, not {state}\n{airflow.logs()}"
         return now == state
 
     airflow.wait_for(reached, 300, f"{dag_id} {run_id} to be {state}", interval=1.0)

@@ -1,4 +1,4 @@
-""""Is there anything new after this position?": the probe a deferred export polls, against real stores.
+""" "Is there anything new after this position?": the probe a deferred export polls, against real stores.
 
 The probe (``reader.has_new_input``, run by ``OzzyNewInputTrigger.probe`` as the triggerer runs it)
 must agree exactly with what the next incremental run reads: after every change to the input, the
@@ -27,9 +27,13 @@ from tests.integration.changing_inputs import FolderStore, IncrementalJob, S3Sto
 from tests.servers.kafka_server import KafkaBroker
 
 
-def _trigger(config: dict[str, Any], position: dict[str, Any] | None, wait: float = 60.0) -> OzzyNewInputTrigger:
+def _trigger(
+    config: dict[str, Any], position: dict[str, Any] | None, wait: float = 60.0
+) -> OzzyNewInputTrigger:
     """The trigger a deferred export would hand the triggerer, rebuilt from its serialized form."""
-    made = OzzyNewInputTrigger(trigger_reader_section(ExportConfig(config)), position, 0.05, time.time() + wait)
+    made = OzzyNewInputTrigger(
+        trigger_reader_section(ExportConfig(config)), position, 0.05, time.time() + wait
+    )
     classpath, kwargs = made.serialize()
     module, name = classpath.rsplit(".", 1)
     rebuilt: OzzyNewInputTrigger = getattr(importlib.import_module(module), name)(**kwargs)
@@ -191,3 +195,42 @@ def test_the_trigger_carries_connection_ids_and_refuses_secrets() -> None:
     assert "s3cr3t-value" not in str(raised.value)
     with pytest.raises(ConfigurationError, match="RandomReader cannot tell whether new input arrived"):
         trigger_reader_section(ExportConfig({"reader": {"name": "RandomReader", "options": {}}}))
+
+
+# -- the operator's side: what a wait ends as, and what it refuses when the DAG is parsed ----------------
+
+
+def _operator(**waiting: Any) -> Any:
+    from airflow_provider_ozzy.operators.ozzy_export import OzzyExportOperator
+
+    return OzzyExportOperator(
+        task_id="export",
+        reader={"name": "FSReader", "options": {"input": {"dir": "/data/in"}}},
+        writer={"name": "FSWriter", "options": {"filebase": "/data/out/items_"}},
+        deferrable=True,
+        **waiting,
+    )
+
+
+def test_a_wait_ends_as_on_timeout_says_and_a_refused_probe_fails_with_its_line() -> None:
+    from airflow.providers.common.compat.sdk import AirflowException, AirflowSkipException
+
+    empty = {"items_read": 0, "items_read_this_run": 0, "finished": True}
+    with pytest.raises(AirflowSkipException, match=r"no new input within defer_timeout \(5 s\)"):
+        _operator(defer_timeout=5).execute_complete({}, event={"status": "timeout"}, stats=empty)
+    assert (
+        _operator(on_timeout="success").execute_complete({}, event={"status": "timeout"}, stats=empty)
+        == empty
+    )
+    refused = {"status": "error", "message": "S3Reader: bucket in does not exist"}
+    with pytest.raises(
+        AirflowException, match="^Ozzy: waiting for new input failed: S3Reader: bucket in does not exist$"
+    ):
+        _operator().execute_complete({}, event=refused, stats=empty)
+
+
+def test_what_cannot_wait_fails_the_dag_import() -> None:
+    with pytest.raises(ConfigurationError, match="task export: on_timeout must be one of skip, success"):
+        _operator(on_timeout="fail")
+    with pytest.raises(ConfigurationError, match="task export: defer_timeout must be a positive"):
+        _operator(defer_timeout=0)
