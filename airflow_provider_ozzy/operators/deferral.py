@@ -23,22 +23,27 @@ _BACKSTOP_SECONDS = 120.0
 _DEADLINE = "_ozzy_wait_deadline"  # operator attribute: the deadline of the wait being resumed
 
 
-def deferral_problems(
-    config: ExportConfig, defer_timeout: float, on_timeout: str, poll_interval: float
-) -> list[str]:
-    """Why this export cannot wait in the triggerer (checked when the DAG is parsed and before deferring)."""
+def deferral_problems(operator: Any, config: ExportConfig) -> list[str]:
+    """Why this export cannot wait in the triggerer (when the DAG is parsed, and at execute)."""
     problems = []
-    if on_timeout not in ON_TIMEOUT:
-        problems.append(f"on_timeout must be one of {', '.join(ON_TIMEOUT)}, got {on_timeout!r}")
-    if not defer_timeout > 0:
-        problems.append(f"defer_timeout must be a positive number of seconds, got {defer_timeout!r}")
-    if not poll_interval > 0:
-        problems.append(f"poll_interval must be a positive number of seconds, got {poll_interval!r}")
+    if operator.on_timeout not in ON_TIMEOUT:
+        problems.append(f"on_timeout must be one of {', '.join(ON_TIMEOUT)}, got {operator.on_timeout!r}")
+    for name in ("defer_timeout", "poll_interval"):
+        value = getattr(operator, name)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+            problems.append(f"{name} must be a positive number of seconds, got {value!r}")
     try:
         trigger_reader_section(config)
     except ConfigurationError as error:
         problems.extend(error.errors)
     return problems
+
+
+def check_deferrable(operator: Any, config: ExportConfig) -> None:
+    """``deferral_problems`` of the rendered config, as one ``ConfigurationError``."""
+    problems = deferral_problems(operator, config)
+    if problems:
+        raise ConfigurationError(errors=[f"task {operator.task_id}: {problem}" for problem in problems])
 
 
 def trigger_reader_section(config: ExportConfig) -> dict[str, Any]:

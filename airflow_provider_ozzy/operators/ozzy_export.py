@@ -183,7 +183,7 @@ class OzzyExportOperator(BaseOperator):
         if self.deferrable and not errors:
             from airflow_provider_ozzy.operators.deferral import deferral_problems
 
-            errors = deferral_problems(config, self.defer_timeout, self.on_timeout, self.poll_interval)
+            errors = deferral_problems(self, config)
         if errors:
             raise ConfigurationError(errors=[f"task {self.task_id}: {error}" for error in errors])
 
@@ -207,6 +207,10 @@ class OzzyExportOperator(BaseOperator):
             from airflow_provider_ozzy.sharding.planning import apply_shard
 
             config = ExportConfig(apply_shard(config.data, self.shard), config.source)
+        if self.deferrable:  # a rendered config: can it wait (operators/deferral.py), before anything moves
+            from airflow_provider_ozzy.operators.deferral import check_deferrable
+
+            check_deferrable(self, config)
         persistence = None
         if not config.data.get("persistence"):
             persistence = AirflowPersistence(store=context["task_state_store"])
