@@ -98,6 +98,8 @@ class BasicExporter:
         self.dead_letters: DeadLetterSink | None = None  # exporter_options.dead_letter_file, set in _run
         self.started_at = 0.0
         self.read_at_start = 0
+        # the reader position of the finished job: where the next run of an incremental job starts
+        self.final_position: dict[str, Any] | None = None
 
     def _build(self, section: str) -> Any:
         resolved = self.job.section(section)
@@ -140,6 +142,7 @@ class BasicExporter:
             state = continuation(state)
         if state and state.get("finished"):
             log.info("Job %s already finished; nothing to do", self.job_id)
+            self.final_position = state.get("reader")
             self.persistence.close()
             return dict(state.get("stats", {}), already_finished=True)
         self._notify(STARTED)
@@ -253,6 +256,7 @@ class BasicExporter:
                 final["reader"] = self.reader.position_after(bypass.streams)
                 final["writer"] = {"accepted": 0, "groups": [[[], len(bypass.streams), 0]]}
             self.persistence.commit(dict(final, finished=True, stats=stats))
+            self.final_position = final.get("reader")
             self.stats_manager.report_final(stats)
             if self.progress:
                 self.progress(dict(stats, fraction=1.0, done=True))
@@ -323,6 +327,7 @@ class BasicExporter:
         final = tracker.state(batch_number, reader, writer)
         final.update(finished=True, stats=stats)
         self.persistence.commit(final)
+        self.final_position = final["reader"]
         reader.committed(final["reader"])
         for module in stateful.values():
             module.discard_state()

@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from airflow.providers.common.compat.sdk import BaseOperator
+from airflow.providers.common.compat.sdk import BaseOperator, conf
 
 from airflow_provider_ozzy.core.errors import ConfigurationError, OzzyError
 from airflow_provider_ozzy.core.progress import PROGRESS_KEY
@@ -53,6 +53,11 @@ class OzzyExportOperator(BaseOperator):
     :param strict: refuse what exporters ignored (unknown sections, section keys and exporter
         options) when the DAG is parsed, instead of a warning in the task log
         (``exporter_options.strict``); for new DAGs, so typos fail the import.
+    :param deferrable: when a run exports nothing, wait for new input in the triggerer instead of
+        ending, without holding a worker slot (``operators/deferral.py``); listing and Kafka readers.
+    :param defer_timeout: seconds to wait for new input at most (over every wait of the try).
+    :param on_timeout: what a wait that saw nothing ends as: ``"skip"`` or ``"success"``.
+    :param poll_interval: seconds between two looks at the source while waiting.
     """
 
     template_fields: Sequence[str] = ("config", "sections", "exporter_options")
@@ -79,6 +84,10 @@ class OzzyExportOperator(BaseOperator):
         progress_interval: float = 30.0,
         shard: dict[str, Any] | None = None,
         strict: bool = False,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        defer_timeout: float = 24 * 3600.0,
+        on_timeout: str = "skip",
+        poll_interval: float = 60.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -105,6 +114,10 @@ class OzzyExportOperator(BaseOperator):
             self.exporter_options["strict"] = True
         self.progress_interval = progress_interval
         self.shard = shard
+        self.deferrable = deferrable
+        self.defer_timeout = defer_timeout
+        self.on_timeout = on_timeout
+        self.poll_interval = poll_interval
         self._exporter: Any = None
         self._exporting = False
         self._check_at_parse_time()
@@ -167,6 +180,10 @@ class OzzyExportOperator(BaseOperator):
         except ConfigurationError as error:
             raise ConfigurationError(f"task {self.task_id}: {error}") from None
         errors = check(config, skip_value=_templated)
+        if self.deferrable and not errors:
+            from airflow_provider_ozzy.operators.deferral import deferral_problems
+
+            errors = deferral_problems(self, config)
         if errors:
             raise ConfigurationError(errors=[f"task {self.task_id}: {error}" for error in errors])
 
@@ -190,6 +207,10 @@ class OzzyExportOperator(BaseOperator):
             from airflow_provider_ozzy.sharding.planning import apply_shard
 
             config = ExportConfig(apply_shard(config.data, self.shard), config.source)
+        if self.deferrable:  # a rendered config: can it wait (operators/deferral.py), before anything moves
+            from airflow_provider_ozzy.operators.deferral import check_deferrable
+
+            check_deferrable(self, config)
         persistence = None
         if not config.data.get("persistence"):
             persistence = AirflowPersistence(store=context["task_state_store"])
@@ -228,7 +249,19 @@ class OzzyExportOperator(BaseOperator):
         result = _xcom_stats(stats)
         if self.shard is not None:
             result["shard"] = _shard_report(self.shard, self._exporter.writer)
+        if self.deferrable:  # nothing read: wait in the triggerer (operators/deferral.py)
+            from airflow_provider_ozzy.operators.deferral import defer_if_nothing_new
+
+            defer_if_nothing_new(self, config, self._exporter.final_position, result)
         return result
+
+    def execute_complete(
+        self, context: Any, event: dict[str, Any] | None = None, deadline: float = 0.0, stats: Any = None
+    ) -> dict[str, Any]:
+        """Back from waiting for new input (``deferrable``): export it, or end as ``on_timeout`` says."""
+        from airflow_provider_ozzy.operators.deferral import resume
+
+        return resume(self, context, event, deadline, stats or {})
 
     def on_kill(self) -> None:
         """Stop after the current batch; its position is committed, so a retry resumes from there.

@@ -53,6 +53,17 @@ class BaseReader(PipelineItem):
         """Fraction of the input read so far, or ``None`` when unknown."""
         return None
 
+    def has_new_input(self, position: dict[str, Any] | None) -> bool:
+        """Whether a run opened at ``position`` would read anything: what a deferred incremental
+        export polls from the triggerer while it waits for data (``operators/deferral.py``). It
+        must answer with the rule ``open`` reads by, never a second copy of it."""
+        raise NotImplementedError(f"{type(self).__name__} cannot tell whether new input arrived")
+
+    @classmethod
+    def can_tell_new_input(cls) -> bool:
+        """Whether ``has_new_input`` is implemented (a deferrable export needs it)."""
+        return cls.has_new_input is not BaseReader.has_new_input
+
     def committed(self, position: dict[str, Any]) -> None:
         """The persistence has stored ``position`` (everything before it is durable at the destination).
 

@@ -17,7 +17,7 @@ import bisect
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 from airflow_provider_ozzy.core.dead_letters import BadRecord, DeadLetterSink
 from airflow_provider_ozzy.core.errors import ReaderError
@@ -86,26 +86,39 @@ class StreamBasedReader(BaseReader):
     # -- the reader contract ------------------------------------------------------------------
     def open(self, position: dict[str, Any] | None) -> None:
         self._drop_opened_ahead()
+        start = self._start_at(position)
+        self._offset = int(start.position.get("offset", 0)) if start.position and start.replay else 0
+        self._streams = list(start.plan)
+        if start.finished:
+            self._done_encoded = encode_entries(merge_sorted(iter_entries(start.done), start.finished))
+        else:
+            self._done_encoded = start.done
+        self._log = InputLog((stream.name, stream.size) for stream in self._streams)
+        self._bytes_total = sum(stream.size or 0 for stream in self._streams)
+        self.finished = not self._streams
+
+    def has_new_input(self, position: dict[str, Any] | None) -> bool:
+        """Whether ``open(position)`` would find an input to read: the first input of the same
+        plan, after one listing (the plan stops there, so the inputs done are not all walked)."""
+        return next(self._start_at(position).plan, None) is not None
+
+    def _start_at(self, position: dict[str, Any] | None) -> _Start:
+        """The listing planned from ``position``: what ``open`` reads and ``has_new_input`` asks."""
         listed = _in_order(self.get_read_streams())
         if position and "stream_index" in position:
             position = self._from_index_position(position, listed)
         done, read, index = _unpack(position)
         replay = read[index:]
-        self._offset = int(position.get("offset", 0)) if position and replay else 0
         # inputs of the run before that finished join the done ones; held sorted, never as a set:
         # at a million inputs a set of names would cost more memory than the listing itself
         finished = sorted(read[:index])
-        self._streams = self._plan(listed, merge_sorted(iter_entries(done), finished), replay)
-        self._done_encoded = encode_entries(merge_sorted(iter_entries(done), finished)) if finished else done
-        self._log = InputLog((stream.name, stream.size) for stream in self._streams)
-        self._bytes_total = sum(stream.size or 0 for stream in self._streams)
-        self.finished = not self._streams
+        plan = self._plan(listed, merge_sorted(iter_entries(done), finished), replay)
+        return _Start(position, done, finished, replay, plan)
 
-    def _plan(self, listed: list[Stream], done: Iterator[Entry], replay: list[Entry]) -> list[Stream]:
-        """What this run reads: first the inputs read after the committed position, in the order
-        they were read (so every item comes back in the same order), then every listed input not
-        finished before, in name order (``listed`` and ``done`` are both sorted by name)."""
-        plan: list[Stream] = []
+    def _plan(self, listed: list[Stream], done: Iterator[Entry], replay: list[Entry]) -> Iterator[Stream]:
+        """What a run reads, lazily: first the inputs read after the committed position, in the
+        order they were read (so every item comes back in the same order), then every listed input
+        not finished before, in name order (``listed`` and ``done`` are both sorted by name)."""
         for name, size in replay:
             found = bisect.bisect_left(listed, name, key=lambda stream: stream.name)
             stream = listed[found] if found < len(listed) and listed[found].name == name else None
@@ -124,7 +137,7 @@ class StreamBasedReader(BaseReader):
                     f"{type(self).__name__}: cannot resume exactly: input {name}, read after the last "
                     f"committed position, {what}; restore it, or delete the job state to start over"
                 )
-            plan.append(stream)
+            yield stream
         replayed = {name for name, _ in replay}
         changed = []
         finished = next(done, None)
@@ -138,7 +151,7 @@ class StreamBasedReader(BaseReader):
                 if size is not None and stream.size is not None and size != stream.size:
                     changed.append(stream.name)
                 continue
-            plan.append(stream)
+            yield stream
         if changed:
             self.log.warning(
                 "%s: %d finished input(s) changed size since they were read and are not read again "
@@ -147,7 +160,6 @@ class StreamBasedReader(BaseReader):
                 len(changed),
                 ", ".join(changed[:3]) + (", ..." if len(changed) > 3 else ""),
             )
-        return plan
 
     def _from_index_position(self, position: dict[str, Any], listed: list[Stream]) -> dict[str, Any]:
         """A position of Ozzy 0.1 (an index into the listing): the inputs before it are done."""
@@ -315,6 +327,16 @@ class StreamBasedReader(BaseReader):
         if self._raw is not None:
             self._raw.close()
             self._raw = None
+
+
+class _Start(NamedTuple):
+    """A position unpacked against the listing, and the inputs a run from there reads (lazily)."""
+
+    position: dict[str, Any] | None  # as given, or converted from an index position
+    done: list[str]  # encoded inputs finished before the last run
+    finished: list[Entry]  # inputs the last run finished, sorted by name
+    replay: list[Entry]  # inputs read after the committed position, in read order
+    plan: Iterator[Stream]
 
 
 def _in_order(streams: list[Stream]) -> list[Stream]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import heapq
+from collections.abc import Callable
 from typing import Any
 
 from airflow_provider_ozzy.core.errors import ReaderError
@@ -93,19 +94,7 @@ class KafkaRandomReader(BaseReader):
         return problems
 
     def open(self, position: dict[str, Any] | None) -> None:
-        try:
-            consumer = self.kafka.consumer(self.group_id)
-        except Exception as error:
-            raise ReaderError(self.kafka.failure("connect to read", self.topic, error)) from None
-        try:
-            self._bounds(consumer, position)
-            self._draw(consumer)
-        except ReaderError:
-            raise
-        except Exception as error:
-            raise ReaderError(self.kafka.failure("sample", self.topic, error)) from None
-        finally:
-            consumer.close(autocommit=False)
+        self._with_consumer(position, self._draw)
         self.emitted = int((position or {}).get("emitted", 0)) if position and "stop" in position else 0
         self.log.info(
             "%s: sampled %d of %d message(s) of topic %s (from %s to %s) on %s",
@@ -118,6 +107,28 @@ class KafkaRandomReader(BaseReader):
             self.kafka.brokers(),
         )
         self.finished = self.emitted >= len(self.sample)
+
+    def has_new_input(self, position: dict[str, Any] | None) -> bool:
+        """Whether a run opened at ``position`` has a message to sample: the range ``open`` would
+        take, fetching none."""
+        self._with_consumer(position, lambda consumer: None)
+        return any(self.stops[p] > self.starts[p] for p in self.stops)
+
+    def _with_consumer(self, position: dict[str, Any] | None, then: Callable[[Any], None]) -> None:
+        """The range of a run from ``position`` (``starts``, ``stops``), then ``then(consumer)``."""
+        try:
+            consumer = self.kafka.consumer(self.group_id)
+        except Exception as error:
+            raise ReaderError(self.kafka.failure("connect to read", self.topic, error)) from None
+        try:
+            self._bounds(consumer, position)
+            then(consumer)
+        except ReaderError:
+            raise
+        except Exception as error:
+            raise ReaderError(self.kafka.failure("sample", self.topic, error)) from None
+        finally:
+            consumer.close(autocommit=False)
 
     def _bounds(self, consumer: Any, position: dict[str, Any] | None) -> None:
         options = dict(self.options, group_id=self.group_id)

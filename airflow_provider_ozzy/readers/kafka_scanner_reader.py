@@ -76,19 +76,7 @@ class KafkaScannerReader(BaseReader):
 
     # -- opening -------------------------------------------------------------------------------------
     def open(self, position: dict[str, Any] | None) -> None:
-        try:
-            self.consumer = self.kafka.consumer(self.options["group_id"])
-        except ReaderError:
-            raise
-        except Exception as error:
-            raise ReaderError(self.kafka.failure("connect to read", self.topic, error)) from None
-        try:
-            offsets, stops = self._bounds(position)
-        except ReaderError:
-            raise
-        except Exception as error:
-            raise ReaderError(self.kafka.failure("find the offsets of", self.topic, error)) from None
-        self.count = int((position or {}).get("count", 0)) if position and "stop" in position else 0
+        offsets, stops = self._connect_at(position)
         self.starts = dict(offsets)
         self.fetcher = PartitionFetcher(
             self.consumer,
@@ -109,6 +97,32 @@ class KafkaScannerReader(BaseReader):
             self.kafka.brokers(),
         )
         self.finished = self._all_done()
+
+    def has_new_input(self, position: dict[str, Any] | None) -> bool:
+        """Whether a run opened at ``position`` has a message to read: the range ``open`` would
+        take (the position's offsets against the end offsets, or the stop time), fetching none."""
+        try:
+            offsets, stops = self._connect_at(position)
+        finally:
+            self.close()
+        return self._remaining() != 0 and any(stops[p] > offsets[p] for p in stops)
+
+    def _connect_at(self, position: dict[str, Any] | None) -> tuple[dict[int, int], dict[int, int]]:
+        """A consumer, and the start and stop offsets of a run from ``position``."""
+        try:
+            self.consumer = self.kafka.consumer(self.options["group_id"])
+        except ReaderError:
+            raise
+        except Exception as error:
+            raise ReaderError(self.kafka.failure("connect to read", self.topic, error)) from None
+        try:
+            bounds = self._bounds(position)
+        except ReaderError:
+            raise
+        except Exception as error:
+            raise ReaderError(self.kafka.failure("find the offsets of", self.topic, error)) from None
+        self.count = int((position or {}).get("count", 0)) if position and "stop" in position else 0
+        return bounds
 
     def _bounds(self, position: dict[str, Any] | None) -> tuple[dict[int, int], dict[int, int]]:
         """Start and stop offsets: from a resumed position, or new (continuing a previous run's offsets)."""
