@@ -19,6 +19,8 @@ class PipelineItem:
 
     kind: ClassVar[str] = "module"
     supported_options: ClassVar[dict[str, dict[str, Any]]] = {}
+    # modules imported when it runs, each brought by an extra (``core.extras.EXTRA_OF``)
+    requires: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
         if isinstance(options, ResolvedOptions):  # validated and resolved once, by the engine

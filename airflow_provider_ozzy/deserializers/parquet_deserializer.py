@@ -23,6 +23,7 @@ INSTALL_HINT = "pip install 'airflow-provider-ozzy[parquet]'"
 class ParquetDeserializer(BaseDeserializer):
     """Rows of Parquet files as items: structs become objects, lists lists, nulls ``None``."""
 
+    requires = ("pyarrow",)
     supported_options = {
         "batch_rows": {
             "type": int,

@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from airflow_provider_ozzy.core.errors import ConfigurationError
+from airflow_provider_ozzy.core.extras import missing_requirements
 from airflow_provider_ozzy.core.options import ResolvedOptions, merged_options, resolve_options
 from airflow_provider_ozzy.core.retries import RETRY_OPTIONS
 from airflow_provider_ozzy.engine.registry import (
@@ -545,6 +546,8 @@ def _check_module(
             f"{config.where(*path, 'name')}{label}: {name} is not a {kind[:-1] if kind.endswith('s') else kind} module"
         )
         return None
+    for sentence in missing_requirements(getattr(found, "requires", ())):
+        errors.append(f"{config.where(*path, 'name')}{label}: {found.__name__} {sentence}")
     options = section.get("options") or {}
     if not isinstance(options, dict):
         errors.append(

@@ -49,6 +49,7 @@ class ParquetExportFormatter(BaseExportFormatter):
     file_extension = "parquet"
     file_level = True
 
+    requires = ("pyarrow",)
     supported_options = {
         "schema": {
             "type": dict,

@@ -24,6 +24,7 @@ class AzureBlobReader(StreamBasedReader):
 
     opens_ahead = 4  # GETs in flight while the current object is parsed
 
+    requires = ("azure.storage.blob",)
     supported_options = {
         "container": {"type": str, "help": "Container to read."},
         **azure_options("blob", legacy_env=False),

@@ -24,6 +24,7 @@ class GStorageReader(StreamBasedReader):
 
     opens_ahead = 4  # GETs in flight while the current object is parsed
 
+    requires = ("google.cloud.storage",)
     supported_options = {**GCS_OPTIONS, **LISTING_OPTIONS}
 
     def __init__(self, options: dict[str, Any] | None = None) -> None:

@@ -45,6 +45,7 @@ def sample_key(seed: int, partition: int, offset: int) -> int:
 class KafkaRandomReader(BaseReader):
     """``record_count`` messages drawn uniformly from ``topic`` between the start and stop bounds."""
 
+    requires = ("kafka",)
     supported_options = {
         **KAFKA_OPTIONS,
         **RANGE_OPTIONS,

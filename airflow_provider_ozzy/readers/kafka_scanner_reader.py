@@ -32,6 +32,7 @@ from airflow_provider_ozzy.services.kafka_partitions import (
 class KafkaScannerReader(BaseReader):
     """Messages of ``topic`` between the start and stop bounds, decoded into items with ``_key``."""
 
+    requires = ("kafka",)
     supported_options = {
         **KAFKA_OPTIONS,
         **RANGE_OPTIONS,

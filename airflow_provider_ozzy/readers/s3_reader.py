@@ -24,6 +24,7 @@ class S3Reader(StreamBasedReader):
 
     opens_ahead = 4  # GETs in flight while the current object is parsed
 
+    requires = ("boto3",)
     supported_options = {
         **connection_options("read", "EXPORTERS_S3READER_AWS_KEY", "EXPORTERS_S3READER_AWS_SECRET"),
         **LISTING_OPTIONS,

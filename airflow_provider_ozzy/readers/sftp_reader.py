@@ -35,6 +35,7 @@ class SFTPReader(StreamBasedReader):
     ``EXPORTERS_SFTP_PASSWORD``), as for ``SFTPWriter``.
     """
 
+    requires = ("paramiko", "airflow.providers.sftp")
     supported_options = {**SFTP_OPTIONS, **LISTING_OPTIONS}
 
     def __init__(self, options: dict[str, Any] | None = None) -> None:

@@ -36,6 +36,7 @@ class AzureBlobWriter(FilebaseBaseWriter):
     file; ``check_consistency`` compares size and MD5 with what was sent.
     """
 
+    requires = ("azure.storage.blob",)
     supported_options = {
         "container": {"type": str, "help": "Container to write to (created when missing)."},
         "filebase": {

@@ -41,6 +41,7 @@ class AzureFileWriter(FilebaseBaseWriter):
     Files keeps no MD5 of its own), with what was sent.
     """
 
+    requires = ("azure.storage.fileshare",)
     supported_options = {
         "share": {"type": str, "help": "File share to write to (created when missing)."},
         **azure_options("file", legacy_env=True),

@@ -35,6 +35,7 @@ class FTPWriter(FileServerWriter):
     ``check_consistency`` compares every file's size on the server.
     """
 
+    requires = ("airflow.providers.ftp",)
     supported_options = dict(FTP_OPTIONS)
 
     session_class = FTPSession

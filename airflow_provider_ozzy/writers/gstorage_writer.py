@@ -24,6 +24,7 @@ class GStorageWriter(FilebaseBaseWriter):
     ``check_consistency`` compares each object's size and MD5 (computed by GCS) with the file sent.
     """
 
+    requires = ("google.cloud.storage",)
     supported_options = dict(GCS_OPTIONS)
 
     def __init__(self, options: dict[str, Any] | None = None) -> None:

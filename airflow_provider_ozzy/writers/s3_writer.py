@@ -39,6 +39,7 @@ class S3Writer(FilebaseBaseWriter):
     The ``copy_*`` options tune ``S3Bypass``.
     """
 
+    requires = ("boto3",)
     supported_options = {
         **connection_options("write", "EXPORTERS_S3WRITER_AWS_LOGIN", "EXPORTERS_S3WRITER_AWS_SECRET"),
         "save_pointer": {

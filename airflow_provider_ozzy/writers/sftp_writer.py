@@ -35,6 +35,7 @@ class SFTPWriter(FileServerWriter):
     relative to the login directory. ``check_consistency`` compares every file's size on the server.
     """
 
+    requires = ("paramiko", "airflow.providers.sftp")
     supported_options = dict(SFTP_OPTIONS)
 
     session_class = SFTPSession
