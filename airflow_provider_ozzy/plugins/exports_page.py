@@ -94,7 +94,7 @@ function fill(tr, e, kind) {
     cell(tr, "map_index num", e.map_index >= 0 ? String(e.map_index) : "");
   }
   cell(tr, "try_number num", String(e.try_number));
-  const state = cell(tr, "state", "");
+  const state = cell(tr, "ti_state", "");
   const badge = document.createElement("span");
   badge.className = "state state-" + (e.state || "none"); badge.textContent = e.state || "none";
   state.appendChild(badge);

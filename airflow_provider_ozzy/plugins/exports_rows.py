@@ -8,7 +8,6 @@ A task instance's numbers come from the ``progress`` key its export keeps in the
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
@@ -41,6 +40,7 @@ _COUNTERS = (
     "bytes_written",
 )
 _POSITION_CHARS = 160
+_VALUE_CHARS = 40
 
 
 @dataclass(frozen=True)
@@ -60,8 +60,18 @@ class ExportTaskInstance:
     committed: dict[str, Any] | None = None
 
 
+def _short(value: Any) -> str:
+    """A position value as a reader of the page can take it in: lists counted, blobs elided."""
+    if isinstance(value, (list, tuple)):
+        return f"[{len(value)}]"
+    if isinstance(value, dict):
+        return "{…}"
+    text = str(value)
+    return text if len(text) <= _VALUE_CHARS else text[: _VALUE_CHARS - 1] + "…"
+
+
 def committed_position(state: dict[str, Any] | None) -> str | None:
-    """``batch 12: {"last_read": 1199}``: the batch count and the reader's position, short and masked."""
+    """``batch 12: last_read=1199``: the batch count and the reader's position, short and masked."""
     if not state:
         return None
     text = (
@@ -70,8 +80,8 @@ def committed_position(state: dict[str, Any] | None) -> str | None:
         else f"batch {state.get('batch')}"
     )
     reader = state.get("reader")
-    if reader:
-        position = mask(json.dumps(reader, sort_keys=True, separators=(",", ":"), default=str))
+    if isinstance(reader, dict) and reader:
+        position = mask(", ".join(f"{key}={_short(value)}" for key, value in sorted(reader.items())))
         if len(position) > _POSITION_CHARS:
             position = position[: _POSITION_CHARS - 1] + "…"
         text += f": {position}"

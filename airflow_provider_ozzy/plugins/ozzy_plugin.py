@@ -23,6 +23,7 @@ class OzzyPlugin(AirflowPlugin):
             "name": "Ozzy exports",
             "href": PAGE_URL,
             "destination": "nav",
+            "nav_top_level": True,  # its own entry in the navigation (Airflow 3.2+), not under Plugins
             "url_route": "ozzy_exports",
         },
         {
