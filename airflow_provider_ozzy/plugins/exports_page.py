@@ -28,6 +28,7 @@ PAGE = """<!doctype html>
   .state-queued, .state-scheduled { background: #805ad5; } .state-deferred { background: #6b46c1; }
   .bar { display: inline-block; width: 60px; height: 8px; background: #e2e8f0; margin-right: 4px; }
   .bar span { display: block; height: 8px; background: #3182ce; }
+  td.run { font-size: 11px; max-width: 150px; word-break: break-all; }
   .position { font-family: ui-monospace, monospace; font-size: 11px; word-break: break-all; max-width: 320px; }
   .toggle { cursor: pointer; border: 0; background: none; color: #2b6cb0; padding: 0; font: inherit; }
   .empty { color: #718096; padding: 16px 0; }
@@ -39,7 +40,7 @@ PAGE = """<!doctype html>
 <div id="filters"></div>
 <table id="exports">
 <thead><tr>
-  <th>DAG</th><th>Task</th><th>Map index</th><th>Try</th><th>State</th>
+  <th>DAG</th><th>Run</th><th>Task</th><th>Map index</th><th>Try</th><th>State</th>
   <th>Items read</th><th>Items written</th><th>Progress</th><th>Rate</th><th>ETA</th>
   <th>Committed position</th><th>Bad records</th><th>Files</th><th>Bytes</th><th>Links</th>
 </tr></thead>
@@ -86,8 +87,8 @@ function fill(tr, e, kind) {
   tr.dataset.kind = kind; tr.dataset.state = e.state || "";
   const dag = cell(tr, "dag", "");
   link(dag, ROOT + "/dags/" + enc(e.dag_id), e.dag_id);
-  const task = cell(tr, "task", e.task_id);
-  task.title = e.run_id;
+  link(cell(tr, "run", ""), ROOT + "/dags/" + enc(e.dag_id) + "/runs/" + enc(e.run_id), e.run_id);
+  cell(tr, "task", e.task_id);
   if (kind === "sharded") {
     cell(tr, "map_index num", e.shard_count + " shards");
   } else {
@@ -133,7 +134,7 @@ function render(entries) {
   if (!entries.length) {
     const tr = body.insertRow();
     const td = cell(tr, "empty", "No Ozzy exports to show" + (params.toString() ? " for this filter." : "."));
-    td.colSpan = 15;
+    td.colSpan = 16;
   }
   for (const e of entries) {
     const tr = body.insertRow();
@@ -143,7 +144,7 @@ function render(entries) {
     const toggle = document.createElement("button");
     toggle.className = "toggle"; toggle.textContent = opened.has(key) ? "\\u25be" : "\\u25b8";
     toggle.onclick = () => { opened.has(key) ? opened.delete(key) : opened.add(key); load(); };
-    tr.cells[1].prepend(toggle, " ");
+    tr.cells[2].prepend(toggle, " ");
     if (!opened.has(key)) continue;
     for (const shard of e.shards) {
       const row = body.insertRow();

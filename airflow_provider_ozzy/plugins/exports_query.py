@@ -74,7 +74,9 @@ def export_task_instances(
         query = query.where(TI.dag_id == dag_id)
     if task_id:
         query = query.where(TI.task_id == task_id)
-    query = query.order_by(TI.start_date.desc().nulls_first(), TI.queued_dttm.desc()).limit(limit)
+    # not yet started first, then the latest; NULLS FIRST is not portable (MySQL)
+    query = query.order_by(TI.start_date.is_(None).desc(), TI.start_date.desc(), TI.queued_dttm.desc())
+    query = query.limit(limit)
     instances = session.scalars(query).all()
     if not instances:
         return []

@@ -165,6 +165,26 @@ def _token(airflow: AirflowStack, user: str, password: str) -> str:
         return str(json.loads(response.read())["access_token"])
 
 
+def _failed_tries(airflow: AirflowStack, dag_id: str, run_id: str) -> str:
+    """Every task instance's state, and the log's end of each that did not succeed."""
+    lines = []
+    for ti in airflow.task_instances(dag_id, run_id):
+        lines.append(f"{ti['task_id']} [{ti['map_index']}] try {ti['try_number']}: {ti['state']}")
+        if ti["state"] != "success" and ti["try_number"]:
+            path = (
+                f"/dags/{dag_id}/dagRuns/{urllib.parse.quote(run_id, safe='')}/taskInstances/{ti['task_id']}"
+                f"/logs/{ti['try_number']}?map_index={ti['map_index']}&full_content=true"
+            )
+            try:
+                lines.append(json.dumps(airflow.api("GET", path))[-4000:])
+            except Exception as error:
+                lines.append(f"(no log: {error})")
+    for name in ("scheduler", "api-server"):  # what the components said of the failed tasks
+        log = (airflow.home / f"{name}.log").read_text(errors="replace").splitlines()
+        lines += [line[:1500] for line in log if dag_id in line and ("rror" in line or "fail" in line)][-15:]
+    return "\n".join(lines)
+
+
 def _chromedriver() -> str:
     from tests.e2e.test_sharded_scheduler import _chromedriver as find
 
@@ -239,7 +259,7 @@ def test_the_page_shows_a_running_export_advance_then_its_final_counts(stack: Si
             )
 
         first = _wait(ui, "the running export with items read", running_with_items)
-        assert "items/s" in first["rate"] and first["eta"], first
+        assert first["run"] == run_id and "items/s" in first["rate"] and first["eta"], first
         assert first["committed_position"].startswith("batch "), first
         # the page polls by itself: the same page, not reloaded, shows more items read
         later = _wait(
@@ -250,6 +270,8 @@ def test_the_page_shows_a_running_export_advance_then_its_final_counts(stack: Si
             ),
         )
         assert _number(later["items_written"]) >= _number(first["items_written"])
+        # files written and a committed position past the start, for the screenshot
+        _wait(ui, "items written", lambda: (c := running_with_items()) and _number(c["files_written"]) > 0)
         ui.screenshot(stack.shots / "ozzy-exports-running.png")
 
         done = _wait(
@@ -286,7 +308,8 @@ def test_a_sharded_export_rolls_up_per_dag_run_in_the_page_embedded_in_airflow(
     from tests.e2e.ui_browser import AirflowUI
 
     airflow = stack.airflow
-    assert airflow.wait_for_run(SHARDED, stack.sharded_run, timeout=600) == "success", airflow.logs()
+    state = airflow.wait_for_run(SHARDED, stack.sharded_run, timeout=600)
+    assert state == "success", _failed_tries(airflow, SHARDED, stack.sharded_run)
     shards = [airflow.xcom(SHARDED, stack.sharded_run, "export", index) for index in range(SHARDS)]
     with AirflowUI(airflow.url, _chromedriver()) as ui:
         ui.login(airflow.user, airflow.password)
@@ -325,6 +348,13 @@ def test_a_sharded_export_rolls_up_per_dag_run_in_the_page_embedded_in_airflow(
         assert written == sorted(s["items_written"] for s in shards)
         ui.driver.switch_to.default_content()
         ui.screenshot(stack.shots / "ozzy-exports-in-airflow.png")
+        # the DAG's own tab: the page filtered on that DAG
+        ui.open(f"/dags/{SHARDED}/plugin/ozzy_exports_dag")
+        frame = _wait(ui, "the DAG tab's page", lambda: ui.driver.find_elements(By.TAG_NAME, "iframe"))
+        ui.driver.switch_to.frame(frame[0])
+        ui.wait_for_text(f"Filter: dag_id = {SHARDED}")
+        _wait(ui, "the DAG's export", lambda: _cells(ui, SHARDED, "sharded"))
+        assert _cells(ui, PACED, "task") is None, ui.text()
 
 
 def test_a_user_sees_only_the_exports_of_the_dags_they_may_read(stack: SimpleNamespace) -> None:
