@@ -1,0 +1,1 @@
+"""The "Ozzy exports" page of the Airflow UI: an Airflow plugin (API server side, not the engine)."""
