@@ -80,6 +80,25 @@ def test_installed_wheel_runs_an_export_and_airflow_lists_the_provider(
     assert json.loads(exported.stdout)["items_written"] == 2
     assert (tmp_path / "out" / "items_0000.jl").read_text() == '{"id":1}\n{"id":2}\n'
 
+    # kafka-python comes only with the [kafka] extra: its reader is refused at validation, in one line
+    (tmp_path / "kafka.yaml").write_text(
+        "reader: {name: KafkaScannerReader, options: {brokers: ['127.0.0.1:9'], topic: t}}\n"
+        "writer: {name: FSWriter, options: {filebase: 'out/k_'}}\n"
+    )
+    refused = subprocess.run(
+        [str(bin_dir / "ozzy"), "validate", "kafka.yaml"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr
+    assert (
+        "kafka.yaml:1: reader: KafkaScannerReader needs the Python package 'kafka', which is not "
+        "installed: pip install 'airflow-provider-ozzy[kafka]'" in refused.stderr
+    ), refused.stderr
+
     airflow = str(bin_dir / "airflow")
     commands = {
         "list": [airflow, "providers", "list", "-o", "json"],
