@@ -10,14 +10,15 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from airflow.providers.common.compat.sdk import BaseOperator
 
-from airflow_provider_ozzy.core.errors import ConfigurationError, OzzyError
+from airflow_provider_ozzy.core.errors import ConfigurationError
 from airflow_provider_ozzy.core.progress import PROGRESS_KEY
 from airflow_provider_ozzy.engine.config import ExportConfig, check, load_config, load_config_text
 from airflow_provider_ozzy.engine.secret_options import secret_values
+from airflow_provider_ozzy.operators.links import OzzyExportsLink, OzzyOutputLink
 
 SECTION_ARGUMENTS = (
     "reader",
@@ -53,11 +54,17 @@ class OzzyExportOperator(BaseOperator):
     :param strict: refuse what exporters ignored (unknown sections, section keys and exporter
         options) when the DAG is parsed, instead of a warning in the task log
         (``exporter_options.strict``); for new DAGs, so typos fail the import.
+
+    Without ``inlets``/``outlets``, the reader's source and the writer's destination are the task's
+    Airflow assets (``operators/assets.py``); a permanent error fails the task without retries
+    (``operators/failures.py``).
     """
 
     template_fields: Sequence[str] = ("config", "sections", "exporter_options")
     template_ext: Sequence[str] = (".json", ".yaml", ".yml")
     ui_color = "#f2d3a4"
+    operator_extra_links = (OzzyOutputLink(), OzzyExportsLink())
+    automatic_assets: ClassVar[bool] = True  # the planner of a sharded export moves no data
 
     def __init__(
         self,
@@ -81,6 +88,7 @@ class OzzyExportOperator(BaseOperator):
         strict: bool = False,
         **kwargs: Any,
     ) -> None:
+        lineage_given = (kwargs.get("inlets") is not None, kwargs.get("outlets") is not None)
         super().__init__(**kwargs)
         given = {
             "reader": reader,
@@ -108,6 +116,7 @@ class OzzyExportOperator(BaseOperator):
         self._exporter: Any = None
         self._exporting = False
         self._check_at_parse_time()
+        self._asset_notes = self._declare_assets(*lineage_given)
 
     # -- configuration ------------------------------------------------------------------------------
     def _base_folder(self) -> str:
@@ -170,6 +179,16 @@ class OzzyExportOperator(BaseOperator):
         if errors:
             raise ConfigurationError(errors=[f"task {self.task_id}: {error}" for error in errors])
 
+    def _declare_assets(self, inlets_given: bool, outlets_given: bool) -> list[str]:
+        """Source and destination as inlet and outlet assets (a shard's are its check task's)."""
+        if not self.automatic_assets or self.shard is not None:
+            return []
+        if _templated(self.config):
+            return ["no automatic assets: the config is a Jinja template (rendered only when the task runs)"]
+        from airflow_provider_ozzy.operators.assets import declare
+
+        return declare(self, self.assemble().data, inlets_given, outlets_given)
+
     # -- running -----------------------------------------------------------------------------------
     def job_id(self, context: Any, config: ExportConfig) -> str:
         """``exporter_options.persistence_state_id``, else dag_id/task_id/run_id/map_index."""
@@ -182,35 +201,41 @@ class OzzyExportOperator(BaseOperator):
 
     def execute(self, context: Any) -> dict[str, Any]:
         from airflow_provider_ozzy.export_managers.basic_exporter import BasicExporter
+        from airflow_provider_ozzy.operators.failures import task_failure
         from airflow_provider_ozzy.persistence.airflow_persistence import AirflowPersistence
         from airflow_provider_ozzy.stats_managers.airflow_metrics import AirflowMetrics
 
-        config = self.assemble()
-        if self.shard is not None:
-            from airflow_provider_ozzy.sharding.planning import apply_shard
-
-            config = ExportConfig(apply_shard(config.data, self.shard), config.source)
-        persistence = None
-        if not config.data.get("persistence"):
-            persistence = AirflowPersistence(store=context["task_state_store"])
-        progress = _TaskProgress(self, context, self.progress_interval)
-        self._exporter = BasicExporter(
-            config,
-            persistence=persistence,
-            auto_resume=True,
-            job_id=self.job_id(context, config),
-            progress=progress,
-            job_info=_job_info(context),
-        )
-        ti = context["ti"]
-        self._exporter.stats_manager.metrics = AirflowMetrics({"dag_id": ti.dag_id, "task_id": ti.task_id})
-        self._exporting = True
+        for note in self._asset_notes:
+            self.log.info(note)
         try:
-            stats = self._exporter.export()
-        except OzzyError as error:
-            from airflow.providers.common.compat.sdk import AirflowException
+            config = self.assemble()
+            if self.shard is not None:
+                from airflow_provider_ozzy.sharding.planning import apply_shard
 
-            raise AirflowException(f"Ozzy export failed: {error}") from error
+                config = ExportConfig(apply_shard(config.data, self.shard), config.source)
+            persistence = None
+            if not config.data.get("persistence"):
+                persistence = AirflowPersistence(store=context["task_state_store"])
+            progress = _TaskProgress(self, context, self.progress_interval)
+            self._exporter = BasicExporter(
+                config,
+                persistence=persistence,
+                auto_resume=True,
+                job_id=self.job_id(context, config),
+                progress=progress,
+                job_info=_job_info(context),
+            )
+            ti = context["ti"]
+            self._exporter.stats_manager.metrics = AirflowMetrics(
+                {"dag_id": ti.dag_id, "task_id": ti.task_id}
+            )
+            self._exporting = True
+            stats = self._exporter.export()
+        except Exception as error:  # an Ozzy error, or a connection Airflow does not know
+            failure = task_failure(error)
+            if failure is None:
+                raise
+            raise failure from error
         except KeyboardInterrupt:  # a second SIGTERM (on_kill): stopped at once
             from airflow.providers.common.compat.sdk import AirflowException
 
@@ -228,7 +253,14 @@ class OzzyExportOperator(BaseOperator):
         result = _xcom_stats(stats)
         if self.shard is not None:
             result["shard"] = _shard_report(self.shard, self._exporter.writer)
+        self._record_asset_event(context, stats)
         return result
+
+    def _record_asset_event(self, context: Any, stats: dict[str, Any]) -> None:
+        from airflow_provider_ozzy.operators.assets import event_extra, record_event
+
+        written_under = _written_filebase(self._exporter.writer)
+        record_event(self, context, event_extra(stats, written_under, self._exporter.job_id))
 
     def on_kill(self) -> None:
         """Stop after the current batch; its position is committed, so a retry resumes from there.
@@ -277,8 +309,13 @@ def _shard_report(shard: dict[str, Any], writer: Any) -> dict[str, Any]:
         "count": shard.get("count"),
         "units": len(shard.get("units") or []),
         "writer": _listed_writer_name(type(writer)),
-        "filebase": getattr(writer, "effective_filebase", None) or _planned_filebase(writer),
+        "filebase": _written_filebase(writer),
     }
+
+
+def _written_filebase(writer: Any) -> str | None:
+    """The filebase the writer wrote under (this run's names), or would have."""
+    return getattr(writer, "effective_filebase", None) or _planned_filebase(writer)
 
 
 def _listed_writer_name(writer_class: type) -> str:
