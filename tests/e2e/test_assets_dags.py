@@ -28,10 +28,9 @@ def _inputs(folder: Path, items: int = 100) -> None:
 
 def _events(uri: str) -> list[Any]:
     """Asset events of the asset ``uri``, oldest first, with their source task."""
-    from sqlalchemy import select
-
     from airflow.models.asset import AssetEvent, AssetModel
     from airflow.utils.session import create_session
+    from sqlalchemy import select
 
     with create_session() as session:
         query = (
@@ -46,10 +45,9 @@ def _events(uri: str) -> list[Any]:
 
 
 def _xcom(run: Any, task_id: str, key: str) -> Any:
-    from sqlalchemy import select
-
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
+    from sqlalchemy import select
 
     with create_session() as session:
         row = session.scalars(
