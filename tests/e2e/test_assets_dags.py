@@ -3,11 +3,13 @@
 * An FS->FS export with no ``outlets`` leaves an asset event for its destination folder whose
   ``extra`` holds what it wrote; its extra links (output path, "Ozzy exports" page) are stored.
 * A sharded export leaves one event for the whole, from its check task, with every shard's totals.
-* With ``retries=3``, an error a retry cannot fix ends the task after one try; a fixable one is retried.
+* With ``retries=3``, an error a retry cannot fix ends the task after one try; a fixable one (a
+  damaged input, repaired by the retry callback) is retried.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 from typing import Any
@@ -121,8 +123,10 @@ def test_a_permanent_error_ends_the_task_after_one_try_a_fixable_one_is_retried(
 ) -> None:
     _inputs(tmp_path / "in")
     output = tmp_path / "out"
-    output.mkdir()
-    (output / "fixable").write_text("a file where the output folder must be")
+    (output / "damaged").mkdir(parents=True)
+    whole = gzip.compress(b"".join(json.dumps({"id": n}).encode() + b"\n" for n in range(2000)))
+    (output / "whole.jl.gz").write_bytes(whole)
+    (output / "damaged" / "part.jl.gz").write_bytes(whole[: len(whole) // 2])
     monkeypatch.setenv("OZZY_E2E_FAIL_FAST_INPUT", str(tmp_path / "in"))
     monkeypatch.setenv("OZZY_E2E_FAIL_FAST_OUTPUT", str(output))
 

@@ -2,13 +2,14 @@
 
 Every task has ``retries=3``: ``missing_connection`` names an Airflow connection that does not
 exist, ``bad_after_rendering`` has an option whose template renders to a value that is no number,
-``fixable`` finds a file where its output folder must be (its retry callback moves the file away,
-as an operator fixing the destination would). Paths come from ``OZZY_E2E_FAIL_FAST_*``.
+``fixable`` reads a damaged gzip file (its retry callback puts the whole file back, as an operator
+repairing the source would). Paths come from ``OZZY_E2E_FAIL_FAST_*``.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 from datetime import datetime, timedelta
 
 from airflow.sdk import DAG
@@ -30,7 +31,7 @@ def _count_retry(context: dict) -> None:
     with open(os.path.join(OUTPUT, f"{task_id}.retries"), "a") as handle:
         handle.write("retry\n")
     if task_id == "fixable":
-        os.remove(os.path.join(OUTPUT, "fixable"))  # the file that stood where the folder must be
+        shutil.copyfile(os.path.join(OUTPUT, "whole.jl.gz"), os.path.join(OUTPUT, "damaged", "part.jl.gz"))
 
 
 with DAG("ozzy_e2e_fail_fast", schedule=None, start_date=datetime(2026, 1, 1), catchup=False) as dag:
@@ -63,7 +64,7 @@ with DAG("ozzy_e2e_fail_fast", schedule=None, start_date=datetime(2026, 1, 1), c
     )
     OzzyExportOperator(
         task_id="fixable",
-        reader=_reader(),
+        reader={"name": "FSReader", "options": {"input": {"dir": os.path.join(OUTPUT, "damaged")}}},
         writer={"name": "FSWriter", "options": {"filebase": f"{OUTPUT}/fixable/items_"}},
         on_retry_callback=_count_retry,
         **RETRIES,

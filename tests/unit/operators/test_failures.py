@@ -1,13 +1,14 @@
 """Which errors end an Airflow task at once (``AirflowFailException``) and which leave its retries.
 
 Real errors from real exports against a moto S3 server: a missing bucket, refused credentials and a
-connection Airflow does not know are permanent; a server that does not answer, a file standing
-where the output folder must be (fixable between tries) are not. The retry counts themselves are
+connection Airflow does not know are permanent; a server that does not answer, a damaged input file
+and a file standing where the output folder must be (both fixable between tries) are not. The retry counts themselves are
 checked in a real DAG run (``tests/e2e/test_assets_dags.py``).
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import socket
 from pathlib import Path
@@ -104,8 +105,14 @@ def test_a_server_that_does_not_answer_and_a_fixable_destination_keep_the_retrie
     (tmp_path / "blocked").write_text("a file where the output folder must be")
     blocked_writer = {"name": "FSWriter", "options": {"filebase": str(tmp_path / "blocked" / "x_")}}
     blocked = _failure_of({"reader": reader, "writer": blocked_writer})
+    data = gzip.compress(b"".join(json.dumps({"id": n}).encode() + b"\n" for n in range(2000)))
+    (tmp_path / "damaged").mkdir()
+    (tmp_path / "damaged" / "a.jl.gz").write_bytes(data[: len(data) // 2])
+    damaged_reader = {"name": "FSReader", "options": {"input": {"dir": str(tmp_path / "damaged")}}}
+    damaged = _failure_of({"reader": damaged_reader, "writer": blocked_writer})
 
-    for error in (down, blocked):
+    assert isinstance(damaged, OzzyError)
+    for error in (down, blocked, damaged):
         assert not is_permanent(error), error
         failure = task_failure(error)
         if isinstance(error, OzzyError):
