@@ -10,6 +10,9 @@ marked ``permanent`` where they are raised (``core.errors``), and end the task w
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from airflow_provider_ozzy.core.errors import OzzyError, is_permanent
 
 PREFIX = "Ozzy export failed: "
@@ -21,12 +24,26 @@ def task_failure(error: BaseException) -> Exception | None:
     from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
 
     if is_permanent(error):
-        return AirflowFailException(f"{PREFIX}{_one_line(error)}")
+        return AirflowFailException(f"{PREFIX}{one_line(error)}")
     if isinstance(error, OzzyError):
-        return AirflowException(f"{PREFIX}{error}")
+        return AirflowException(f"{PREFIX}{one_line(error)}")
     return None
 
 
-def _one_line(error: BaseException) -> str:
-    """Ozzy errors already read as one line; Airflow's own (a missing connection) say their class."""
-    return str(error) if isinstance(error, OzzyError) else f"{type(error).__name__}: {error}"
+def one_line(error: BaseException) -> str:
+    """The error's text on one line (a config's problems, listed one per line, joined); Airflow's
+    own errors (a missing connection) also say their class."""
+    text = " ".join(line.strip() for line in str(error).splitlines() if line.strip())
+    return text if isinstance(error, OzzyError) else f"{type(error).__name__}: {text}"
+
+
+@contextmanager
+def failing_fast() -> Iterator[None]:
+    """Inside the block, an error ends the task as ``task_failure`` says (others pass unchanged)."""
+    try:
+        yield
+    except Exception as error:
+        failure = task_failure(error)
+        if failure is None:
+            raise
+        raise failure from error

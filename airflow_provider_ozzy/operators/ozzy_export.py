@@ -200,42 +200,40 @@ class OzzyExportOperator(BaseOperator):
         return f"{ti.dag_id}/{ti.task_id}/{context['run_id']}/{map_index if map_index is not None else -1}"
 
     def execute(self, context: Any) -> dict[str, Any]:
-        from airflow_provider_ozzy.export_managers.basic_exporter import BasicExporter
-        from airflow_provider_ozzy.operators.failures import task_failure
-        from airflow_provider_ozzy.persistence.airflow_persistence import AirflowPersistence
-        from airflow_provider_ozzy.stats_managers.airflow_metrics import AirflowMetrics
+        from airflow_provider_ozzy.operators.failures import failing_fast
 
         for note in self._asset_notes:
             self.log.info(note)
-        try:
-            config = self.assemble()
-            if self.shard is not None:
-                from airflow_provider_ozzy.sharding.planning import apply_shard
+        with failing_fast():
+            return self._export(context)
 
-                config = ExportConfig(apply_shard(config.data, self.shard), config.source)
-            persistence = None
-            if not config.data.get("persistence"):
-                persistence = AirflowPersistence(store=context["task_state_store"])
-            progress = _TaskProgress(self, context, self.progress_interval)
-            self._exporter = BasicExporter(
-                config,
-                persistence=persistence,
-                auto_resume=True,
-                job_id=self.job_id(context, config),
-                progress=progress,
-                job_info=_job_info(context),
-            )
-            ti = context["ti"]
-            self._exporter.stats_manager.metrics = AirflowMetrics(
-                {"dag_id": ti.dag_id, "task_id": ti.task_id}
-            )
-            self._exporting = True
+    def _export(self, context: Any) -> dict[str, Any]:
+        from airflow_provider_ozzy.export_managers.basic_exporter import BasicExporter
+        from airflow_provider_ozzy.persistence.airflow_persistence import AirflowPersistence
+        from airflow_provider_ozzy.stats_managers.airflow_metrics import AirflowMetrics
+
+        config = self.assemble()
+        if self.shard is not None:
+            from airflow_provider_ozzy.sharding.planning import apply_shard
+
+            config = ExportConfig(apply_shard(config.data, self.shard), config.source)
+        persistence = None
+        if not config.data.get("persistence"):
+            persistence = AirflowPersistence(store=context["task_state_store"])
+        progress = _TaskProgress(self, context, self.progress_interval)
+        self._exporter = BasicExporter(
+            config,
+            persistence=persistence,
+            auto_resume=True,
+            job_id=self.job_id(context, config),
+            progress=progress,
+            job_info=_job_info(context),
+        )
+        ti = context["ti"]
+        self._exporter.stats_manager.metrics = AirflowMetrics({"dag_id": ti.dag_id, "task_id": ti.task_id})
+        self._exporting = True
+        try:
             stats = self._exporter.export()
-        except Exception as error:  # an Ozzy error, or a connection Airflow does not know
-            failure = task_failure(error)
-            if failure is None:
-                raise
-            raise failure from error
         except KeyboardInterrupt:  # a second SIGTERM (on_kill): stopped at once
             from airflow.providers.common.compat.sdk import AirflowException
 

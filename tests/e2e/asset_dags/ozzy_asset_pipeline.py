@@ -8,7 +8,7 @@ The consumer returns the ``extra`` of the asset event that started it, read thro
 from __future__ import annotations
 
 import os
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from airflow.sdk import DAG, Asset, task
@@ -23,6 +23,9 @@ with DAG("ozzy_asset_producer", schedule=None, start_date=datetime(2026, 1, 1), 
         task_id="export",
         reader={"name": "FSReader", "options": {"input": {"dir": INPUT, "pattern": r"\.jl$"}}},
         writer={"name": "FSWriter", "options": {"filebase": f"{OUTPUT}/produced/items_"}},
+        # a task process that cannot start on a loaded machine fails the try before the export runs
+        retries=2,
+        retry_delay=timedelta(seconds=2),
     )
 
 with DAG(

@@ -86,8 +86,13 @@ def test_a_config_that_does_not_run_fails_the_task_at_once(tmp_path: Path) -> No
 
     error = _failure_of({"reader": _fs_input(tmp_path / "in"), "writer": writer})
 
-    assert isinstance(error, ConfigurationError)
-    assert isinstance(task_failure(error), AirflowFailException)
+    assert isinstance(error, ConfigurationError) and "\n" in str(error)  # one problem a line
+    failure = task_failure(error)
+    assert isinstance(failure, AirflowFailException)
+    assert str(failure) == (
+        "Ozzy export failed: invalid configuration: 1 error - writer (FSWriter): option "
+        "'items_per_buffer_write' must be positive, got 0"
+    )
 
 
 def test_a_server_that_does_not_answer_and_a_fixable_destination_keep_the_retries(
