@@ -20,6 +20,7 @@ from airflow.providers.common.compat.sdk import AirflowException, AirflowFailExc
 from airflow_provider_ozzy.core.errors import ConfigurationError, OzzyError, is_permanent
 from airflow_provider_ozzy.export_managers.basic_exporter import BasicExporter
 from airflow_provider_ozzy.operators.failures import task_failure
+from tests.integration.object_store_cases import open_store
 from tests.servers.moto_server import MotoServer
 
 
@@ -37,6 +38,11 @@ def _fs_input(folder: Path) -> dict[str, Any]:
 
 def _s3_writer(bucket: str, conn_id: str) -> dict[str, Any]:
     return {"name": "S3Writer", "options": {"bucket": bucket, "filebase": "out/x_", "aws_conn_id": conn_id}}
+
+
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # the exports' default state folder (.ozzy-state) goes there
 
 
 @pytest.fixture
@@ -66,6 +72,37 @@ def test_a_missing_bucket_and_refused_credentials_fail_the_task_at_once(
     with moto_server.enforcing_auth():
         refused = _failure_of({"reader": reader, "writer": _s3_writer(bucket, "ozzy_fail_fast_bad")})
     _assert_fails_at_once(refused, "refused (InvalidAccessKeyId)")
+
+
+@pytest.mark.parametrize("kind", ["s3", "gcs", "azure"])
+def test_reading_a_missing_bucket_or_container_fails_the_task_at_once_on_every_object_store(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = open_store(kind, request, monkeypatch)
+    monkeypatch.setenv("OZZY_DISABLE_RETRIES", "1")
+    reader = store.reader_for("no-such-bucket-ozzy", prefix="in/")  # writers may create containers
+    writer = {"name": "FSWriter", "options": {"filebase": str(tmp_path / "out" / "x_")}}
+
+    error = _failure_of({"reader": reader, "writer": writer})
+
+    _assert_fails_at_once(error, "'no-such-bucket-ozzy' does not exist")
+
+
+def test_airflows_own_missing_connection_error_counts_as_permanent_through_its_causes() -> None:
+    from airflow.providers.common.compat.sdk import AirflowNotFoundException
+
+    try:
+        try:
+            raise AirflowNotFoundException("The conn_id `nope` isn't defined")
+        except AirflowNotFoundException as missing:
+            raise OzzyError("Kafka: cannot connect") from missing
+    except OzzyError as error:
+        wrapped = error
+
+    assert is_permanent(wrapped) and isinstance(task_failure(wrapped), AirflowFailException)
+    assert str(task_failure(AirflowNotFoundException("The conn_id `nope` isn't defined"))) == (
+        "Ozzy export failed: AirflowNotFoundException: The conn_id `nope` isn't defined"
+    )
 
 
 def test_a_connection_airflow_does_not_know_fails_the_task_at_once(tmp_path: Path) -> None:
