@@ -105,14 +105,26 @@ def test_airflows_own_missing_connection_error_counts_as_permanent_through_its_c
     )
 
 
-def test_a_connection_airflow_does_not_know_fails_the_task_at_once(tmp_path: Path) -> None:
-    error = _failure_of(
-        {"reader": _fs_input(tmp_path / "in"), "writer": _s3_writer("b", "ozzy_no_such_conn")}
-    )
+@pytest.mark.parametrize(
+    ("writer", "text"),
+    [
+        (
+            _s3_writer("b", "ozzy_no_such_conn"),
+            "Airflow connection 'ozzy_no_such_conn' (option 'aws_conn_id') is not defined",
+        ),
+        (
+            {"name": "OdoWriter", "options": {"sql_conn_id": "ozzy_no_such_conn", "table": "orders"}},
+            "cannot get Airflow connection 'ozzy_no_such_conn' (option 'sql_conn_id')",
+        ),
+    ],
+    ids=["s3", "sql"],
+)
+def test_a_connection_airflow_does_not_know_fails_the_task_at_once(
+    tmp_path: Path, writer: dict[str, Any], text: str
+) -> None:
+    error = _failure_of({"reader": _fs_input(tmp_path / "in"), "writer": writer})
 
-    _assert_fails_at_once(
-        error, "Airflow connection 'ozzy_no_such_conn' (option 'aws_conn_id') is not defined"
-    )
+    _assert_fails_at_once(error, text)
 
 
 def test_a_config_that_does_not_run_fails_the_task_at_once(tmp_path: Path) -> None:
