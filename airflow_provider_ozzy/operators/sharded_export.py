@@ -163,9 +163,11 @@ def ozzy_sharded_export(
     outlets = kwargs.pop("outlets", None)
     plan = OzzyShardPlanOperator(task_id=f"{task_id}_plan", shards=shards, **kwargs)
     inlets, outlets = _group_assets(plan, kwargs.get("inlets"), outlets, check)
-    export = OzzyExportOperator.partial(task_id=task_id, **dict(kwargs, inlets=inlets)).expand(
-        shard=plan.output
-    )
+    # the author's outlets stay on the shards only when no check task stands for the whole
+    shard_outlets = {} if check or outlets is None else {"outlets": outlets}
+    export = OzzyExportOperator.partial(
+        task_id=task_id, **dict(kwargs, inlets=inlets, **shard_outlets)
+    ).expand(shard=plan.output)
     checker = None
     if check:
         checker = OzzyShardCheckOperator(

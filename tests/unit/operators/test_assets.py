@@ -98,3 +98,15 @@ def test_a_sharded_export_announces_its_destination_from_the_check_task_only() -
     assert group.check is not None and _uris(group.check.outlets) == ["file:///o"]
     assert _uris(group.export.partial_kwargs["inlets"]) == ["file:///data/in"]
     assert not group.export.partial_kwargs.get("outlets")
+
+
+def test_the_authors_outlets_of_a_sharded_export_go_on_the_check_task_or_without_it_on_the_shards() -> None:
+    mine = Asset(uri="s3://warehouse/orders")
+    sections = {"reader": FS_READER, "writer": {"name": "FSWriter", "options": {"filebase": "/o/x_"}}}
+    with DAG("sharded_outlets", schedule=None, start_date=datetime(2026, 1, 1)):
+        checked = ozzy_sharded_export("checked", shards=2, outlets=[mine], **sections)
+        unchecked = ozzy_sharded_export("unchecked", shards=2, check=False, outlets=[mine], **sections)
+
+    assert checked.check is not None and checked.check.outlets == [mine]
+    assert not checked.export.partial_kwargs.get("outlets") and checked.plan.outlets == []
+    assert unchecked.export.partial_kwargs["outlets"] == [mine] and unchecked.plan.outlets == []
