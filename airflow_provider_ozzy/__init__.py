@@ -12,9 +12,12 @@ _EXPORTS = "Ozzy exports"
 _KAFKA = "Apache Kafka (Ozzy)"
 _SCRAPY_CLOUD = "Scrapy Cloud (Ozzy)"
 
-# Operator classes that declare operator extra links (Airflow's "extra-links"): add each class's
-# dotted name here when an operator gains ``operator_extra_links``.
-EXTRA_LINKS: list[str] = []
+# The operator extra link classes (Airflow's "extra-links", ``BaseOperatorLink`` subclasses that
+# operators list in ``operator_extra_links``).
+EXTRA_LINKS: list[str] = [
+    "airflow_provider_ozzy.operators.links.OzzyOutputLink",
+    "airflow_provider_ozzy.operators.links.OzzyExportsLink",
+]
 
 
 def get_provider_info() -> dict:
@@ -52,6 +55,9 @@ def get_provider_info() -> dict:
                     "airflow_provider_ozzy.operators.sharded_export",
                 ],
             }
+        ],
+        "triggers": [
+            {"integration-name": _EXPORTS, "python-modules": ["airflow_provider_ozzy.operators.triggers"]}
         ],
         "hooks": [
             {"integration-name": _KAFKA, "python-modules": ["airflow_provider_ozzy.hooks.kafka_hook"]},

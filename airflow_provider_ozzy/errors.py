@@ -9,6 +9,8 @@ from airflow_provider_ozzy.core.errors import (
     PersistenceError,
     ReaderError,
     WriterError,
+    is_permanent,
+    permanent,
 )
 
 __all__ = [
@@ -19,4 +21,6 @@ __all__ = [
     "InconsistentWriteError",
     "PersistenceError",
     "ItemsLimitReached",
+    "permanent",
+    "is_permanent",
 ]

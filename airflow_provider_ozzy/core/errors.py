@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import errno
+from typing import TypeVar
+
+E = TypeVar("E", bound=BaseException)
 
 
 class OzzyError(Exception):
-    """Base of every error Ozzy raises on purpose; its text never holds a secret (wherever shown)."""
+    """Base of every error Ozzy raises on purpose; its text never holds a secret (wherever shown).
+
+    ``permanent``: a retry cannot fix it (a broken config, a missing connection, bucket or table,
+    refused credentials, an expression the sandbox refuses), so an Airflow task fails at once
+    instead of spending its retries. A class sets it for all its errors; ``permanent(error)`` marks
+    one error where a service translates what it was told.
+    """
+
+    permanent: bool = False
 
     def __str__(self) -> str:
         from airflow_provider_ozzy.core.redaction import mask
@@ -16,6 +27,8 @@ class OzzyError(Exception):
 
 class ConfigurationError(OzzyError):
     """A configuration that cannot run. ``errors`` holds every problem found, one line each."""
+
+    permanent = True
 
     def __init__(self, message: str | None = None, errors: list[str] | None = None) -> None:
         self.errors = list(errors or ([message] if message else []))
@@ -44,6 +57,31 @@ class PersistenceError(OzzyError):
 
 class ItemsLimitReached(OzzyError):
     """Internal signal: the writer accepted exactly ``items_limit`` items."""
+
+
+def permanent(error: E) -> E:
+    """``error``, marked as one a retry cannot fix (see ``OzzyError.permanent``)."""
+    error.permanent = True  # type: ignore[attr-defined]
+    return error
+
+
+def is_permanent(error: BaseException) -> bool:
+    """Whether ``error`` (or the error it was raised from) is marked permanent; a connection
+    Airflow does not know (``AirflowNotFoundException`` from a hook) is one too."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if getattr(current, "permanent", False) is True:
+            return True
+        if type(current).__name__ in _MISSING_CONNECTION_ERRORS:
+            return True
+        current = current.__cause__
+    return False
+
+
+# what Airflow raises for a connection id it does not know (core and Task SDK names)
+_MISSING_CONNECTION_ERRORS = ("AirflowNotFoundException", "ConnectionNotFoundError")
 
 
 _OS_ERROR_ADVICE = {

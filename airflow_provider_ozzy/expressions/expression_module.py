@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from airflow_provider_ozzy.core.errors import permanent
 from airflow_provider_ozzy.core.options import Problem
 from airflow_provider_ozzy.expressions.python_sandbox import (
     APPLY,
@@ -192,7 +193,8 @@ class ExpressionModule:
                 f"{label}: {failure.describe(self.expression_option, items_before)}"
             ) from failure.cause
         except SandboxViolation as violation:  # only if the sandbox process disagrees with this one
-            raise ExpressionError(f"{label}: option '{self.expression_option}': {violation}") from None
+            refused = ExpressionError(f"{label}: option '{self.expression_option}': {violation}")
+            raise permanent(refused) from None
         except OutOfBudget as over:
             what = f"option '{self.expression_option}': " + " ; ".join(
                 _short(source) for source in compiled.sources

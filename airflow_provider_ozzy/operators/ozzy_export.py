@@ -10,14 +10,15 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from airflow.providers.common.compat.sdk import BaseOperator, conf
 
-from airflow_provider_ozzy.core.errors import ConfigurationError, OzzyError
+from airflow_provider_ozzy.core.errors import ConfigurationError
 from airflow_provider_ozzy.core.progress import PROGRESS_KEY
 from airflow_provider_ozzy.engine.config import ExportConfig, check, load_config, load_config_text
 from airflow_provider_ozzy.engine.secret_options import secret_values
+from airflow_provider_ozzy.operators.links import OzzyExportsLink, OzzyOutputLink
 
 SECTION_ARGUMENTS = (
     "reader",
@@ -58,11 +59,17 @@ class OzzyExportOperator(BaseOperator):
     :param defer_timeout: seconds to wait for new input at most (over every wait of the try).
     :param on_timeout: what a wait that saw nothing ends as: ``"skip"`` or ``"success"``.
     :param poll_interval: seconds between two looks at the source while waiting.
+
+    Without ``inlets``/``outlets``, the reader's source and the writer's destination are the task's
+    Airflow assets (``operators/assets.py``); a permanent error fails the task without retries
+    (``operators/failures.py``).
     """
 
     template_fields: Sequence[str] = ("config", "sections", "exporter_options")
     template_ext: Sequence[str] = (".json", ".yaml", ".yml")
     ui_color = "#f2d3a4"
+    operator_extra_links = (OzzyOutputLink(), OzzyExportsLink())
+    automatic_assets: ClassVar[bool] = True  # the planner of a sharded export moves no data
 
     def __init__(
         self,
@@ -90,6 +97,7 @@ class OzzyExportOperator(BaseOperator):
         poll_interval: float = 60.0,
         **kwargs: Any,
     ) -> None:
+        lineage_given = (kwargs.get("inlets") is not None, kwargs.get("outlets") is not None)
         super().__init__(**kwargs)
         given = {
             "reader": reader,
@@ -121,6 +129,7 @@ class OzzyExportOperator(BaseOperator):
         self._exporter: Any = None
         self._exporting = False
         self._check_at_parse_time()
+        self._asset_notes = self._declare_assets(*lineage_given)
 
     # -- configuration ------------------------------------------------------------------------------
     def _base_folder(self) -> str:
@@ -187,6 +196,16 @@ class OzzyExportOperator(BaseOperator):
         if errors:
             raise ConfigurationError(errors=[f"task {self.task_id}: {error}" for error in errors])
 
+    def _declare_assets(self, inlets_given: bool, outlets_given: bool) -> list[str]:
+        """Source and destination as inlet and outlet assets (a shard's are its check task's)."""
+        if not self.automatic_assets or self.shard is not None:
+            return []
+        if _templated(self.config):
+            return ["no automatic assets: the config is a Jinja template (rendered only when the task runs)"]
+        from airflow_provider_ozzy.operators.assets import declare
+
+        return declare(self, self.assemble().data, inlets_given, outlets_given)
+
     # -- running -----------------------------------------------------------------------------------
     def job_id(self, context: Any, config: ExportConfig) -> str:
         """``exporter_options.persistence_state_id``, else dag_id/task_id/run_id/map_index."""
@@ -198,6 +217,14 @@ class OzzyExportOperator(BaseOperator):
         return f"{ti.dag_id}/{ti.task_id}/{context['run_id']}/{map_index if map_index is not None else -1}"
 
     def execute(self, context: Any) -> dict[str, Any]:
+        from airflow_provider_ozzy.operators.failures import failing_fast
+
+        for note in self._asset_notes:
+            self.log.info(note)
+        with failing_fast():
+            return self._export(context)
+
+    def _export(self, context: Any) -> dict[str, Any]:
         from airflow_provider_ozzy.export_managers.basic_exporter import BasicExporter
         from airflow_provider_ozzy.persistence.airflow_persistence import AirflowPersistence
         from airflow_provider_ozzy.stats_managers.airflow_metrics import AirflowMetrics
@@ -228,10 +255,6 @@ class OzzyExportOperator(BaseOperator):
         self._exporting = True
         try:
             stats = self._exporter.export()
-        except OzzyError as error:
-            from airflow.providers.common.compat.sdk import AirflowException
-
-            raise AirflowException(f"Ozzy export failed: {error}") from error
         except KeyboardInterrupt:  # a second SIGTERM (on_kill): stopped at once
             from airflow.providers.common.compat.sdk import AirflowException
 
@@ -253,7 +276,14 @@ class OzzyExportOperator(BaseOperator):
             from airflow_provider_ozzy.operators.deferral import defer_if_nothing_new
 
             defer_if_nothing_new(self, config, self._exporter.final_position, result)
+        self._record_asset_event(context, stats)
         return result
+
+    def _record_asset_event(self, context: Any, stats: dict[str, Any]) -> None:
+        from airflow_provider_ozzy.operators.assets import event_extra, record_event
+
+        written_under = _written_filebase(self._exporter.writer)
+        record_event(self, context, event_extra(stats, written_under, self._exporter.job_id))
 
     def execute_complete(
         self, context: Any, event: dict[str, Any] | None = None, deadline: float = 0.0, stats: Any = None
@@ -310,8 +340,13 @@ def _shard_report(shard: dict[str, Any], writer: Any) -> dict[str, Any]:
         "count": shard.get("count"),
         "units": len(shard.get("units") or []),
         "writer": _listed_writer_name(type(writer)),
-        "filebase": getattr(writer, "effective_filebase", None) or _planned_filebase(writer),
+        "filebase": _written_filebase(writer),
     }
+
+
+def _written_filebase(writer: Any) -> str | None:
+    """The filebase the writer wrote under (this run's names), or would have."""
+    return getattr(writer, "effective_filebase", None) or _planned_filebase(writer)
 
 
 def _listed_writer_name(writer_class: type) -> str:

@@ -7,10 +7,15 @@
   per shard, each with its own position (the task state store is per map_index), its own file
   names and its own retries; any executor (Local, Celery, Kubernetes) spreads them over workers;
 - ``export_check`` (optional) checks the shards' stats add up and writes a manifest of every file.
+
+Assets: the shards carry the source as their inlet; the destination is the outlet of the check
+task alone, so one asset event says the whole export is there (a consumer scheduled on it never
+starts on the first shard's files); its ``extra`` holds the totals of every shard.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -31,6 +36,7 @@ class OzzyShardPlanOperator(OzzyExportOperator):
     """
 
     ui_color = "#e8c88f"
+    automatic_assets = False  # the shards read the source; the check task announces the output
 
     def __init__(self, *, shards: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -86,10 +92,13 @@ class OzzyShardCheckOperator(BaseOperator):
         self.manifest_name = manifest_name
 
     def execute(self, context: Any) -> dict[str, Any]:
+        from airflow_provider_ozzy.operators.assets import record_event
         from airflow_provider_ozzy.sharding.check import check_shards, summary, write_manifest
 
-        manifest = check_shards(list(self.plan), list(self.results))
+        results = list(self.results)
+        manifest = check_shards(list(self.plan), results)
         path = write_manifest(manifest, self.manifest_name)
+        record_event(self, context, _whole_export_extra(manifest, results))
         for shard in manifest["per_shard"]:
             self.log.info(
                 "shard %d: read %d, wrote %d items in %d file(s) under %s",
@@ -107,6 +116,27 @@ class OzzyShardCheckOperator(BaseOperator):
             path,
         )
         return summary(manifest, path)
+
+
+def _whole_export_extra(manifest: dict[str, Any], results: list[Any]) -> dict[str, Any]:
+    """The asset event's ``extra`` of the whole sharded export: every shard's counts added up."""
+    from airflow_provider_ozzy.operators.assets import event_extra
+
+    shards = [result for result in results if result]
+    totals = {
+        key: sum(result.get(key, 0) for result in shards)
+        for key in ("items_read", "items_read_this_run", "bytes_written")
+    }
+    totals.update(items_written=manifest["items_written"], files_written=manifest["files_written"])
+    filebases = [shard["filebase"] for shard in manifest["per_shard"] if shard.get("filebase")]
+    extra = event_extra(totals, os.path.commonprefix(filebases) if filebases else None, None)
+    extra["position"].update(
+        shards=manifest["shards"],
+        resumed=sum(
+            1 for result in shards if result.get("items_read_this_run", 0) < result.get("items_read", 0)
+        ),
+    )
+    return extra
 
 
 class ShardedExport(NamedTuple):
@@ -130,11 +160,39 @@ def ozzy_sharded_export(
     :param kwargs: ``OzzyExportOperator`` arguments (config sections, ``retries``, ...), used by
         the planner and by every shard.
     """
+    outlets = kwargs.pop("outlets", None)
     plan = OzzyShardPlanOperator(task_id=f"{task_id}_plan", shards=shards, **kwargs)
-    export = OzzyExportOperator.partial(task_id=task_id, **kwargs).expand(shard=plan.output)
+    inlets, outlets = _group_assets(plan, kwargs.get("inlets"), outlets, check)
+    # the author's outlets stay on the shards only when no check task stands for the whole
+    shard_outlets = {} if check or outlets is None else {"outlets": outlets}
+    export = OzzyExportOperator.partial(
+        task_id=task_id, **dict(kwargs, inlets=inlets, **shard_outlets)
+    ).expand(shard=plan.output)
     checker = None
     if check:
         checker = OzzyShardCheckOperator(
-            task_id=f"{task_id}_check", plan=plan.output, results=export.output, manifest_name=manifest_name
+            task_id=f"{task_id}_check",
+            plan=plan.output,
+            results=export.output,
+            manifest_name=manifest_name,
+            outlets=outlets,
         )
     return ShardedExport(plan, export, checker)
+
+
+def _group_assets(plan: OzzyShardPlanOperator, inlets: Any, outlets: Any, check: bool) -> tuple[Any, Any]:
+    """The shards' inlets and the check task's outlets: the author's, else the config's assets.
+
+    Without a check task no task stands for the whole export: no automatic outlet (a per-shard
+    event would start consumers on part of the output).
+    """
+    from airflow_provider_ozzy.operators.assets import section_assets
+
+    if _templated(plan.config):
+        return inlets, outlets
+    data = plan.assemble().data
+    if inlets is None:
+        inlets = section_assets(data.get("reader"), "readers")[0]
+    if outlets is None and check:
+        outlets = section_assets(data.get("writer"), "writers")[0]
+    return inlets, outlets

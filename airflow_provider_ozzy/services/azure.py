@@ -23,7 +23,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
-from airflow_provider_ozzy.core.errors import OzzyError
+from airflow_provider_ozzy.core.errors import OzzyError, permanent
 from airflow_provider_ozzy.core.options import Problem
 from airflow_provider_ozzy.core.redaction import mask
 from airflow_provider_ozzy.core.retries import (
@@ -214,8 +214,10 @@ class AzureConnection:
             )
         if not isinstance(error, HttpResponseError):
             if isinstance(error, (ValueError, TypeError)) and "credential" in str(error).lower():
-                return self.error_class(
-                    f"{self.module}: unusable credentials for {where} with {self.describe()}"
+                return permanent(
+                    self.error_class(
+                        f"{self.module}: unusable credentials for {where} with {self.describe()}"
+                    )
                 )
             return error
         status = error.status_code or 0
@@ -224,12 +226,16 @@ class AzureConnection:
         if is_transient_status(status):
             return TransientError(f"{self.module}: {where}: {code or status}: {_first_line(error)}", status)
         if isinstance(error, ClientAuthenticationError) or status in (401, 403):
-            return self.error_class(
-                f"{self.module}: access to {where} refused ({code or status}) with {self.describe()}; "
-                "check the account key or token and its permissions"
+            return permanent(
+                self.error_class(
+                    f"{self.module}: access to {where} refused ({code or status}) with {self.describe()}; "
+                    "check the account key or token and its permissions"
+                )
             )
         if code in ("ContainerNotFound", "ShareNotFound"):
-            return self.error_class(f"{self.module}: {self.place} does not exist with {self.describe()}")
+            return permanent(
+                self.error_class(f"{self.module}: {self.place} does not exist with {self.describe()}")
+            )
         if code == "ParentNotFound":
             return self.error_class(f"{self.module}: {where}: its directory does not exist")
         if status == 404:

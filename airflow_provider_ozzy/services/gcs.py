@@ -22,7 +22,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, BinaryIO, TypeVar
 
-from airflow_provider_ozzy.core.errors import OzzyError
+from airflow_provider_ozzy.core.errors import OzzyError, permanent
 from airflow_provider_ozzy.core.options import Problem
 from airflow_provider_ozzy.core.redaction import mask
 from airflow_provider_ozzy.core.retries import (
@@ -307,9 +307,11 @@ class GCSConnection:
         if _is_connection_failure(error):
             return ConnectionError(mask(f"{self.module}: {place}: {type(error).__name__}: {error}"))
         if _is_credentials_failure(error):
-            return self.error_class(
-                f"{self.module}: no usable Google Cloud credentials for {place} with {self.describe()} "
-                f"({type(error).__name__})"
+            return permanent(
+                self.error_class(
+                    f"{self.module}: no usable Google Cloud credentials for {place} with {self.describe()} "
+                    f"({type(error).__name__})"
+                )
             )
         status = _status_of(error)
         if status is None:
@@ -317,15 +319,19 @@ class GCSConnection:
         if is_transient_status(status):
             return TransientError(f"{self.module}: {place}: HTTP {status}", status)
         if status in (401, 403):
-            return self.error_class(
-                f"{self.module}: access to {place} refused (HTTP {status}) with {self.describe()}; "
-                "check the credentials and the bucket's permissions"
+            return permanent(
+                self.error_class(
+                    f"{self.module}: access to {place} refused (HTTP {status}) with {self.describe()}; "
+                    "check the credentials and the bucket's permissions"
+                )
             )
         if status == 404:
             if name and self._bucket_exists() is not False:
                 return self.error_class(f"{self.module}: {place} does not exist")
-            return self.error_class(
-                f"{self.module}: bucket '{self.bucket_name}' does not exist (or is not visible) with {self.describe()}"
+            return permanent(
+                self.error_class(
+                    f"{self.module}: bucket '{self.bucket_name}' does not exist (or is not visible) with {self.describe()}"
+                )
             )
         if status == 412:
             return self.error_class(f"{self.module}: {place} changed since it was listed")

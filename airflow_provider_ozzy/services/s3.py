@@ -18,7 +18,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, BinaryIO, TypeVar, cast
 
-from airflow_provider_ozzy.core.errors import OzzyError
+from airflow_provider_ozzy.core.errors import OzzyError, permanent
 from airflow_provider_ozzy.core.options import Problem
 from airflow_provider_ozzy.core.redaction import mask
 from airflow_provider_ozzy.core.retries import (
@@ -340,8 +340,10 @@ class S3Connection:
         if isinstance(error, (BotoConnectionError, HTTPClientError, IncompleteReadError, Urllib3Error)):
             return ConnectionError(mask(f"{self.module}: {place}: {type(error).__name__}: {error}"))
         if isinstance(error, (NoCredentialsError, PartialCredentialsError)):
-            return self.error_class(
-                f"{self.module}: no usable AWS credentials for {place} with {self.describe()}"
+            return permanent(
+                self.error_class(
+                    f"{self.module}: no usable AWS credentials for {place} with {self.describe()}"
+                )
             )
         if isinstance(error, ClientError):
             return self._client_error(error, bucket, key, place)
@@ -357,8 +359,10 @@ class S3Connection:
         if code in _TRANSIENT_CODES or is_transient_status(status):
             return TransientError(f"{self.module}: {operation} {place}: {code or status}", status or 503)
         if code in ("NoSuchBucket",) or (code in ("404", "NotFound") and not key):
-            return self.error_class(
-                f"{self.module}: bucket '{bucket}' does not exist (or is not visible) with {self.describe()}"
+            return permanent(
+                self.error_class(
+                    f"{self.module}: bucket '{bucket}' does not exist (or is not visible) with {self.describe()}"
+                )
             )
         if code in _DENIED_CODES or status == 403:
             refused = self.error_class(
@@ -366,7 +370,7 @@ class S3Connection:
                 "check the credentials and the bucket policy"
             )
             refused.refused = True  # type: ignore[attr-defined]
-            return refused
+            return permanent(refused)
         if code in ("NoSuchKey", "404", "NotFound"):
             return self.error_class(f"{self.module}: {place} does not exist")
         if code == "PreconditionFailed" or status == 412:

@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from airflow_provider_ozzy.core.errors import OzzyError
+from airflow_provider_ozzy.core.errors import OzzyError, permanent
 from airflow_provider_ozzy.core.options import Problem
 from airflow_provider_ozzy.core.retries import call_with_retries, current_policy
 
@@ -117,7 +117,9 @@ def connection_credentials(conn_id: str) -> tuple[str, str | None, str | None]:
     try:
         connection = BaseHook.get_connection(conn_id)
     except Exception as error:  # AirflowNotFoundException, or no Airflow context to ask
-        raise OzzyError(f"cannot get Airflow connection '{conn_id}': {type(error).__name__}") from None
+        raise permanent(
+            OzzyError(f"cannot get Airflow connection '{conn_id}': {type(error).__name__}")
+        ) from None
     apikey = connection.password or ""
     if not apikey:
         raise OzzyError(f"connection '{conn_id}' has no API key (its password is empty)")

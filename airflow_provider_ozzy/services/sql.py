@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import URL, make_url
 
-from airflow_provider_ozzy.core.errors import OzzyError
+from airflow_provider_ozzy.core.errors import OzzyError, permanent
 
 # Airflow connection type -> SQLAlchemy driver
 CONNECTION_DRIVERS = {
@@ -48,8 +48,10 @@ def airflow_connection(conn_id: str, who: str, error_class: type[OzzyError], det
     try:
         return BaseHook.get_connection(conn_id)
     except Exception as error:  # AirflowNotFoundException, or no Airflow context to ask
-        raise error_class(
-            f"{who}: cannot get Airflow connection '{conn_id}'{detail}: {type(error).__name__}: {error}"
+        raise permanent(
+            error_class(
+                f"{who}: cannot get Airflow connection '{conn_id}'{detail}: {type(error).__name__}: {error}"
+            )
         ) from None
 
 

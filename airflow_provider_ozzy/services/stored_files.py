@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_ozzy.core.errors import OzzyError
+from airflow_provider_ozzy.core.errors import OzzyError, permanent
 
 
 def require_connection(
@@ -20,9 +20,11 @@ def require_connection(
         hook_class.get_connection(conn_id)
     except Exception as error:
         if type(error).__name__ in ("AirflowNotFoundException", "ConnectionNotFoundError"):
-            raise error_class(
-                f"{module}: Airflow connection '{conn_id}' (option '{conn_option}') is not "
-                f"defined; {place} cannot be reached"
+            raise permanent(
+                error_class(
+                    f"{module}: Airflow connection '{conn_id}' (option '{conn_option}') is not "
+                    f"defined; {place} cannot be reached"
+                )
             ) from None
         raise
 

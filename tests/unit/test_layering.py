@@ -70,6 +70,7 @@ AIRFLOW_AT_IMPORT = {
     "hooks/kafka_hook.py",
     "hooks/scrapy_cloud_hook.py",
     "notifications/airflow_notifiers.py",
+    "operators/links.py",
     "operators/ozzy_export.py",
     "operators/sharded_export.py",
     "operators/triggers.py",  # a trigger is an Airflow BaseTrigger
