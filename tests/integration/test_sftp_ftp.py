@@ -16,8 +16,6 @@ import logging
 import os
 import random
 import re
-import subprocess
-import sys
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
@@ -38,6 +36,7 @@ from tests.crash_harness import CrashHarness, CrashReport, Trigger, check_exact_
 from tests.helpers import (
     STRESS_POINTS,
     read_json_lines,
+    run_ozzy_listing_airflow_modules,
     run_stress_points,
     seeded_item,
     skip_unless_slow_requested,
@@ -417,16 +416,7 @@ def test_legacy_options_export_through_the_ozzy_command_without_importing_airflo
     options = {"filebase": f"{folder}/{{groups[0]}}/part_", **target.legacy_options()}
     config = export_config(input_dir, tmp_path / "state", target.writer, options)
     (tmp_path / "config.json").write_text(json.dumps(config))
-    script = (
-        "import sys\n"
-        "from airflow_provider_ozzy.cli import main\n"
-        "code = main(['run', 'config.json', '--quiet'])\n"
-        "print('AIRFLOW', sorted(m for m in sys.modules if m == 'airflow' or m.startswith('airflow.')))\n"
-        "sys.exit(code)\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120
-    )
+    result = run_ozzy_listing_airflow_modules(tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "AIRFLOW []" in result.stdout, result.stdout[-2000:]
     assert not check_download(target, folder, tmp_path / "download", items, 10**6)
