@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import sys
 
+import pytest
+
 # the CLI is run with the same interpreter; make sure children find the checkout first
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
@@ -59,3 +61,12 @@ pytest_plugins = [
     "tests.servers.kafka_server",  # kafka_broker (noida-db behind one fixture)
     "tests.servers.scrapycloud_server",  # Scrapy Cloud collections API (hubstorage)
 ]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist, the longest tests first (``tests/durations.py`` says why); a run in one
+    process keeps pytest's order, which sets each module's fixtures up once."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        from tests.durations import load, longest_first
+
+        items[:] = longest_first(items, load())

@@ -42,6 +42,23 @@ def run_ozzy(
     )
 
 
+def run_ozzy_listing_airflow_modules(
+    cwd: str | os.PathLike[str], timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """``ozzy run config.json --quiet`` in a child process that prints ``AIRFLOW [...]`` at the end: the
+    Airflow modules the run imported (``AIRFLOW []`` for none; importing Airflow costs seconds)."""
+    script = (
+        "import sys\n"
+        "from airflow_provider_ozzy.cli import main\n"
+        "code = main(['run', 'config.json', '--quiet'])\n"
+        "print('AIRFLOW', sorted(m for m in sys.modules if m == 'airflow' or m.startswith('airflow.')))\n"
+        "sys.exit(code)\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", script], cwd=cwd, capture_output=True, text=True, timeout=timeout
+    )
+
+
 def write_config(path: str | os.PathLike[str], config: dict[str, Any]) -> Path:
     path = Path(path)
     if path.suffix in (".yaml", ".yml"):
@@ -86,7 +103,8 @@ def output_files(folder: str | os.PathLike[str]) -> list[str]:
 def write_json_lines_gz(path: str | os.PathLike[str], items: list[dict[str, Any]]) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with gzip.open(path, "wb") as handle:
+    # level 1: inputs only need to be gzip, and level 9 costs seconds of CPU for megabytes of items
+    with gzip.open(path, "wb", compresslevel=1) as handle:
         for item in items:
             handle.write(json.dumps(item).encode() + b"\n")
     return path

@@ -1,16 +1,16 @@
 """FTP sessions through the FTP provider's ``FTPHook`` (ftplib), imported when first used.
 
 With ``ftp_conn_id`` the hook reads the Airflow connection (host, port, login, password; extra
-``passive``, default true, and ``encoding``). The legacy options build the same connection in
-memory, so both paths connect through the hook's ``get_conn``.
+``passive``, default true, and ``encoding``). The legacy options connect through
+``LegacyFTPConnection``, which does what the hook's ``get_conn`` does without importing Airflow
+(see docs/design.md, "Legacy SFTP/FTP options connect without Airflow").
 """
 
 from __future__ import annotations
 
 import ftplib
-import json
 import socket
-from typing import Any
+from typing import IO, Any
 
 from airflow_provider_ozzy.core.errors import OzzyError
 from airflow_provider_ozzy.core.retries import is_transient
@@ -66,19 +66,36 @@ def ftp_problems(values: dict[str, Any]) -> list[tuple[str, str]]:
     return server_problems(values, "ftp_conn_id", DEFAULT_PORT)
 
 
-def _hook_for(connection: Any) -> Any:
-    """An ``FTPHook`` that connects with ``connection`` (legacy options) instead of looking one up."""
-    from airflow.providers.ftp.hooks.ftp import FTPHook
+class LegacyFTPConnection:
+    """What ``FTPHook`` does for host, port, user and password given as options, with ftplib alone:
+    importing the hook imports Airflow, 3 s of CPU in every ``ozzy`` process.
 
-    class GivenConnectionFTPHook(FTPHook):
-        def get_connection(self, conn_id: str) -> Any:  # type: ignore[override]
-            return connection
+    It offers the hook's ``conn``, ``get_conn`` and ``store_file``, and the connection's ``host``,
+    ``port``, ``login`` and ``password`` for messages; it connects as the hook does with a
+    connection whose ``passive`` extra is true and that has no ``encoding``.
+    """
 
-    return GivenConnectionFTPHook(ftp_conn_id=connection.conn_id)
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.host: str = options["host"]
+        self.port: int = options["port"]
+        self.login: str = options["ftp_user"] or "anonymous"
+        self.password: str | None = options["ftp_password"]
+        self.conn: ftplib.FTP | None = None
+
+    def get_conn(self) -> ftplib.FTP:
+        if self.conn is None:
+            self.conn = ftplib.FTP()
+            self.conn.connect(self.host, self.port)
+            self.conn.login(self.login, self.password or "")
+            self.conn.set_pasv(True)
+        return self.conn
+
+    def store_file(self, path: str, handle: IO[bytes], block_size: int = 8192) -> None:
+        self.get_conn().storbinary(f"STOR {path}", handle, block_size)
 
 
 class FTPSession(RemoteSession[ftplib.FTP]):
-    """An ``ftplib.FTP`` from ``FTPHook.get_conn()``, reopened after failures."""
+    """An ``ftplib.FTP`` from ``FTPHook.get_conn()`` (or ``LegacyFTPConnection``'s), reopened after failures."""
 
     def __init__(self, owner: str, error_class: type[OzzyError], options: dict[str, Any]) -> None:
         super().__init__(owner, error_class)
@@ -88,26 +105,15 @@ class FTPSession(RemoteSession[ftplib.FTP]):
         self.home = ""  # the login directory, where relative paths start
 
     def hook(self) -> Any:
+        """The ``FTPHook`` (it reads the Airflow connection once, when created); for the legacy
+        options, a ``LegacyFTPConnection`` that offers the same attributes and methods."""
+        if self._hook is None and not self.options["ftp_conn_id"]:
+            self._hook = self._connection_info = LegacyFTPConnection(self.options)
         if self._hook is None:
-            options = self.options
-            if options["ftp_conn_id"]:
-                from airflow.providers.ftp.hooks.ftp import FTPHook
+            from airflow.providers.ftp.hooks.ftp import FTPHook
 
-                hook = FTPHook(ftp_conn_id=options["ftp_conn_id"])
-                self._connection_info = hook.get_connection(options["ftp_conn_id"])
-            else:
-                from airflow.providers.common.compat.sdk import Connection
-
-                self._connection_info = Connection(
-                    conn_id=f"ozzy-ftp-{options['host']}",
-                    conn_type="ftp",
-                    host=options["host"],
-                    port=options["port"],
-                    login=options["ftp_user"] or "anonymous",
-                    password=options["ftp_password"],
-                    extra=json.dumps({"passive": True}),
-                )
-                hook = _hook_for(self._connection_info)
+            hook = FTPHook(ftp_conn_id=self.options["ftp_conn_id"])
+            self._connection_info = hook.get_connection(self.options["ftp_conn_id"])
             self._hook = hook
         return self._hook
 

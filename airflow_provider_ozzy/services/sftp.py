@@ -2,13 +2,20 @@
 
 The hook reads the Airflow connection: host, port, login, and a password or a key (``key_file`` or
 ``private_key`` in the extra), host key settings. Without a connection, the legacy options give
-host, port, user, password or key file directly.
+host, port, user, password or key file directly, and ``LegacySFTPConnection`` connects with
+paramiko as the hook would, without importing Airflow (see docs/design.md, "Legacy SFTP/FTP
+options connect without Airflow").
 """
 
 from __future__ import annotations
 
+import getpass
+import os
+import posixpath
 import socket
-from contextlib import ExitStack
+import stat
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_ozzy.core.errors import OzzyError
@@ -22,9 +29,11 @@ from airflow_provider_ozzy.services.file_servers import (
 )
 
 if TYPE_CHECKING:
-    from paramiko import SFTPClient
+    from paramiko import SFTPClient, SSHClient
 
 DEFAULT_PORT = 22
+KEEPALIVE_SECONDS = 30  # as SSHHook
+BANNER_TIMEOUT = 30.0  # as SSHHook
 
 # Options every SFTP module declares (the old SFTPWriter's, plus the Airflow connection).
 SFTP_OPTIONS: dict[str, dict[str, Any]] = {
@@ -92,7 +101,10 @@ class SFTPSession(RemoteSession["SFTPClient"]):
         self._stack: ExitStack | None = None
 
     def hook(self) -> Any:
-        """The ``SFTPHook`` (it reads the Airflow connection once, when created)."""
+        """The ``SFTPHook`` (it reads the Airflow connection once, when created); for the legacy
+        options, a ``LegacySFTPConnection`` that offers the same attributes and methods."""
+        if self._hook is None and not self.options["sftp_conn_id"]:
+            self._hook = LegacySFTPConnection(self.options)
         if self._hook is None:
             from airflow.providers.sftp.hooks.sftp import SFTPHook
 
@@ -101,18 +113,7 @@ class SFTPSession(RemoteSession["SFTPClient"]):
             kwargs: dict[str, Any] = {"conn_retry_attempts": 1}
             if options["no_host_key_check"] is not None:
                 kwargs["no_host_key_check"] = options["no_host_key_check"]
-            if options["sftp_conn_id"]:
-                hook = SFTPHook(ssh_conn_id=options["sftp_conn_id"], **kwargs)
-            else:
-                hook = SFTPHook(
-                    ssh_conn_id=None,
-                    remote_host=options["host"],
-                    port=options["port"],
-                    username=options["sftp_user"],
-                    password=options["sftp_password"],
-                    key_file=options["sftp_key_file"],
-                    **kwargs,
-                )
+            hook = SFTPHook(ssh_conn_id=options["sftp_conn_id"], **kwargs)
             if hook.conn_timeout is None:
                 hook.conn_timeout = options["timeout"]
             self._hook = hook
@@ -194,3 +195,107 @@ class SFTPSession(RemoteSession["SFTPClient"]):
         if isinstance(error, OSError) and not isinstance(error, TimeoutError) and error.errno is None:
             return f"the server answered: {error}"  # SFTP status text (paramiko keeps no errno for most)
         return f"{type(error).__name__}: {error}"
+
+
+class LegacySFTPConnection:
+    """What ``SFTPHook`` does for host, port, user, password and key file given as options, with
+    paramiko alone: importing the hook imports Airflow, 3 s of CPU in every ``ozzy`` process.
+
+    It offers the hook's attributes and methods that ``SFTPSession`` and the SFTP modules use, and
+    connects as the hook does without a connection: system host keys (``no_host_key_check`` accepts
+    any key, remembered in ``~/.ssh/known_hosts`` as the hook does), ``~/.ssh/config``'s
+    ProxyCommand and IdentityFile, compression, keys looked up in ``~/.ssh``, a keepalive.
+    """
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.remote_host: str = options["host"]
+        self.port: int = options["port"]
+        self.username: str = options["sftp_user"] or getpass.getuser()
+        self.password: str | None = options["sftp_password"]
+        self.key_file: str | None = options["sftp_key_file"]
+        self.no_host_key_check = bool(options["no_host_key_check"])
+        self.conn_timeout: float = options["timeout"]
+        self._ssh: SSHClient | None = None
+        self._sftp: SFTPClient | None = None
+        self._users = 0
+
+    @contextmanager
+    def get_managed_conn(self) -> Iterator[SFTPClient]:
+        """One SFTP client shared by nested uses, closed when the outermost use ends (as the hook's)."""
+        if self._sftp is None:
+            ssh = self._connect()
+            try:
+                self._sftp = ssh.open_sftp()
+            except BaseException:
+                ssh.close()
+                raise
+            self._ssh = ssh
+        self._users += 1
+        try:
+            yield self._sftp
+        finally:
+            self._users -= 1
+            if self._users == 0:
+                sftp, ssh, self._sftp, self._ssh = self._sftp, self._ssh, None, None
+                sftp.close()
+                if ssh is not None:
+                    ssh.close()
+
+    def create_directory(self, path: str, mode: int = 0o777) -> None:
+        """``path`` and its missing parents, as ``SFTPHook.create_directory``."""
+        with self.get_managed_conn() as client:
+            if _is_kind(client, path, stat.S_ISDIR):
+                return
+            if _is_kind(client, path, stat.S_ISREG):
+                raise OSError(f"{path} already exists and is a file")
+            parent, name = posixpath.split(path)
+            if parent and not _is_kind(client, parent, stat.S_ISDIR):
+                self.create_directory(parent, mode)
+            if name:
+                client.mkdir(path, mode=mode)
+
+    def _connect(self) -> SSHClient:
+        import paramiko
+
+        client = paramiko.SSHClient()
+        client.load_system_host_keys()
+        if self.no_host_key_check:
+            client.set_missing_host_key_policy(paramiko.AutoAddPolicy())  # the option asks for it
+            known_hosts = os.path.expanduser("~/.ssh/known_hosts")
+            if os.path.isfile(known_hosts):
+                client.load_host_keys(known_hosts)
+        proxy_command, key_file = None, self.key_file
+        config_path = os.path.expanduser("~/.ssh/config")
+        if os.path.isfile(config_path):
+            found = paramiko.SSHConfig.from_path(config_path).lookup(self.remote_host)
+            proxy_command = found.get("proxycommand")
+            if not (self.password or key_file) and found.get("identityfile"):
+                key_file = found["identityfile"][0]
+        try:
+            client.connect(
+                hostname=self.remote_host,
+                port=self.port,
+                username=self.username,
+                password=self.password.strip() if self.password else None,
+                key_filename=key_file or None,
+                timeout=self.conn_timeout,
+                compress=True,
+                look_for_keys=True,
+                banner_timeout=BANNER_TIMEOUT,
+                sock=paramiko.ProxyCommand(proxy_command) if proxy_command else None,
+            )
+            transport = client.get_transport()
+            if transport is not None:
+                transport.set_keepalive(KEEPALIVE_SECONDS)
+        except BaseException:
+            client.close()
+            raise
+        return client
+
+
+def _is_kind(client: SFTPClient, path: str, test: Any) -> bool:
+    """Whether ``path`` exists and ``test`` (``stat.S_ISDIR``, ...) holds for its mode."""
+    try:
+        return bool(test(client.stat(path).st_mode or 0))
+    except OSError:
+        return False

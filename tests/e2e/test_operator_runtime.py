@@ -101,6 +101,10 @@ def _wait(what: str, check: Any, process: subprocess.Popen[bytes], log: Path) ->
     return wait_for(what, check, process, log, timeout=90)
 
 
+# the tests of one killed run share it (module fixture): under pytest-xdist they run on one worker
+pytestmark = pytest.mark.xdist_group("killed-run")
+
+
 @pytest.fixture(scope="module")
 def killed_run(
     airflow_db: str, statsd_server: StatsdServer, tmp_path_factory: pytest.TempPathFactory

@@ -47,7 +47,8 @@ SHARDS, FAILING_SHARD = 8, 3
 # the screenshots in docs/ come from scripts/sharded-e2e.sh; other runs keep theirs in the tmp dir
 DOCS_SCREENSHOTS = os.environ.get("OZZY_UI_SCREENSHOTS_TO_DOCS") == "1"
 
-pytestmark = pytest.mark.timeout(1200)
+# both tests use one Airflow stack (module fixture): under pytest-xdist they run on one worker
+pytestmark = [pytest.mark.timeout(1200), pytest.mark.xdist_group("airflow-stack")]
 
 
 @pytest.fixture(scope="module", params=SIZES)

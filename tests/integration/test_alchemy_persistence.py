@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import subprocess
-import sys
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -32,6 +30,7 @@ from tests.helpers import (
     output_files,
     read_json_lines,
     run_ozzy,
+    run_ozzy_listing_airflow_modules,
     write_config,
     write_json_lines_gz,
 )
@@ -352,17 +351,7 @@ def test_validation_rejects_bad_database_options_without_showing_the_password(
 def test_a_sqlite_job_needs_no_airflow_import(tmp_path: Path) -> None:
     """The CLI with a ``url`` stays Airflow-free (importing Airflow costs seconds)."""
     folder = _job_folder(tmp_path, {"name": "AlchemyPersistence", "options": {"url": "sqlite:///state.db"}})
-    script = (
-        "import sys\n"
-        "from airflow_provider_ozzy.cli import main\n"
-        "code = main(['run', 'config.json', '--quiet'])\n"
-        "loaded = sorted(m for m in sys.modules if m == 'airflow' or m.startswith('airflow.'))\n"
-        "print('AIRFLOW', loaded)\n"
-        "sys.exit(code)\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", script], cwd=folder, capture_output=True, text=True, timeout=60
-    )
+    result = run_ozzy_listing_airflow_modules(folder, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "AIRFLOW []" in result.stdout
     assert (folder / "state.db").exists()

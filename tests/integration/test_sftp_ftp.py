@@ -36,6 +36,7 @@ from tests.crash_harness import CrashHarness, CrashReport, Trigger, check_exact_
 from tests.helpers import (
     STRESS_POINTS,
     read_json_lines,
+    run_ozzy_listing_airflow_modules,
     run_stress_points,
     seeded_item,
     skip_unless_slow_requested,
@@ -403,6 +404,52 @@ def test_a_wrong_password_names_the_server_and_the_user(
     assert message.startswith(
         f"{target.writer}: cannot write to denied on {where}: authentication failed for user 'ozzy'"
     )
+
+
+def test_legacy_options_export_through_the_ozzy_command_without_importing_airflow(
+    target: Target, small_input: tuple[Path, list[dict[str, Any]]], tmp_path: Path
+) -> None:
+    """Host, user and password as options: the ``ozzy`` process connects with paramiko or ftplib
+    alone (importing the provider's hook imports Airflow, 3 s of CPU in every run and resume)."""
+    input_dir, items = small_input
+    folder = fresh_folder(target.kind)
+    options = {"filebase": f"{folder}/{{groups[0]}}/part_", **target.legacy_options()}
+    config = export_config(input_dir, tmp_path / "state", target.writer, options)
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    result = run_ozzy_listing_airflow_modules(tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "AIRFLOW []" in result.stdout, result.stdout[-2000:]
+    assert not check_download(target, folder, tmp_path / "download", items, 10**6)
+
+
+def test_legacy_sftp_options_refuse_a_host_key_not_in_known_hosts(
+    small_input: tuple[Path, list[dict[str, Any]]],
+    sftp_server: SFTPTestServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without ``no_host_key_check`` an unknown server is refused, as ``SFTPHook`` refuses it, and
+    nothing is added to ``known_hosts``."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "home" / ".ssh").mkdir(parents=True)
+    known_hosts = tmp_path / "home" / ".ssh" / "known_hosts"
+    known_hosts.write_text("")
+    options = {
+        "filebase": "unknown-key/part_",
+        "host": sftp_server.host,
+        "port": sftp_server.port,
+        "sftp_user": sftp_server.user,
+        "sftp_password": sftp_server.password,
+        "timeout": 10,
+    }
+    config = export_config(small_input[0], tmp_path / "state", "SFTPWriter", options)
+    with pytest.raises(WriterError) as failure:
+        BasicExporter(config).export()
+    message = str(failure.value)
+    assert f"sftp://{sftp_server.user}@{sftp_server.host}:{sftp_server.port}" in message
+    assert "known_hosts" in message and "no_host_key_check" in message, message
+    assert sftp_server.password not in message
+    assert known_hosts.read_text() == ""
 
 
 def test_a_wrong_password_in_the_connection_is_never_shown(
