@@ -25,8 +25,9 @@ Parts (all of them when none is named):
                   the plain client loop doing the same transfer (``bench_modules.py``, about 6
                   minutes; its own sizes, ``--repeat`` rounds).
 
-``--compare-with DIR`` (repeatable) adds the Ozzy jl/csv/xml cases run with the package copy in
-DIR (put first on PYTHONPATH): before/after figures for a change, measured in the same run.
+``--compare-with DIR`` (repeatable) adds the Ozzy jl/csv/xml cases (``--ceiling``: the jl zlib case)
+run with the package copy in DIR (put first on PYTHONPATH): before/after figures for a change,
+measured in the same run.
 
 Every case runs as its own process (interpreter start included), ``--repeat`` times; tables show
 the median wall time, items/s, ratios to the baselines, CPU seconds (user + system, all threads)
@@ -291,7 +292,7 @@ def throughput(n: int, repeat: int, compare: list[str]) -> None:
 ISAL_LEVELS = (0, 1, 2, 3)
 
 
-def ceiling(n: int, repeat: int) -> None:
+def ceiling(n: int, repeat: int, compare: list[str]) -> None:
     """Ozzy's JSON lines gzip export against the two-thread loops, with the size each one writes."""
     source = make_input(n)
     loops = str(HERE / "loops.py")
@@ -300,16 +301,20 @@ def ceiling(n: int, repeat: int) -> None:
         command = [PYTHON, loops, "two-thread", str(source), "out.jl.gz", engine, str(level)]
         return lambda folder: (command, False, None)
 
-    def ozzy(**writer_options: Any) -> Any:
-        def build(folder: Path) -> tuple[list[str], bool, None]:
+    def ozzy(package: str | None = None, **writer_options: Any) -> Any:
+        env = child_env({"PYTHONPATH": package}) if package else None
+
+        def build(folder: Path) -> tuple[list[str], bool, dict[str, str] | None]:
             config = ozzy_config(source, {"name": "JsonExportFormatter"})
             config["writer"]["options"].update(writer_options)
-            return ozzy_command(folder, config), True, None
+            return ozzy_command(folder, config), True, env
 
         return build
 
     zlib_loop = "two-thread loop, zlib 6"
     cases: dict[str, Any] = {zlib_loop: loop("zlib", 6), "ozzy FS->FS jl gz (zlib 6)": ozzy()}
+    for package in compare:  # another copy of the package (before/after a change), same run
+        cases[f"ozzy FS->FS jl gz (zlib 6) [{Path(package).name}]"] = ozzy(package)
     for level in ISAL_LEVELS:
         cases[f"two-thread loop, isal {level}"] = loop("isal", level)
     for level in ISAL_LEVELS:
@@ -507,7 +512,7 @@ def main() -> None:
         action="append",
         default=[],
         metavar="DIR",
-        help="throughput: also run the Ozzy cases with the package found in DIR (PYTHONPATH), "
+        help="throughput, ceiling: also run the Ozzy cases with the package found in DIR (PYTHONPATH), "
         "e.g. a checkout of an earlier commit; repeatable",
     )
     parser.add_argument("--operator-sizes", default="200000,1000000", help="item counts of the operator part")
@@ -524,7 +529,7 @@ def main() -> None:
     if "throughput" in chosen:
         throughput(args.n, args.repeat, [str(Path(d).resolve()) for d in args.compare_with])
     if "ceiling" in chosen:
-        ceiling(args.n, args.repeat)
+        ceiling(args.n, args.repeat, [str(Path(d).resolve()) for d in args.compare_with])
     if "memory" in chosen:
         memory([1_000_000, 10_000_000] if args.big else [1_000_000])
     if "operator" in chosen:
