@@ -64,7 +64,8 @@ class JsonLinesDeserializer(BaseDeserializer):
     """One JSON object per line; blank lines are ignored.
 
     Integers beyond 64 bits stay exact (orjson would read them as floats): a line holding a run of
-    19 or more digits is read again with the standard library.
+    19 or more digits (not after a point: fractions are floats anyway) is read again with the
+    standard library.
     """
 
     supported_options = LINE_LIMIT_OPTIONS
@@ -192,7 +193,7 @@ def loads_exact(line: bytes | str) -> Any:
     """``orjson.loads``, but integers beyond 64 bits stay ``int`` (orjson makes them floats).
 
     orjson decides what is valid JSON (so NaN stays an error); only a line with 19 digits in a row
-    is read a second time, by the standard library, to take its exact numbers.
+    (``long_integer_in``) is read a second time, by the standard library, to take its exact numbers.
     """
     item = orjson.loads(line)
     if not long_integer_in(line if isinstance(line, bytes) else line.encode()):
