@@ -4,48 +4,16 @@ Compression and file writes (buffer files) and deliveries (finished files to the
 release the GIL for most of their time, so running them here lets the main thread read, parse and
 format the next batch on the second core. The bound keeps memory flat when the background side is
 the slower one: ``submit`` waits for the oldest task first.
-
-While a worker is open, the interpreter's switch interval is ``SWITCH_INTERVAL`` (0.5 ms) instead
-of 5 ms. The worker needs the GIL back after each call that released it (compress, md5, write):
-with the default, every such return waited up to 5 ms for the main thread to let go, and the
-compression thread is what an FS->FS export waits for.
 """
 
 from __future__ import annotations
 
-import sys
-import threading
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 T = TypeVar("T")
-
-SWITCH_INTERVAL = 0.0005
-
-
-class _ShortSwitchInterval:
-    """The switch interval is short while at least one worker is open, and as it was afterwards."""
-
-    _lock = threading.Lock()
-    _users = 0
-    _saved = 0.0
-
-    @classmethod
-    def enter(cls) -> None:
-        with cls._lock:
-            if cls._users == 0:
-                cls._saved = sys.getswitchinterval()
-                sys.setswitchinterval(min(cls._saved, SWITCH_INTERVAL))
-            cls._users += 1
-
-    @classmethod
-    def leave(cls) -> None:
-        with cls._lock:
-            cls._users -= 1
-            if cls._users == 0:
-                sys.setswitchinterval(cls._saved)
 
 
 class OrderedWorker:
@@ -55,8 +23,6 @@ class OrderedWorker:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
         self._pending: deque[Future[Any]] = deque()
         self._max_pending = max_pending
-        self._open = True
-        _ShortSwitchInterval.enter()
 
     def submit(self, task: Callable[[], T]) -> Future[T]:
         """Queue ``task``; re-raises the failure of an earlier task that ended since the last call."""
@@ -78,6 +44,3 @@ class OrderedWorker:
             self.drain()
         finally:
             self._executor.shutdown(wait=True)
-            if self._open:
-                self._open = False
-                _ShortSwitchInterval.leave()
