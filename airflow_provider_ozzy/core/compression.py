@@ -92,8 +92,7 @@ class _FixedBlocks:
         end = len(view) - len(view) % ISAL_BLOCK
         with memoryview(view) as whole:
             out = b"".join(
-                self._codec.compress(whole[start : start + ISAL_BLOCK])
-                for start in range(0, end, ISAL_BLOCK)
+                self._codec.compress(whole[start : start + ISAL_BLOCK]) for start in range(0, end, ISAL_BLOCK)
             )
         if view is rest:
             del rest[:end]
