@@ -7,6 +7,10 @@ Parts (all of them when none is named):
 ``--throughput``  FS->FS exports (JSON lines, CSV, XML, gzip; with a JqTransform and a
                   PythonexpFilter) against the limit loop (orjson + zlib, one thread, same
                   formatting) and the plain loop (json + gzip).
+``--ceiling``     FS->FS JSON lines gzip against the two-thread loops (orjson on the main thread,
+                  compression on a second, batches of 10,000): zlib level 6, the two-core ceiling
+                  of today's output, and isal levels 0-3; Ozzy with zlib and with the isal choice.
+                  Prints the output size of every case.
 ``--memory``      peak RSS and items/s of the JSON lines export on 1M items; ``--big`` adds 10M
                   (generated once into benchmarks/work/, about 700 MB and 5 minutes).
 ``--operator``    the same config through ``OzzyExportOperator`` with ``dag.test()`` against
@@ -21,8 +25,9 @@ Parts (all of them when none is named):
                   the plain client loop doing the same transfer (``bench_modules.py``, about 6
                   minutes; its own sizes, ``--repeat`` rounds).
 
-``--compare-with DIR`` (repeatable) adds the Ozzy jl/csv/xml cases run with the package copy in
-DIR (put first on PYTHONPATH): before/after figures for a change, measured in the same run.
+``--compare-with DIR`` (repeatable) adds the Ozzy jl/csv/xml cases (``--ceiling``: the jl zlib case)
+run with the package copy in DIR (put first on PYTHONPATH): before/after figures for a change,
+measured in the same run.
 
 Every case runs as its own process (interpreter start included), ``--repeat`` times; tables show
 the median wall time, items/s, ratios to the baselines, CPU seconds (user + system, all threads)
@@ -52,13 +57,14 @@ CSV_FIELDS = ["id", "user_id", "score", "price", "name", "country", "active", "t
 # the exporters 0.6.18 benchmark configs (shared/reference/exporters-inventory.md §5.4)
 JQ_FILTER = "{id, name, country, score, tags, city: .address.city}"
 PYEXP = "item['score'] > 0.5 and item['country'] in ['US', 'ES', 'DE', 'FR']"
-PARTS = ("throughput", "memory", "operator", "processing", "profile", "kafka", "modules")
+PARTS = ("throughput", "ceiling", "memory", "operator", "processing", "profile", "kafka", "modules")
 
 
 class Result(NamedTuple):
     seconds: float  # median wall
     cpu: float  # median user + system
     peak_kib: int  # max RSS over the repeats
+    output_bytes: int = 0  # the .gz files the case wrote (last round)
 
 
 # -- inputs and processes ---------------------------------------------------------------------------
@@ -154,7 +160,7 @@ def run_cases(cases: dict[str, Any], repeat: int) -> dict[str, Result]:
 
     ``cases`` maps names to ``build(folder) -> (command, is_ozzy, env)``; each run gets a fresh folder.
     """
-    runs: dict[str, list[tuple[float, float, int]]] = {name: [] for name in cases}
+    runs: dict[str, list[tuple[float, float, int, int]]] = {name: [] for name in cases}
     for round_number in range(repeat):
         for name, build in cases.items():
             folder = fresh_folder()
@@ -162,13 +168,15 @@ def run_cases(cases: dict[str, Any], repeat: int) -> dict[str, Result]:
             wall, cpu, peak, stdout = run_child(command, folder, env)
             if is_ozzy:
                 check_stats(stdout, name)
-            runs[name].append((wall, cpu, peak))
+            written = sum(path.stat().st_size for path in folder.rglob("*.gz"))
+            runs[name].append((wall, cpu, peak, written))
         print(f"#   round {round_number + 1}/{repeat} done (load {load()})", flush=True)
     return {
         name: Result(
             statistics.median(run[0] for run in values),
             statistics.median(run[1] for run in values),
             max(run[2] for run in values),
+            values[-1][3],
         )
         for name, values in runs.items()
     }
@@ -279,6 +287,60 @@ def throughput(n: int, repeat: int, compare: list[str]) -> None:
         "\nexporters 0.6.18 (Python 2.7, shared/reference/exporters-inventory.md §5.5): 23,500 items/s "
         "plain, 18,900 with the jq transform, 16,340 with the pythonexp filter, 33 MiB."
     )
+
+
+ISAL_LEVELS = (0, 1, 2, 3)
+
+
+def ceiling(n: int, repeat: int, compare: list[str]) -> None:
+    """Ozzy's JSON lines gzip export against the two-thread loops, with the size each one writes."""
+    source = make_input(n)
+    loops = str(HERE / "loops.py")
+
+    def loop(engine: str, level: int) -> Any:
+        command = [PYTHON, loops, "two-thread", str(source), "out.jl.gz", engine, str(level)]
+        return lambda folder: (command, False, None)
+
+    def ozzy(package: str | None = None, **writer_options: Any) -> Any:
+        env = child_env({"PYTHONPATH": package}) if package else None
+
+        def build(folder: Path) -> tuple[list[str], bool, dict[str, str] | None]:
+            config = ozzy_config(source, {"name": "JsonExportFormatter"})
+            config["writer"]["options"].update(writer_options)
+            return ozzy_command(folder, config), True, env
+
+        return build
+
+    zlib_loop = "two-thread loop, zlib 6"
+    cases: dict[str, Any] = {zlib_loop: loop("zlib", 6), "ozzy FS->FS jl gz (zlib 6)": ozzy()}
+    for package in compare:  # another copy of the package (before/after a change), same run
+        cases[f"ozzy FS->FS jl gz (zlib 6) [{Path(package).name}]"] = ozzy(package)
+    for level in ISAL_LEVELS:
+        cases[f"two-thread loop, isal {level}"] = loop("isal", level)
+    for level in ISAL_LEVELS:
+        cases[f"ozzy FS->FS jl gz (isal {level})"] = ozzy(compression_engine="isal", compression_level=level)
+    results = run_cases(cases, repeat)
+    base = results[zlib_loop]
+    print(
+        f"\n## Two-thread ceiling: FS->FS jl gz, {n:,} items, median of {repeat} (load at the end {load()})\n"
+    )
+    print(
+        "| case | median s | items/s | vs zlib loop (wall) | vs zlib loop (CPU) | CPU s | "
+        "output MB | size vs zlib 6 |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for name, result in results.items():
+        print(
+            f"| {name} | {result.seconds:.2f} | {n / result.seconds:,.0f} | "
+            f"{base.seconds / result.seconds:.2f}x | {base.cpu / result.cpu:.2f}x | {result.cpu:.2f} | "
+            f"{result.output_bytes / 1e6:.1f} | {result.output_bytes / base.output_bytes - 1:+.1%} |"
+        )
+    for level in ISAL_LEVELS:  # same engine and level: the loop is Ozzy's ceiling for that choice
+        ozzy_isal = results[f"ozzy FS->FS jl gz (isal {level})"]
+        loop_isal = results[f"two-thread loop, isal {level}"]
+        print(
+            f"- ozzy isal {level} against the isal {level} loop: {loop_isal.seconds / ozzy_isal.seconds:.2f}x"
+        )
 
 
 def memory(sizes: list[int]) -> None:
@@ -450,7 +512,7 @@ def main() -> None:
         action="append",
         default=[],
         metavar="DIR",
-        help="throughput: also run the Ozzy cases with the package found in DIR (PYTHONPATH), "
+        help="throughput, ceiling: also run the Ozzy cases with the package found in DIR (PYTHONPATH), "
         "e.g. a checkout of an earlier commit; repeatable",
     )
     parser.add_argument("--operator-sizes", default="200000,1000000", help="item counts of the operator part")
@@ -466,6 +528,8 @@ def main() -> None:
     warm_up(operator="operator" in chosen)
     if "throughput" in chosen:
         throughput(args.n, args.repeat, [str(Path(d).resolve()) for d in args.compare_with])
+    if "ceiling" in chosen:
+        ceiling(args.n, args.repeat, [str(Path(d).resolve()) for d in args.compare_with])
     if "memory" in chosen:
         memory([1_000_000, 10_000_000] if args.big else [1_000_000])
     if "operator" in chosen:

@@ -69,6 +69,7 @@ class BufferSettings(NamedTuple):
     compression_level: int | None
     items_per_file: int
     bytes_per_file: int
+    compression_engine: str = "zlib"  # who writes gz: zlib or isal (core/compression.py)
 
 
 class _OpenBuffer:
@@ -225,6 +226,7 @@ class WriteBuffer(PipelineItem):
             settings.compression_level,
             member_name=member,
             background=self._background,
+            engine=settings.compression_engine,
         )
         header = settings.formatter.header()
         if header:

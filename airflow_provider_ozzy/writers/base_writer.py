@@ -13,7 +13,7 @@ from concurrent.futures import Future
 from functools import partial
 from typing import Any, NamedTuple
 
-from airflow_provider_ozzy.core.compression import COMPRESSIONS, level_problem
+from airflow_provider_ozzy.core.compression import COMPRESSIONS, ENGINES, engine_problem, level_problem
 from airflow_provider_ozzy.core.errors import ConfigurationError, InconsistentWriteError
 from airflow_provider_ozzy.core.options import Problem
 from airflow_provider_ozzy.core.ordered_worker import OrderedWorker
@@ -92,7 +92,13 @@ class BaseWriter(PipelineItem):
             "minimum": -7,
             "maximum": 22,
             "default": None,
-            "help": "Compression level; default per format.",
+            "help": "Compression level; default per format (isal: 0-3, default 2).",
+        },
+        "compression_engine": {
+            "type": str,
+            "default": "zlib",
+            "choices": ENGINES,
+            "help": "Who writes gz: zlib, or isal (faster, about 12 % larger files, still standard gzip).",
         },
         "write_buffer": {"type": str, "default": "WriteBuffer", "help": "Write buffer class."},
         "write_buffer_options": {"type": dict, "default": {}, "help": "Options of the write buffer."},
@@ -121,9 +127,13 @@ class BaseWriter(PipelineItem):
                 problems.append(Problem(option, f"option '{option}' must be positive, got {values[option]}"))
         if values["items_limit"] < 0:
             problems.append(Problem("items_limit", "option 'items_limit' must be 0 (no limit) or positive"))
+        engine = values["compression_engine"]
+        engine_error = engine_problem(values["compression"], engine) if engine in ENGINES else None
+        if engine_error:
+            problems.append(Problem("compression_engine", engine_error))
         level = values["compression_level"]
-        if isinstance(level, int) and -7 <= level <= 22:
-            level_error = level_problem(values["compression"], level)
+        if isinstance(level, int) and -7 <= level <= 22 and not engine_error:
+            level_error = level_problem(values["compression"], level, engine)
             if level_error:
                 problems.append(Problem("compression_level", level_error))
         try:
@@ -165,6 +175,7 @@ class BaseWriter(PipelineItem):
                 self.options["compression_level"],
                 self.options["items_per_buffer_write"],
                 self.options["size_per_buffer_write"],
+                self.options["compression_engine"],
             ),
             self.buffer_folder(),
         )
