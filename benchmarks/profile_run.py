@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from airflow_provider_ozzy.core import compression  # noqa: E402
+from airflow_provider_ozzy.core.ordered_worker import OrderedWorker  # noqa: E402
 
 # (label, substrings of the pstats function key "file:line(name)"); the first match wins
 CATEGORIES: list[tuple[str, tuple[str, ...]]] = [
@@ -44,10 +44,11 @@ CATEGORIES: list[tuple[str, tuple[str, ...]]] = [
 
 
 def timed_tasks(busy: list[float]) -> None:
-    """Wrap every task of the compression thread to add its thread CPU time to ``busy[0]``."""
-    submit = compression.BackgroundWriter.submit
+    """Wrap every task of the background threads (compression, deliveries: ``OrderedWorker``) to add
+    its thread CPU time to ``busy[0]``."""
+    submit = OrderedWorker.submit
 
-    def timed_submit(self: compression.BackgroundWriter, task: Callable[[], None]) -> Future[None]:
+    def timed_submit(self: OrderedWorker, task: Callable[[], None]) -> Future[None]:
         def timed() -> None:
             started = time.thread_time()
             try:
@@ -57,7 +58,7 @@ def timed_tasks(busy: list[float]) -> None:
 
         return submit(self, timed)
 
-    compression.BackgroundWriter.submit = timed_submit  # type: ignore[method-assign]
+    OrderedWorker.submit = timed_submit  # type: ignore[method-assign]
 
 
 def main() -> None:
