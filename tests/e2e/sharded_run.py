@@ -34,7 +34,7 @@ def generate_input(folder: Path, items: int, files: int) -> None:
 
 def output_ids(folder: Path) -> list[int]:
     """Every ``id`` in the ``.jl.gz`` files under ``folder``."""
-    ids = []
+    ids: list[int] = []
     for path in sorted(folder.rglob("*.jl.gz")):
         with gzip.open(path, "rt") as handle:
             ids.extend(json.loads(line)["id"] for line in handle if line.strip())
