@@ -25,8 +25,6 @@ import subprocess
 import sys
 import time
 
-from tests.servers.process_server import wait_accepting
-
 
 def namespaces_unavailable() -> str | None:
     """Why network namespaces cannot be made here, or None."""
@@ -64,7 +62,7 @@ class Hosts:
         self.namespaces = {name: f"ozc{self.tag}-{name}" for name in names}
         self.addresses = {name: f"10.{self.net}.{index}.2" for index, name in enumerate(names, 1)}
         self._links = {name: f"ozc{self.tag}h{index}" for index, name in enumerate(names, 1)}
-        self._forwarder: subprocess.Popen[bytes] | None = None
+        self._forwarders: list[subprocess.Popen[bytes]] = []
 
     def create(self) -> Hosts:
         _ip("addr", "add", f"{self.control}/32", "dev", "lo")
@@ -89,16 +87,22 @@ class Hosts:
             "sh", "-c", 'hostname "$0" && exec "$@"', name, *argv,
         ]  # fmt: skip
 
-    def forward(self, routes: dict[tuple[str, int], tuple[str, int]]) -> None:
-        """One forwarder process for every ``(listen host, port) -> (target host, port)``."""
+    def forward(self, routes: dict[tuple[str, int], tuple[str, int]], on: str | None = None) -> None:
+        """One forwarder process for every ``(listen host, port) -> (target host, port)``, in the
+        root namespace or on host ``on`` (a service that names itself 127.0.0.1, as a Kafka broker
+        does in its metadata, is reached there through its own loopback address)."""
         args = [f"{lh}:{lp}={th}:{tp}" for (lh, lp), (th, tp) in routes.items()]
-        self._forwarder = subprocess.Popen(
-            [sys.executable, "-m", "tests.e2e.celery_hosts", *args],
+        argv = [sys.executable, "-m", "tests.e2e.celery_hosts", *args]
+        process = subprocess.Popen(
+            argv if on is None else self.command(on, argv),
             cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+            stdout=subprocess.PIPE,
             start_new_session=True,
         )
-        for host, port in routes:
-            wait_accepting(port, host, timeout=30)
+        self._forwarders.append(process)
+        assert process.stdout is not None
+        if process.stdout.readline().strip() != b"listening":
+            raise RuntimeError(f"the forwarder {args} did not start (exit {process.wait()})")
 
     def pids(self, name: str) -> list[int]:
         listed = subprocess.run(
@@ -133,12 +137,12 @@ class Hosts:
             self._kill_all(name)
             subprocess.run(["ip", "netns", "del", self.namespaces[name]], capture_output=True)
             subprocess.run(["ip", "link", "del", self._links[name]], capture_output=True)
-        if self._forwarder is not None:
+        for forwarder in self._forwarders:
             try:
-                os.killpg(self._forwarder.pid, signal.SIGKILL)
+                os.killpg(forwarder.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-            self._forwarder.wait(timeout=10)
+            forwarder.wait(timeout=10)
         subprocess.run(["ip", "addr", "del", f"{self.control}/32", "dev", "lo"], capture_output=True)
 
     def __enter__(self) -> Hosts:
@@ -181,6 +185,7 @@ async def _forward(routes: list[str]) -> None:
     for route in routes:
         listen, target = (part.rsplit(":", 1) for part in route.split("="))
         servers.append(await _serve((listen[0], int(listen[1])), (target[0], int(target[1]))))
+    print("listening", flush=True)
     await asyncio.gather(*(server.serve_forever() for server in servers))
 
 

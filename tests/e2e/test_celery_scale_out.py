@@ -8,6 +8,7 @@ process gets the same ``AIRFLOW__*`` settings; only the DAG files are shared, re
 
 - the S3 -> S3 export lands its shards on both workers (the task instances' ``hostname``) and
   the union of the shards' objects is the input, each item once;
+- the partitions of a Kafka topic (4) as shards, on both workers, exact;
 - a host loss: once a shard on ``worker2`` has written files, every process of ``worker2`` gets
   SIGKILL and its link is cut; the scheduler finds the task without a heartbeat, the retry runs on
   ``worker1`` and resumes from the position the first try committed to the task state store.
@@ -21,7 +22,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,7 +31,7 @@ import pytest
 
 from tests.airflow_stack import AIRFLOW, AirflowStack
 from tests.e2e.celery_hosts import Hosts, namespaces_unavailable
-from tests.e2e.sharded_run import generate_input, output_ids
+from tests.e2e.sharded_run import format_table, generate_input, output_ids, overlapping_pairs, task_table
 from tests.servers.moto_server import ACCESS_KEY, REGION, SECRET_KEY
 from tests.servers.process_server import free_port, wait_accepting
 
@@ -39,8 +39,9 @@ ITEMS = int(os.environ.get("OZZY_CELERY_ITEMS", "50000"))
 SHARDS = 8
 INPUT_OBJECTS = 32
 WORKERS = ["worker1", "worker2"]
+KAFKA_ITEMS, KAFKA_PARTITIONS = 20000, 4
 DAGS = Path(__file__).parent / "celery_dags"
-DAG_ID = "ozzy_celery_sharded"
+IN_BUCKET, OUT_BUCKET = "ozzy-in", "ozzy-out"
 
 pytestmark = [pytest.mark.celery, pytest.mark.timeout(900)]
 
@@ -72,8 +73,9 @@ class CeleryDeployment:
         self.hosts = Hosts([*WORKERS, "storage"])
         self.redis: subprocess.Popen[bytes] | None = None
         self.stack: AirflowStack | None = None
+        self.topic = ""
 
-    def start(self, extra_env: dict[str, str]) -> CeleryDeployment:
+    def start(self, extra_env: dict[str, str], kafka: Any) -> CeleryDeployment:
         hosts = self.hosts.create()
         control = hosts.control
         self.redis_port, self.db_port, self.s3_port = (free_port(control) for _ in range(3))
@@ -101,16 +103,21 @@ class CeleryDeployment:
             "password": SECRET_KEY,
             "extra": {"endpoint_url": self.endpoint, "region_name": REGION},
         }
+        kafka_port = free_port(control)
+        hosts.forward({(control, kafka_port): ("127.0.0.1", kafka.port)})
+        for name in WORKERS:  # the broker names itself 127.0.0.1:port in its metadata
+            hosts.forward({("127.0.0.1", kafka.port): (control, kafka_port)}, on=name)
         self.stack = AirflowStack(DAGS, host=control, database_address=(control, self.db_port))
         self.stack.env.update(
             celery_settings(control, self.redis_port, self.db_port, self.stack.database),
             AIRFLOW_CONN_OZZY_S3=json.dumps(connection),
+            AIRFLOW_CONN_OZZY_KAFKA=kafka.connection_json(),
             **extra_env,
         )
         self.stack.start()
         for name in WORKERS:
-            home = Path(tempfile.mkdtemp(prefix=f"ozzy-celery-{name}-"))
-            (home / "tmp").mkdir()
+            home = self.base / name  # private: nothing under it is seen by another host
+            (home / "tmp").mkdir(parents=True)
             env = dict(self.stack.env, AIRFLOW_HOME=str(home), TMPDIR=str(home / "tmp"))
             command = [AIRFLOW, "celery", "worker", "--celery-hostname", f"celery@{name}", "--without-mingle",
                        "--without-gossip"]  # fmt: skip
@@ -152,48 +159,46 @@ def upload_input(s3: Any, bucket: str, folder: Path) -> None:
         s3.put_object(Bucket=bucket, Key=f"in/{path.name}", Body=path.read_bytes())
 
 
-def download(s3: Any, bucket: str, folder: Path) -> list[str]:
-    """The objects under ``out/`` into ``folder``; returns their keys."""
+def download(s3: Any, prefix: str, folder: Path) -> list[str]:
+    """The output objects under ``prefix/`` into ``folder``; returns their keys."""
     folder.mkdir(parents=True, exist_ok=True)
-    keys = [entry["Key"] for entry in s3.list_objects_v2(Bucket=bucket, Prefix="out/").get("Contents", [])]
+    keys = [
+        entry["Key"]
+        for entry in s3.list_objects_v2(Bucket=OUT_BUCKET, Prefix=f"{prefix}/").get("Contents", [])
+    ]
     for key in keys:
-        (folder / key.removeprefix("out/")).write_bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+        (folder / key.replace("/", "_")).write_bytes(s3.get_object(Bucket=OUT_BUCKET, Key=key)["Body"].read())
     return keys
-
-
-def tries_with_hosts(stack: AirflowStack, run_id: str) -> list[dict[str, Any]]:
-    """Every try of every task instance, with the host it ran on."""
-    rows = []
-    for ti in stack.task_instances(DAG_ID, run_id):
-        for attempt in stack.tries(DAG_ID, run_id, ti["task_id"], ti["map_index"]):
-            rows.append(
-                {key: attempt[key] for key in ("task_id", "map_index", "try_number", "state", "hostname")}
-                | {"start": attempt["start_date"], "end": attempt["end_date"]}
-            )
-    return sorted(rows, key=lambda row: (row["task_id"], row["map_index"], row["try_number"]))
 
 
 @pytest.fixture(scope="module")
 def deployment(
-    tmp_path_factory: pytest.TempPathFactory, postgresql_server: Any
+    tmp_path_factory: pytest.TempPathFactory, postgresql_server: Any, kafka_broker: Any
 ) -> Iterator[CeleryDeployment]:
     reason = namespaces_unavailable()
     if reason:
         pytest.skip(f"CeleryExecutor hosts need network namespaces: {reason}")
     base = tmp_path_factory.mktemp("celery")
+    topic = kafka_broker.create_topic(partitions=KAFKA_PARTITIONS, prefix="ozzy-celery")
     env = {
         "OZZY_SHARDS": str(SHARDS),
-        "OZZY_CELERY_IN_BUCKET": "ozzy-in",
-        "OZZY_CELERY_OUT_BUCKET": "ozzy-out",
+        "OZZY_CELERY_IN_BUCKET": IN_BUCKET,
+        "OZZY_CELERY_OUT_BUCKET": OUT_BUCKET,
+        "OZZY_CELERY_KAFKA_TOPIC": topic,
         "OZZY_BATCH_SIZE": "250",
-        "OZZY_ITEMS_PER_FILE": str(max(250, ITEMS // SHARDS // 6)),
+        "OZZY_ITEMS_PER_FILE": str(max(250, ITEMS // SHARDS // 6)),  # six files or more per shard
         "OZZY_CELERY_PACE": "0.1",
     }
     deployment = CeleryDeployment(base)
     try:
-        deployment.start(env)
+        deployment.start(env, kafka_broker)
         assert deployment.stack is not None
-        deployment.stack.wait_for_dag(DAG_ID)
+        deployment.stack.wait_for_dag("ozzy_celery_sharded")
+        s3 = deployment.s3()
+        generate_input(base / "in", ITEMS, INPUT_OBJECTS)
+        upload_input(s3, IN_BUCKET, base / "in")
+        s3.create_bucket(Bucket=OUT_BUCKET)
+        deployment.topic = topic
         yield deployment
     except BaseException:
         if deployment.stack is not None:
@@ -205,58 +210,104 @@ def deployment(
             deployment.stack.cleanup_home()
 
 
-def _shard_on(stack: AirflowStack, run_id: str, host: str) -> int | None:
-    for ti in stack.task_instances(DAG_ID, run_id):
+def _explain(rows: list[dict[str, Any]]) -> str:
+    hosts = "\n".join(
+        f"{row['task_id']}[{row['map_index']}] try {row['try']}: {row['hostname']}" for row in rows
+    )
+    return f"\n{format_table(rows)}\n{hosts}"
+
+
+def _finished(deployment: CeleryDeployment, dag_id: str, run_id: str) -> list[dict[str, Any]]:
+    """Waits for the run; every try of every task, with its host. The run must have succeeded."""
+    stack = deployment.stack
+    assert stack is not None
+    state = stack.wait_for_run(dag_id, run_id, timeout=600)
+    rows = task_table(stack, dag_id, run_id)
+    print(f"\n{dag_id} {run_id}: {state}{_explain(rows)}")
+    assert state == "success", _explain(rows) + stack.logs()
+    return rows
+
+
+def _assert_exact(
+    deployment: CeleryDeployment, dag_id: str, run_id: str, prefix: str, items: int, shards: int, folder: Path
+) -> None:
+    """The union of the shards' objects is the input, each item once; the check's totals match them."""
+    stack = deployment.stack
+    assert stack is not None
+    keys = download(deployment.s3(), prefix, folder)
+    ids = output_ids(folder)
+    assert len(ids) == items and sorted(ids) == list(range(items)), (
+        f"{len(ids)} items, {len(set(ids))} distinct"
+    )
+    check = stack.xcom(dag_id, run_id, "export_check")
+    assert check["shards"] == shards and check["items_read"] == check["items_written"] == items, check
+    assert check["files_written"] == len(keys), (check, keys)
+
+
+def test_shards_of_an_s3_export_run_on_both_hosts_and_the_output_is_exact(
+    deployment: CeleryDeployment, tmp_path: Path
+) -> None:
+    assert deployment.stack is not None
+    run_id = deployment.stack.trigger("ozzy_celery_sharded")
+    rows = _finished(deployment, "ozzy_celery_sharded", run_id)
+    exports = [row for row in rows if row["task_id"] == "export"]
+    assert {row["hostname"] for row in exports} == set(WORKERS), _explain(rows)
+    assert overlapping_pairs(rows, "export") >= 1, _explain(rows)
+    _assert_exact(deployment, "ozzy_celery_sharded", run_id, "spread", ITEMS, SHARDS, tmp_path)
+
+
+def test_kafka_partitions_as_shards_on_two_hosts_are_exact(
+    deployment: CeleryDeployment, kafka_broker: Any, tmp_path: Path
+) -> None:
+    assert deployment.stack is not None
+    kafka_broker.produce_json(
+        deployment.topic, ((n % KAFKA_PARTITIONS, {"id": n}) for n in range(KAFKA_ITEMS))
+    )
+    run_id = deployment.stack.trigger("ozzy_celery_kafka")
+    rows = _finished(deployment, "ozzy_celery_kafka", run_id)
+    exports = [row for row in rows if row["task_id"] == "export"]
+    assert sorted(row["map_index"] for row in exports) == list(range(KAFKA_PARTITIONS)), _explain(rows)
+    assert {row["hostname"] for row in exports} == set(WORKERS), _explain(rows)
+    _assert_exact(deployment, "ozzy_celery_kafka", run_id, "kafka", KAFKA_ITEMS, KAFKA_PARTITIONS, tmp_path)
+
+
+def _running_shard_on(stack: AirflowStack, dag_id: str, run_id: str, host: str) -> int | None:
+    for ti in stack.task_instances(dag_id, run_id):
         if ti["task_id"] == "export" and ti["state"] == "running" and ti["hostname"] == host:
             return int(ti["map_index"])
     return None
 
 
-def test_shards_spread_over_two_hosts_survive_the_loss_of_one_and_the_output_is_exact(
+def test_a_lost_hosts_shard_resumes_on_the_surviving_host_and_the_output_is_exact(
     deployment: CeleryDeployment, tmp_path: Path
 ) -> None:
-    stack, s3 = deployment.stack, deployment.s3()
+    """Last in the module: worker2 does not come back."""
+    stack, s3, dag_id = deployment.stack, deployment.s3(), "ozzy_celery_host_loss"
     assert stack is not None
-    generate_input(tmp_path / "in", ITEMS, INPUT_OBJECTS)
-    upload_input(s3, "ozzy-in", tmp_path / "in")
-    s3.create_bucket(Bucket="ozzy-out")
-    run_id = stack.trigger(DAG_ID)
+    run_id = stack.trigger(dag_id)
 
-    # a shard running on worker2 that has written two files (its first is committed)
-    def doomed() -> int | None:
-        index = _shard_on(stack, run_id, "worker2")
+    def doomed() -> int | None:  # a shard running on worker2 that wrote two files (the first committed)
+        index = _running_shard_on(stack, dag_id, run_id, "worker2")
         if index is None:
             return None
-        listing = s3.list_objects_v2(Bucket="ozzy-out", Prefix=f"out/items_shard{index:03d}_")
+        listing = s3.list_objects_v2(Bucket=OUT_BUCKET, Prefix=f"loss/items_shard{index:03d}_")
         return index if listing.get("KeyCount", 0) >= 2 else None
 
     victim = stack.wait_for(doomed, 300, "a shard on worker2 with two files written", interval=0.5)
     killed = deployment.lose_host("worker2")
     lost_at = time.monotonic()
-    state = stack.wait_for_run(DAG_ID, run_id, timeout=600)
-    rows = tries_with_hosts(stack, run_id)
-    explain = f"\nkilled {len(killed)} process(es) of worker2, shard {victim}\n" + "\n".join(map(str, rows))
-    print(explain, f"\nrun finished {time.monotonic() - lost_at:.0f} s after the host loss")
-    assert state == "success", explain + stack.logs()
     assert killed, "worker2 had no process to kill"
+    rows = _finished(deployment, dag_id, run_id)
+    print(
+        f"shard {victim}: {len(killed)} process(es) of worker2 killed; run done {time.monotonic() - lost_at:.0f} s later"
+    )
 
-    # shards ran on both hosts; the interrupted one failed on worker2 and succeeded on worker1
-    exports = [row for row in rows if row["task_id"] == "export"]
-    assert {row["hostname"] for row in exports} == {"worker1", "worker2"}, explain
-    victim_tries = [row for row in exports if row["map_index"] == victim]
+    victim_tries = [row for row in rows if row["task_id"] == "export" and row["map_index"] == victim]
     assert [(row["hostname"], row["state"]) for row in victim_tries] == [
         ("worker2", "failed"),
         ("worker1", "success"),
-    ], explain
+    ], _explain(rows)
     # the retry resumed from the position the first try committed: it read only the remainder
-    resumed = stack.xcom(DAG_ID, run_id, "export", victim)
+    resumed = stack.xcom(dag_id, run_id, "export", victim)
     assert 0 < resumed["items_read_this_run"] < resumed["items_read"], resumed
-
-    keys = download(s3, "ozzy-out", tmp_path / "out")
-    ids = output_ids(tmp_path / "out")
-    assert len(ids) == ITEMS and sorted(ids) == list(range(ITEMS)), (
-        f"{len(ids)} items, {len(set(ids))} distinct"
-    )
-    check = stack.xcom(DAG_ID, run_id, "export_check")
-    assert check["shards"] == SHARDS and check["items_read"] == check["items_written"] == ITEMS, check
-    assert check["files_written"] == len(keys), (check, keys)
+    _assert_exact(deployment, dag_id, run_id, "loss", ITEMS, SHARDS, tmp_path)
