@@ -1,12 +1,13 @@
-"""Measures a sharded S3 -> S3 export on LocalExecutor and on CeleryExecutor with 1 or 2 worker hosts.
+"""Measures a sharded S3 -> S3 export on LocalExecutor and on CeleryExecutor with 1 to 3 worker hosts.
 
-    python -m tests.e2e.celery_measure local|celery1|celery2 [items]
+    python -m tests.e2e.celery_measure local|celery1|celery2|celery3 [items]
 
 One configuration per process (so the CPU time of its children is that configuration's): the
 DAG ``ozzy_celery_sharded`` (8 shards, 32 input objects) on LocalExecutor with ``parallelism=2``
-(moto on 127.0.0.1), or on the namespace deployment of ``celery_deployment.py`` with one or two
+(moto on 127.0.0.1), or on the namespace deployment of ``celery_deployment.py`` with 1 to 3
 worker hosts of one slot each. Prints the task table and one JSON line: wall times of the plan,
-the shards and the check, the idle slot time per shard (the dispatch overhead: a slot's time not
+the shards and the check, a shard's task time outside its export loop (``elapsed_seconds``), the
+idle slot time per shard (the dispatch overhead: a slot's time not
 spent inside a shard, ``(shard phase x slots - sum of shard durations) / shards``), queue-to-start
 times, overlapping shard pairs and the CPU seconds of every process of the deployment (start-up
 included). The numbers in docs/scale-out.md come from here.
@@ -39,7 +40,7 @@ def dag_env(items: int) -> dict[str, str]:
     }
 
 
-def summary(rows: list[dict[str, Any]], slots: int) -> dict[str, Any]:
+def summary(rows: list[dict[str, Any]], slots: int, exporting: list[float]) -> dict[str, Any]:
     shards = [row for row in rows if row["task_id"] == "export" and row["state"] == "success"]
     seconds = lambda a, b: (b - a).total_seconds()  # noqa: E731
     plan = next(row for row in rows if row["task_id"] == "export_plan")
@@ -53,6 +54,15 @@ def summary(rows: list[dict[str, Any]], slots: int) -> dict[str, Any]:
         "shard_phase_s": round(phase, 1),
         "check_s": round(seconds(check["start"], check["end"]), 1),
         "shard_median_s": round(statistics.median(seconds(row["start"], row["end"]) for row in shards), 2),
+        # a shard's task time outside the export loop: task start-up, DAG parse, XCom, end
+        "in_task_overhead_median_s": round(
+            statistics.median(
+                seconds(row["start"], row["end"]) - spent
+                for row, spent in zip(shards, exporting, strict=True)
+            ),
+            2,
+        ),
+        "export_loop_median_s": round(statistics.median(exporting), 2),
         "idle_slot_per_shard_s": round((phase * slots - busy) / len(shards), 2),
         "queued_to_start_median_s": round(
             statistics.median(seconds(row["queued"], row["start"]) for row in shards if row["queued"]), 2
@@ -73,7 +83,9 @@ def run(stack: AirflowStack, s3: Any, base: Path, items: int, slots: int) -> dic
     print(format_table(rows))
     if state != "success":
         raise RuntimeError(f"the run ended {state}")
-    return summary(rows, slots)
+    shards = [row for row in rows if row["task_id"] == "export" and row["state"] == "success"]
+    exporting = [stack.xcom(DAG_ID, run_id, "export", row["map_index"])["elapsed_seconds"] for row in shards]
+    return summary(rows, slots, exporting)
 
 
 def measure(config: str, items: int) -> dict[str, Any]:
@@ -93,7 +105,7 @@ def measure(config: str, items: int) -> dict[str, Any]:
             stack.cleanup_home()
             moto.stop()
     else:
-        workers = ["worker1", "worker2"][: int(config.removeprefix("celery"))]
+        workers = ["worker1", "worker2", "worker3"][: int(config.removeprefix("celery"))]
         deployment = CeleryDeployment(base, workers)
         try:
             deployment.start(dag_env(items))

@@ -55,11 +55,13 @@ def download(s3: Any, prefix: str, folder: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def deployment(
-    tmp_path_factory: pytest.TempPathFactory, postgresql_server: Any, kafka_broker: Any
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[CeleryDeployment]:
     reason = namespaces_unavailable()
-    if reason:
+    if reason:  # before any server starts
         pytest.skip(f"CeleryExecutor hosts need network namespaces: {reason}")
+    request.getfixturevalue("postgresql_server")
+    kafka_broker = request.getfixturevalue("kafka_broker")
     base = tmp_path_factory.mktemp("celery")
     topic = kafka_broker.create_topic(partitions=KAFKA_PARTITIONS, prefix="ozzy-celery")
     env = {
