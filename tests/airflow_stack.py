@@ -51,12 +51,17 @@ class AirflowStack:
         parallelism: int = 2,
         extra_env: dict[str, str] | None = None,
         home: Path | None = None,
+        host: str = "127.0.0.1",
+        database_address: tuple[str, int] | None = None,
     ) -> None:
         self.home = home or Path(tempfile.mkdtemp(prefix="ozzy-airflow-stack-"))
         self.dags_folder = dags_folder
         self.database = f"ozzy_airflow_{secrets.token_hex(4)}"
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        # host / database_address: where other hosts reach the api-server and PostgreSQL (Celery workers)
+        self.host = host
+        self.port = free_port(host)
+        self.url = f"http://{host}:{self.port}"
+        db_host, db_port = database_address or (PG["host"], PG["port"])
         self.user, self.password = "ozzy", secrets.token_urlsafe(12)
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self._token: str | None = None
@@ -78,12 +83,12 @@ class AirflowStack:
             AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS=f"{self.user}:admin",
             AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE=str(self.home / "passwords.json"),
             AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=(
-                f"postgresql+psycopg2://{PG['user']}@{PG['host']}:{PG['port']}/{self.database}"
+                f"postgresql+psycopg2://{PG['user']}@{db_host}:{db_port}/{self.database}"
             ),
             # Airflow's async engine needs asyncpg, which is not installed; nothing used here needs it
             AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC="",
             AIRFLOW__API__PORT=str(self.port),
-            AIRFLOW__API__HOST="127.0.0.1",
+            AIRFLOW__API__HOST=host,
             AIRFLOW__API__BASE_URL=self.url,
             AIRFLOW__API__SECRET_KEY=secrets.token_hex(16),
             AIRFLOW__API_AUTH__JWT_SECRET=secrets.token_hex(32),
@@ -93,8 +98,8 @@ class AirflowStack:
             AIRFLOW__LOGGING__LOGGING_LEVEL="INFO",
             AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=str(free_port()),
             PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-            **(extra_env or {}),
         )
+        self.env.update(extra_env or {})  # may replace a default (the executor, for one)
 
     # -- lifecycle ----------------------------------------------------------------------------------
     def start(self, timeout: float = 600) -> AirflowStack:
@@ -110,16 +115,20 @@ class AirflowStack:
                 f"airflow db migrate failed:\n{migrate.stdout[-3000:]}\n{migrate.stderr[-3000:]}"
             )
         for name, command in (
-            ("api-server", [AIRFLOW, "api-server", "--port", str(self.port), "--host", "127.0.0.1"]),
+            ("api-server", [AIRFLOW, "api-server", "--port", str(self.port), "--host", self.host]),
             ("scheduler", [AIRFLOW, "scheduler"]),
             ("dag-processor", [AIRFLOW, "dag-processor"]),
         ):
-            log = open(self.home / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
-            self.processes[name] = subprocess.Popen(
-                command, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
+            self.launch(name, command)
         self.wait_for(self._api_ready, timeout, "the api-server to answer")
         return self
+
+    def launch(self, name: str, command: list[str], env: dict[str, str] | None = None) -> None:
+        """Starts one more component in its own process group; ``stop()`` ends it with the others."""
+        log = open(self.home / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
+        self.processes[name] = subprocess.Popen(
+            command, env=env or self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
     def __enter__(self) -> AirflowStack:
         return self.start()

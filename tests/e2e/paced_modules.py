@@ -11,10 +11,23 @@ import time
 from typing import Any
 
 from airflow_provider_ozzy.readers.random_reader import RandomReader
+from airflow_provider_ozzy.readers.s3_reader import S3Reader
 
 
 class PacedRandomReader(RandomReader):
     """RandomReader with a pause before every batch."""
+
+    supported_options = {
+        "seconds_per_batch": {"type": float, "default": 0.02, "help": "Pause before each batch."},
+    }
+
+    def get_next_batch(self) -> list[dict[str, Any]]:
+        time.sleep(self.options["seconds_per_batch"])
+        return super().get_next_batch()
+
+
+class PacedS3Reader(S3Reader):
+    """S3Reader with a pause before every batch (the CeleryExecutor test kills a host mid-shard)."""
 
     supported_options = {
         "seconds_per_batch": {"type": float, "default": 0.02, "help": "Pause before each batch."},

@@ -34,7 +34,7 @@ def generate_input(folder: Path, items: int, files: int) -> None:
 
 def output_ids(folder: Path) -> list[int]:
     """Every ``id`` in the ``.jl.gz`` files under ``folder``."""
-    ids = []
+    ids: list[int] = []
     for path in sorted(folder.rglob("*.jl.gz")):
         with gzip.open(path, "rt") as handle:
             ids.extend(json.loads(line)["id"] for line in handle if line.strip())
@@ -46,7 +46,7 @@ def _time(value: str | None) -> datetime.datetime | None:
 
 
 def task_table(stack: AirflowStack, dag_id: str, run_id: str) -> list[dict[str, Any]]:
-    """Every try of every task instance: task, map index, try, state, start, end (UTC)."""
+    """Every try of every task instance: task, map index, try, state, start, end, queued (UTC), host."""
     rows = []
     for ti in stack.task_instances(dag_id, run_id):
         for attempt in stack.tries(dag_id, run_id, ti["task_id"], ti["map_index"]):
@@ -58,6 +58,8 @@ def task_table(stack: AirflowStack, dag_id: str, run_id: str) -> list[dict[str, 
                     "state": attempt["state"],
                     "start": _time(attempt["start_date"]),
                     "end": _time(attempt["end_date"]),
+                    "queued": _time(attempt.get("queued_when")),
+                    "hostname": attempt.get("hostname"),
                 }
             )
     return sorted(rows, key=lambda row: row["start"] or datetime.datetime.max.replace(tzinfo=datetime.UTC))
