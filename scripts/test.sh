@@ -24,7 +24,7 @@ echo "== mypy"
 
 echo "== pytest"
 marker=(-m "not slow and not celery")
-[ "${OZZY_STRESS:-0}" = "1" ] && marker=()
+[ "${OZZY_STRESS:-0}" = "1" ] && marker=(-m "not celery")
 workers=(-n "${OZZY_TEST_WORKERS:-6}" --dist loadgroup --no-loadscope-reorder)
 [ "${OZZY_TEST_WORKERS:-6}" = "0" ] && workers=()
 .venv/bin/python -m pytest -q -p no:cacheprovider --durations=20 "${workers[@]}" "${marker[@]}" "$@"
