@@ -20,6 +20,8 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -162,6 +164,19 @@ class AirflowStack:
 
     def cleanup_home(self) -> None:
         shutil.rmtree(self.home, ignore_errors=True)
+
+    @contextmanager
+    def kept_until_done(self) -> Iterator[AirflowStack]:
+        """The stack for the block; its components' logs printed when the block fails, then stopped
+        and its home removed whatever happened."""
+        try:
+            yield self
+        except BaseException:
+            print(self.logs())
+            raise
+        finally:
+            self.stop()
+            self.cleanup_home()
 
     def logs(self, tail: int = 4000) -> str:
         """The components' logs (tails), for failure messages."""

@@ -28,7 +28,7 @@ def test_a_dag_scheduled_on_the_exports_asset_runs_after_it_and_reads_the_events
     (tmp_path / "in" / "part-0.jl").write_text("".join(json.dumps({"id": n}) + "\n" for n in range(30)))
     env = {"OZZY_ASSET_INPUT": str(tmp_path / "in"), "OZZY_ASSET_OUTPUT": str(tmp_path / "out")}
     stack = AirflowStack(DAGS, parallelism=2, extra_env=env)
-    try:
+    with stack.kept_until_done():
         stack.start()
         stack.wait_for_dag("ozzy_asset_producer")
         stack.wait_for_dag("ozzy_asset_consumer")
@@ -43,12 +43,6 @@ def test_a_dag_scheduled_on_the_exports_asset_runs_after_it_and_reads_the_events
         consumer = stack.wait_for(consumer_run, 300, "the consumer DAG to be started by the asset event")
         assert stack.wait_for_run("ozzy_asset_consumer", consumer, timeout=600) == "success", stack.logs()
         read = stack.xcom("ozzy_asset_consumer", consumer, "read_event")
-    except BaseException:
-        print(stack.logs())
-        raise
-    finally:
-        stack.stop()
-        stack.cleanup_home()
     assert read["uri"] == f"file://{tmp_path / 'out' / 'produced'}"
     assert read["source_run_id"] == run_id
     extra = read["extra"]

@@ -75,7 +75,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, postgresql_server: Any) -> I
         "OZZY_DEFER_OUT": str(base / "out"),
     }
     airflow = AirflowStack(base / "dags", parallelism=1, extra_env=env)
-    try:
+    with airflow.kept_until_done():
         airflow.start()
         with open(airflow.home / "triggerer.log", "wb") as log:  # stopped and logged with the others
             airflow.processes["triggerer"] = subprocess.Popen(
@@ -88,12 +88,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory, postgresql_server: Any) -> I
         airflow.wait_for_dag("ozzy_deferrable")
         airflow.wait_for_dag("ozzy_deferrable_timeout")
         yield SimpleNamespace(airflow=airflow, base=base)
-    except BaseException:
-        print(airflow.logs())
-        raise
-    finally:
-        airflow.stop()
-        airflow.cleanup_home()
 
 
 def _trigger(airflow: AirflowStack, dag_id: str, day: int) -> str:

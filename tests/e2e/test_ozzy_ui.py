@@ -128,7 +128,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, postgresql_server: Any) -> I
         AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS=f"{airflow.user}:admin,reader:viewer",
         OZZY_UI_DAG_GRANTS=json.dumps({"reader": [PACED]}),
     )
-    try:
+    with airflow.kept_until_done():
         airflow.start()
         airflow.wait_for_dag(PACED)
         airflow.wait_for_dag(SHARDED)
@@ -141,12 +141,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory, postgresql_server: Any) -> I
             reader_password=reader_password,
             shots=ROOT / "docs" / "images" if SCREENSHOTS_TO_DOCS else base,
         )
-    except BaseException:
-        print(airflow.logs())
-        raise
-    finally:
-        airflow.stop()
-        airflow.cleanup_home()
 
 
 def _plugin_json(airflow: AirflowStack, path: str, token: str | None) -> tuple[int, Any]:

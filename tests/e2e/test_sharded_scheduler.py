@@ -67,7 +67,7 @@ def sharded_run(
     env["OZZY_ITEMS_PER_FILE"] = str(per_file)
     env["OZZY_BATCH_SIZE"] = str(min(10000, per_file // 4))  # commits between files
     stack = AirflowStack(DAGS, parallelism=2, extra_env=env)
-    try:
+    with stack.kept_until_done():
         stack.start()
         stack.wait_for_dag("ozzy_sharded")
         run_id = stack.trigger("ozzy_sharded")
@@ -79,12 +79,6 @@ def sharded_run(
         yield SimpleNamespace(
             items=items, stack=stack, run_id=run_id, state=state, rows=rows, base=base, switch=switch
         )
-    except BaseException:
-        print(stack.logs())
-        raise
-    finally:
-        stack.stop()
-        stack.cleanup_home()
 
 
 def _explain(run: SimpleNamespace) -> str:
