@@ -7,7 +7,10 @@ config is checked, instead of a traceback from deep inside the first request.
 
 from __future__ import annotations
 
+import importlib.machinery
 import importlib.util
+import os
+import sys
 
 PACKAGE = "airflow-provider-ozzy"
 
@@ -26,11 +29,33 @@ EXTRA_OF = {
 
 
 def installed(module: str) -> bool:
-    """Whether ``module`` can be imported, without importing it."""
-    try:
-        return importlib.util.find_spec(module) is not None
-    except (ImportError, ValueError):  # a parent package is missing, or the name is blocked (None)
+    """Whether ``module`` can be imported, without importing it or its parent packages:
+    ``importlib.util.find_spec('airflow.providers.sftp')`` would import ``airflow``, seconds of
+    start-up the ``ozzy`` command never pays otherwise. A name set to ``None`` in ``sys.modules``
+    counts as missing, as it does for ``import``."""
+    parts = module.split(".")
+    if any(sys.modules.get(".".join(parts[:depth]), True) is None for depth in range(1, len(parts) + 1)):
         return False
+    top = sys.modules.get(parts[0])
+    if top is not None:
+        folders = list(getattr(top, "__path__", None) or [])
+    else:
+        spec = importlib.util.find_spec(parts[0])  # a top-level name: nothing is imported
+        if spec is None:
+            return False
+        folders = list(spec.submodule_search_locations or [])
+    for depth, part in enumerate(parts[1:], start=2):
+        packages = [
+            os.path.join(folder, part) for folder in folders if os.path.isdir(os.path.join(folder, part))
+        ]
+        if not packages and depth == len(parts):  # a module file ends the name
+            return any(
+                os.path.isfile(os.path.join(folder, part + suffix))
+                for folder in folders
+                for suffix in importlib.machinery.all_suffixes()
+            )
+        folders = packages
+    return bool(folders) or len(parts) == 1
 
 
 def missing_requirements(requires: tuple[str, ...]) -> list[str]:

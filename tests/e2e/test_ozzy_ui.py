@@ -36,7 +36,8 @@ PACED_ITEMS, PACED_BATCH, PACE = 6000, 100, 0.75  # 60 batches, 45 s in all
 SHARDS, FILES, ITEMS_PER_FILE, BAD_LINES = 3, 6, 500, 2
 SCREENSHOTS_TO_DOCS = os.environ.get("OZZY_UI_SCREENSHOTS_TO_DOCS") == "1"
 
-pytestmark = pytest.mark.timeout(900)
+# one Airflow stack for the four tests, which also read each other's runs: one worker, in file order
+pytestmark = [pytest.mark.timeout(900), pytest.mark.xdist_group("ozzy-ui")]
 
 DAG_FILE = """
 import os

@@ -14,7 +14,8 @@ import pytest
 
 from tests.packaging.conftest import ROOT, Distributions, run
 
-pytestmark = pytest.mark.packaging
+# the wheel (a session fixture) is built once for this module and test_fresh_install.py
+pytestmark = [pytest.mark.packaging, pytest.mark.xdist_group("packaging-build")]
 
 # airflow.providers.* packages the code may import without declaring them: common.sql comes with
 # whichever provider serves a SQL connection (OdoWriter only asks such a hook for its URL).

@@ -15,6 +15,9 @@ from tests.packaging.conftest import ROOT, run
 
 SPHINX = ROOT / "docs" / "sphinx"
 
+# the site (a module fixture) is built once, on one worker, for every test here
+pytestmark = pytest.mark.xdist_group("docs-build")
+
 
 def _env(tmp_path: Path) -> dict[str, str]:
     return {

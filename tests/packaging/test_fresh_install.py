@@ -20,7 +20,8 @@ import airflow_provider_ozzy
 from tests.packaging.conftest import ROOT, UV, Distributions, run
 from tests.servers.moto_server import MotoServer
 
-pytestmark = [pytest.mark.packaging, pytest.mark.timeout(900)]
+# the wheel (a session fixture) is built once for this module and test_distributions.py
+pytestmark = [pytest.mark.packaging, pytest.mark.timeout(900), pytest.mark.xdist_group("packaging-build")]
 
 CONFIG = """\
 reader: {name: FSReader, options: {input: {dir: in, pattern: '\\.jl$'}}}
