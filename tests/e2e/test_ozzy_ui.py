@@ -36,7 +36,7 @@ PACED_ITEMS, PACED_BATCH, PACE = 6000, 100, 0.75  # 60 batches, 45 s in all
 SHARDS, FILES, ITEMS_PER_FILE, BAD_LINES = 3, 6, 500, 2
 SCREENSHOTS_TO_DOCS = os.environ.get("OZZY_UI_SCREENSHOTS_TO_DOCS") == "1"
 
-# one Airflow stack for the four tests, which also read each other's runs: one worker, in file order
+# one Airflow stack for the tests of this module: one worker
 pytestmark = [pytest.mark.timeout(900), pytest.mark.xdist_group("ozzy-ui")]
 
 DAG_FILE = """
@@ -241,7 +241,17 @@ def test_airflow_plugins_lists_the_ozzy_plugin_with_its_app_and_page(stack: Simp
     assert "airflow_provider_ozzy.plugins.ozzy_plugin" in str(ozzy["source"])
 
 
-def test_the_page_shows_a_running_export_advance_then_its_final_counts(stack: SimpleNamespace) -> None:
+def test_the_page_follows_an_export_rolls_up_shards_and_shows_users_only_their_dags(
+    stack: SimpleNamespace,
+) -> None:
+    """One scenario, in this order: each step reads the runs of the steps before it (the paced run
+    is listed beside the sharded one; the permission check needs both DAGs to have exports)."""
+    _a_running_export_advances_then_shows_its_final_counts(stack)
+    _a_sharded_export_rolls_up_per_dag_run_in_the_page_embedded_in_airflow(stack)
+    _a_user_sees_only_the_exports_of_the_dags_they_may_read(stack)
+
+
+def _a_running_export_advances_then_shows_its_final_counts(stack: SimpleNamespace) -> None:
     from tests.e2e.ui_browser import AirflowUI
 
     airflow = stack.airflow
@@ -301,9 +311,7 @@ def test_the_page_shows_a_running_export_advance_then_its_final_counts(stack: Si
         ui.wait_for_text("Ozzy progress")
 
 
-def test_a_sharded_export_rolls_up_per_dag_run_in_the_page_embedded_in_airflow(
-    stack: SimpleNamespace,
-) -> None:
+def _a_sharded_export_rolls_up_per_dag_run_in_the_page_embedded_in_airflow(stack: SimpleNamespace) -> None:
     from selenium.webdriver.common.by import By
 
     from tests.e2e.ui_browser import AirflowUI
@@ -358,7 +366,7 @@ def test_a_sharded_export_rolls_up_per_dag_run_in_the_page_embedded_in_airflow(
         assert _cells(ui, PACED, "task") is None, ui.text()
 
 
-def test_a_user_sees_only_the_exports_of_the_dags_they_may_read(stack: SimpleNamespace) -> None:
+def _a_user_sees_only_the_exports_of_the_dags_they_may_read(stack: SimpleNamespace) -> None:
     from tests.e2e.ui_browser import AirflowUI
 
     airflow = stack.airflow
