@@ -7,7 +7,8 @@ budget: ``exporter_options.retry_attempts`` (5 by default) attempts, and no new 
 thus fails a try in well under a minute, before Airflow's own retries take over.
 
 The budget belongs to one export, not to the process: ``BasicExporter`` makes it the current
-policy of its context (``use_retry_policy``), and the service connections (S3, GCS, Azure, SFTP,
+policy of its context while it builds its modules and while it runs (``retry_policy``), never
+after, and the service connections (S3, GCS, Azure, SFTP,
 FTP, Kafka, Scrapy Cloud) keep the policy current when they were built, so the threads they start
 use it too. Two exports in one process do not change each other's budget.
 

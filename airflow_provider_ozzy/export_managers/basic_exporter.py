@@ -23,7 +23,7 @@ from airflow_provider_ozzy.bypasses.base_bypass import (
 from airflow_provider_ozzy.core.dead_letters import DeadLetterSink, attach_dead_letters, isolate_bad_items
 from airflow_provider_ozzy.core.errors import PersistenceError
 from airflow_provider_ozzy.core.gc_tuning import fewer_collections
-from airflow_provider_ozzy.core.retries import RetryPolicy, retry_policy, use_retry_policy
+from airflow_provider_ozzy.core.retries import RetryPolicy, retry_policy
 from airflow_provider_ozzy.engine.commit_protocol import STATE_VERSION, CommitTracker, continuation
 from airflow_provider_ozzy.engine.config import ExportConfig, ResolvedJob, validate
 from airflow_provider_ozzy.engine.secret_options import protect, redact_configuration
@@ -69,23 +69,12 @@ class BasicExporter:
         self.options = self.job.exporter_options
         logging.getLogger("airflow_provider_ozzy").setLevel(self.options["log_level"].upper())
         protect(self.config.data)  # its secrets masked in every message and log line from now on
-        # this export's retry budget, current in this context only: the modules built below keep it
+        # this export's retry budget, current while its modules are built (they keep it) and while
+        # it runs (export()); never left current after: a later export or caller in this thread
+        # would inherit its attempts (one export's disable_retries made the next one try once)
         self.retry_policy = RetryPolicy.from_options(self.options)
-        use_retry_policy(self.retry_policy)
-        self.reader: BaseReader = self._build("reader")
-        if isinstance(self.reader, StreamBasedReader):
-            if self.job.section("decompressor"):
-                self.reader.decompressor = self._build("decompressor")
-            if self.job.section("deserializer"):
-                self.reader.deserializer = self._build("deserializer")
-        self.filter_before: BaseFilter = self._build("filter_before")
-        self.transform: BaseTransform = self._build("transform")
-        self.filter_after: BaseFilter = self._build("filter_after")
-        self.grouper: BaseGrouper = self._build("grouper")
-        self.writer: BaseWriter = self._build("writer")
-        self.formatter: BaseExportFormatter = self._build("formatter")
-        self.persistence: BasePersistence = persistence or self._build("persistence")
-        self.stats_manager: BasicStatsManager = self._build("stats_manager")
+        with retry_policy(self.retry_policy):
+            self._build_modules(persistence)
         self.notifiers = NotifiersList(self.options["notifications"])
         self.job_info = dict(job_info or {})  # dag_id, task_id, run_id, try_number, map_index in Airflow
         self.resume: bool | None = self.options["resume"] if resume is None else resume
@@ -100,6 +89,22 @@ class BasicExporter:
         self.read_at_start = 0
         # the reader position of the finished job: where the next run of an incremental job starts
         self.final_position: dict[str, Any] | None = None
+
+    def _build_modules(self, persistence: BasePersistence | None) -> None:
+        self.reader: BaseReader = self._build("reader")
+        if isinstance(self.reader, StreamBasedReader):
+            if self.job.section("decompressor"):
+                self.reader.decompressor = self._build("decompressor")
+            if self.job.section("deserializer"):
+                self.reader.deserializer = self._build("deserializer")
+        self.filter_before: BaseFilter = self._build("filter_before")
+        self.transform: BaseTransform = self._build("transform")
+        self.filter_after: BaseFilter = self._build("filter_after")
+        self.grouper: BaseGrouper = self._build("grouper")
+        self.writer: BaseWriter = self._build("writer")
+        self.formatter: BaseExportFormatter = self._build("formatter")
+        self.persistence: BasePersistence = persistence or self._build("persistence")
+        self.stats_manager: BasicStatsManager = self._build("stats_manager")
 
     def _build(self, section: str) -> Any:
         resolved = self.job.section(section)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+from pathlib import Path
 from typing import Any, BinaryIO
 
 import pytest
@@ -175,3 +176,20 @@ def test_a_log_record_ends_the_bar_line_once_and_close_restores_logging(
     printer({"items_read": 600, "items_written": 600, "elapsed_seconds": 6.0, "fraction": 0.6})
     logging.getLogger("tests.progress").warning("after close")
     assert screen.getvalue().count("\n") == 1, "closed: log records leave the bar alone"
+
+
+def test_an_export_leaves_no_retry_budget_behind_in_its_thread(tmp_path: Path) -> None:
+    """One export tried once (``disable_retries``); code that runs after it in the same thread,
+    another export included, keeps the default budget."""
+    from airflow_provider_ozzy.export_managers.basic_exporter import BasicExporter
+
+    config = {
+        "reader": {"name": "RandomReader", "options": {"number_of_items": 3}},
+        "writer": {"name": "FSWriter", "options": {"filebase": str(tmp_path / "out" / "x_")}},
+        "persistence": {"name": "PicklePersistence", "options": {"file_path": str(tmp_path / "state")}},
+        "exporter_options": {"disable_retries": True},
+    }
+    exporter = BasicExporter(config)
+    assert retries_module.current_policy() == retries_module.RetryPolicy()
+    exporter.export()
+    assert retries_module.current_policy() == retries_module.RetryPolicy()
