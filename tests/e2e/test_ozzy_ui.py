@@ -184,12 +184,6 @@ def _failed_tries(airflow: AirflowStack, dag_id: str, run_id: str) -> str:
     return "\n".join(lines)
 
 
-def _chromedriver() -> str:
-    from tests.e2e.test_sharded_scheduler import _chromedriver as find
-
-    return find()
-
-
 def _cells(ui: Any, dag_id: str, kind: str) -> dict[str, str] | None:
     """The texts of the first row of ``dag_id`` of this kind on the page, by column class."""
     from selenium.webdriver.common.by import By
@@ -252,10 +246,10 @@ def test_the_page_follows_an_export_rolls_up_shards_and_shows_users_only_their_d
 
 
 def _a_running_export_advances_then_shows_its_final_counts(stack: SimpleNamespace) -> None:
-    from tests.e2e.ui_browser import AirflowUI
+    from tests.e2e.ui_browser import AirflowUI, chromedriver
 
     airflow = stack.airflow
-    with AirflowUI(airflow.url, _chromedriver()) as ui:
+    with AirflowUI(airflow.url, chromedriver()) as ui:
         ui.login(airflow.user, airflow.password)
         ui.open(f"/ozzy/exports?dag_id={PACED}&task_id=export")
         ui.wait_for_text("Filter: dag_id = ozzy_ui_paced, task_id = export")
@@ -314,13 +308,13 @@ def _a_running_export_advances_then_shows_its_final_counts(stack: SimpleNamespac
 def _a_sharded_export_rolls_up_per_dag_run_in_the_page_embedded_in_airflow(stack: SimpleNamespace) -> None:
     from selenium.webdriver.common.by import By
 
-    from tests.e2e.ui_browser import AirflowUI
+    from tests.e2e.ui_browser import AirflowUI, chromedriver
 
     airflow = stack.airflow
     state = airflow.wait_for_run(SHARDED, stack.sharded_run, timeout=600)
     assert state == "success", _failed_tries(airflow, SHARDED, stack.sharded_run)
     shards = [airflow.xcom(SHARDED, stack.sharded_run, "export", index) for index in range(SHARDS)]
-    with AirflowUI(airflow.url, _chromedriver()) as ui:
+    with AirflowUI(airflow.url, chromedriver()) as ui:
         ui.login(airflow.user, airflow.password)
         # the page as Airflow's UI shows it: a navigation entry, the page in a frame
         ui.open("/")
@@ -367,7 +361,7 @@ def _a_sharded_export_rolls_up_per_dag_run_in_the_page_embedded_in_airflow(stack
 
 
 def _a_user_sees_only_the_exports_of_the_dags_they_may_read(stack: SimpleNamespace) -> None:
-    from tests.e2e.ui_browser import AirflowUI
+    from tests.e2e.ui_browser import AirflowUI, chromedriver
 
     airflow = stack.airflow
     admin = _token(airflow, airflow.user, airflow.password)
@@ -380,13 +374,13 @@ def _a_user_sees_only_the_exports_of_the_dags_they_may_read(stack: SimpleNamespa
     assert _plugin_json(airflow, f"/api/exports?dag_id={SHARDED}", reader) == (200, {"exports": []})
     assert _plugin_json(airflow, "/api/exports", None)[0] == 401
 
-    with AirflowUI(airflow.url, _chromedriver()) as ui:
+    with AirflowUI(airflow.url, chromedriver()) as ui:
         ui.login("reader", stack.reader_password)
         ui.open("/ozzy/exports")
         _wait(ui, "the granted DAG's export", lambda: _cells(ui, PACED, "task"))
         assert _cells(ui, SHARDED, "sharded") is None, ui.text()
         ui.open(f"/ozzy/exports?dag_id={SHARDED}")
         ui.wait_for_text("No Ozzy exports to show for this filter.")
-    with AirflowUI(airflow.url, _chromedriver()) as ui:  # nobody logged in
+    with AirflowUI(airflow.url, chromedriver()) as ui:  # nobody logged in
         ui.open("/ozzy/exports")
         ui.wait_for_text("Log in to Airflow")

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -115,22 +113,13 @@ def test_shards_run_in_parallel_one_resumes_after_a_kill_and_the_output_is_exact
     assert [shard["index"] for shard in manifest["per_shard"]] == list(range(SHARDS))
 
 
-def _chromedriver() -> str:
-    if not shutil.which("chromedriver") and os.geteuid() == 0:
-        subprocess.run(["bash", str(ROOT / "scripts" / "setup-servers.sh")], capture_output=True, timeout=900)
-    driver = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-    if not os.path.exists(driver) or not shutil.which("chromium"):
-        pytest.skip("chromium and chromium-driver are not installed and cannot be (apt, as root)")
-    return driver
-
-
 def test_a_user_finds_each_shards_progress_and_stats_in_the_airflow_ui(sharded_run: SimpleNamespace) -> None:
-    from tests.e2e.ui_browser import AirflowUI
+    from tests.e2e.ui_browser import AirflowUI, chromedriver
 
     run = sharded_run
     assert run.state == "success", _explain(run)
     shots = ROOT / "docs" if DOCS_SCREENSHOTS else run.base
-    with AirflowUI(run.stack.url, _chromedriver()) as ui:
+    with AirflowUI(run.stack.url, chromedriver()) as ui:
         ui.login(run.stack.user, run.stack.password)
         base = f"/dags/ozzy_sharded/runs/{run.run_id}/tasks/export"
         # the mapped task list: one row per shard with its state, try number and duration

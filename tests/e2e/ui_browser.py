@@ -5,9 +5,16 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 import time
 from pathlib import Path
 from types import TracebackType
+
+import pytest
+
+from tests.airflow_stack import ROOT
 
 
 class AirflowUI:
@@ -98,3 +105,13 @@ class AirflowUI:
     def screenshot(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.driver.save_screenshot(str(path))
+
+
+def chromedriver() -> str:
+    """Debian's chromedriver (installed by scripts/setup-servers.sh when missing, as root), or a skip."""
+    if not shutil.which("chromedriver") and os.geteuid() == 0:
+        subprocess.run(["bash", str(ROOT / "scripts" / "setup-servers.sh")], capture_output=True, timeout=900)
+    driver = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+    if not os.path.exists(driver) or not shutil.which("chromium"):
+        pytest.skip("chromium and chromium-driver are not installed and cannot be (apt, as root)")
+    return driver
