@@ -70,3 +70,27 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         from tests.durations import load, longest_first
 
         items[:] = longest_first(items, load())
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):  # type: ignore[no-untyped-def]
+    """With ``OZZY_CPU_LOG=FILE``, appends each test's CPU seconds (this process and the children it
+    reaped, setup and teardown included) to FILE as JSON lines: on two cores the suite is bound by
+    CPU, not by wall time, so this is what to cut (``python -m tests.cpu_report FILE`` sums it up)."""
+    path = os.environ.get("OZZY_CPU_LOG")
+    if not path:
+        yield
+        return
+    import json
+    import resource
+    import time
+
+    def cpu() -> float:
+        own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+    start, wall = cpu(), time.monotonic()
+    yield
+    line = {"test": item.nodeid, "cpu": round(cpu() - start, 2), "wall": round(time.monotonic() - wall, 2)}
+    with open(path, "a") as log:
+        log.write(json.dumps(line) + "\n")
