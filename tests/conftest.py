@@ -67,8 +67,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Under pytest-xdist, the longest tests first (``tests/durations.py`` says why); a run in one
     process keeps pytest's order, which sets each module's fixtures up once."""
     if os.environ.get("PYTEST_XDIST_WORKER"):
-        from tests.durations import load, longest_first
+        from tests.durations import load, longest_first, name_xdist_groups
 
+        if config.getvalue("loadgroup"):
+            name_xdist_groups(items)
         items[:] = longest_first(items, load())
 
 

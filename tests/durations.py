@@ -42,7 +42,7 @@ def longest_first(items: Sequence[Any], seconds: dict[str, float]) -> list[Any]:
     """
     units: dict[str, list[Any]] = {}
     for item in items:
-        group = _group(item)
+        group = group_name(item)
         units.setdefault(f"group:{group}" if group else f"test:{item.nodeid}", []).append(item)
     ordered = sorted(
         units.values(), key=lambda unit: -sum(seconds.get(_plain_id(item.nodeid), 0.0) for item in unit)
@@ -50,13 +50,28 @@ def longest_first(items: Sequence[Any], seconds: dict[str, float]) -> list[Any]:
     return [item for unit in ordered for item in unit]
 
 
-def _group(item: Any) -> str:
+def group_name(item: Any) -> str:
     """The item's ``xdist_group`` name as loadgroup forms it (several marks: joined), or ``""``."""
     names = {
         str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
         for mark in item.iter_markers("xdist_group")
     }
     return "_".join(sorted(names))
+
+
+def name_xdist_groups(items: Sequence[Any]) -> None:
+    """Suffixes ``@group`` to the id of every test marked ``xdist_group``, as ``--dist loadgroup``
+    needs to send a group to one worker. pytest-xdist 3.8 writes the suffix to ``item._nodeid``,
+    which pytest 9 no longer reads (the id is ``item._id``): every group was scattered over the
+    workers, so a module fixture (an Airflow stack, a killed DAG run) was built once per worker that
+    got one of its tests, and tests reading each other's runs failed. Idempotent: a suffix already
+    there is left alone."""
+    from _pytest.nodeid import coerce_node_id
+
+    for item in items:
+        group = group_name(item)
+        if group and not item.nodeid.endswith(f"@{group}"):
+            item._id = coerce_node_id(f"{item.nodeid}@{group}")  # type: ignore[attr-defined]
 
 
 def _plain_id(nodeid: str) -> str:

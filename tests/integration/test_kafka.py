@@ -35,6 +35,11 @@ def item(number: int) -> dict[str, Any]:
     return {"id": number, "name": f"message {number}", "even": number % 2 == 0}
 
 
+# the tests reading the big topic run on one worker, which fills it once (a module fixture is
+# built again on every pytest-xdist worker that gets one of its tests)
+BIG_TOPIC_GROUP = pytest.mark.xdist_group("kafka-big-topic")
+
+
 @pytest.fixture(scope="module")
 def big_topic(kafka_broker: KafkaBroker) -> str:
     """100,000 JSON messages over 4 partitions (message n in partition n % 4)."""
@@ -80,6 +85,7 @@ def exported(tmp_path: Path) -> list[dict[str, Any]]:
     return items
 
 
+@BIG_TOPIC_GROUP
 def test_a_4_partition_topic_of_100000_messages_arrives_once(
     tmp_path: Path, kafka_broker: KafkaBroker, big_topic: str
 ) -> None:
@@ -97,6 +103,7 @@ def test_a_4_partition_topic_of_100000_messages_arrives_once(
     assert all(ids == sorted(ids) for ids in per_partition.values())
 
 
+@BIG_TOPIC_GROUP
 def test_partitions_option_reads_only_those(
     tmp_path: Path, kafka_broker: KafkaBroker, big_topic: str
 ) -> None:
@@ -245,6 +252,7 @@ def test_an_undecodable_message_is_an_error_naming_partition_and_offset(
     )
 
 
+@BIG_TOPIC_GROUP
 def test_unknown_topic_and_partition_are_errors(
     tmp_path: Path, kafka_broker: KafkaBroker, big_topic: str
 ) -> None:
@@ -288,6 +296,7 @@ def test_tls_against_a_plaintext_broker_fails_clearly_without_secrets(
     assert secret not in str(caught.value)
 
 
+@BIG_TOPIC_GROUP
 def test_bad_options_fail_before_any_data_moves(
     tmp_path: Path, kafka_broker: KafkaBroker, big_topic: str
 ) -> None:

@@ -52,3 +52,36 @@ def test_the_table_is_read_from_a_junit_report_keeping_only_long_tests(tmp_path:
         "</testsuite></testsuites>"
     )
     assert from_junit(str(report)) == {"tests/integration/test_s3.py::test_a[x]": 12.3}
+
+
+def test_the_tests_of_an_xdist_group_run_on_one_worker(tmp_path: Path) -> None:
+    """Through real pytest-xdist workers with this suite's hooks: pytest 9 ignores the id suffix
+    pytest-xdist 3.8 sets, and without ``name_xdist_groups`` the group's tests land on every worker."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    (tmp_path / "test_grouped.py").write_text(
+        "import os, pytest\n"
+        "pytestmark = pytest.mark.xdist_group('shared')\n"
+        "@pytest.mark.parametrize('n', range(6))\n"
+        "def test_grouped(n):\n"
+        "    with open('workers.txt', 'a') as log:\n"
+        "        log.write(os.environ['PYTEST_XDIST_WORKER'] + '\\n')\n"
+        "@pytest.mark.parametrize('n', range(6))\n"
+        "def test_loose(n):\n"
+        "    pass\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "tests.conftest"]
+        + ["-n", "3", "--dist", "loadgroup", "--rootdir", str(tmp_path), str(tmp_path)],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    workers = (tmp_path / "workers.txt").read_text().split()
+    assert len(workers) == 6 and len(set(workers)) == 1, workers
