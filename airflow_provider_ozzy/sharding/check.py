@@ -16,7 +16,7 @@ import json
 import os
 import posixpath
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from airflow_provider_ozzy.core.checksums import file_md5
@@ -280,9 +280,6 @@ class Destinations:
             if destination is not None:
                 destination.close()
 
-    def __iter__(self) -> Iterator[Destination]:
-        return (destination for destination in self.built.values() if destination is not None)
-
 
 def check_shards(
     plan: Iterable[dict[str, Any]],
@@ -291,11 +288,16 @@ def check_shards(
 ) -> dict[str, Any]:
     """The manifest of a finished sharded export; ``ShardCheckError`` listing every problem.
 
-    :param destinations: where the shards wrote (default: built from ``plan``); ``write_manifest``
-        puts the manifest there.
+    :param destinations: where the shards wrote (``Destinations(plan)``, which ``write_manifest``
+        then puts the manifest in); without it, built and closed here.
     """
     plan = list(plan)
-    destinations = destinations if destinations is not None else Destinations(plan)
+    if destinations is None:
+        own = Destinations(plan)
+        try:
+            return check_shards(plan, results, own)
+        finally:
+            own.close()
     reported = [result for result in results if result]
     count = len(plan)
     problems: list[str] = []
