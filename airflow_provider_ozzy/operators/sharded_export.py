@@ -6,7 +6,8 @@
 - ``export`` is ``OzzyExportOperator.partial(...).expand(shard=...)``: one mapped task instance
   per shard, each with its own position (the task state store is per map_index), its own file
   names and its own retries; any executor (Local, Celery, Kubernetes) spreads them over workers;
-- ``export_check`` (optional) checks the shards' stats add up and writes a manifest of every file.
+- ``export_check`` (optional) checks the shards' stats add up, lists each shard's files at the
+  destination (local files or an object store) and writes a manifest of every file beside them.
 
 Assets: the shards carry the source as their inlet; the destination is the outlet of the check
 task alone, so one asset event says the whole export is there (a consumer scheduled on it never
@@ -75,11 +76,16 @@ class OzzyShardPlanOperator(OzzyExportOperator):
 
 
 class OzzyShardCheckOperator(BaseOperator):
-    """Checks the shards of an export add up and writes the manifest of every file (JSON).
+    """Checks the shards of an export add up, lists their files at the destination and writes the
+    manifest of every file (JSON) beside them.
+
+    Local files, S3, GCS and Azure Blob are listed; the plan carries the writer section, so the
+    check reaches an object store through the writer's own connection (``aws_conn_id``, ...) from
+    whichever worker runs it.
 
     :param plan: the planner's XCom (``plan_task.output``).
     :param results: the mapped export task's XComs (``export_task.output``).
-    :param manifest_name: file name of the manifest, written beside the files (local destinations).
+    :param manifest_name: file (object) name of the manifest, written beside the files.
     """
 
     template_fields: Sequence[str] = ("plan", "results")
@@ -93,11 +99,15 @@ class OzzyShardCheckOperator(BaseOperator):
 
     def execute(self, context: Any) -> dict[str, Any]:
         from airflow_provider_ozzy.operators.assets import record_event
-        from airflow_provider_ozzy.sharding.check import check_shards, summary, write_manifest
+        from airflow_provider_ozzy.sharding.check import Destinations, check_shards, summary, write_manifest
 
-        results = list(self.results)
-        manifest = check_shards(list(self.plan), results)
-        path = write_manifest(manifest, self.manifest_name)
+        plan, results = list(self.plan), list(self.results)
+        destinations = Destinations(plan)
+        try:
+            manifest = check_shards(plan, results, destinations)
+            path = write_manifest(manifest, self.manifest_name, destinations)
+        finally:
+            destinations.close()
         record_event(self, context, _whole_export_extra(manifest, results))
         for shard in manifest["per_shard"]:
             self.log.info(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 from airflow_provider_ozzy.core.errors import ReaderError
@@ -43,26 +42,13 @@ class S3Reader(StreamBasedReader):
         return self.s3.bucket
 
     def get_read_streams(self) -> list[Stream]:
-        streams = PrefixListing(self.options).streams(self._list_prefix, self.s3.read_small_object)
+        streams = PrefixListing(self.options).streams(self.s3.list_prefix, self.s3.read_small_object)
         if self.options["pattern"] and not streams:
             self.log.warning(
                 "S3Reader: no key of bucket %s matches pattern %r", self.bucket, self.options["pattern"]
             )
         self.log.info("S3Reader: %d key(s) to read in bucket %s", len(streams), self.bucket)
         return streams
-
-    def _list_prefix(self, prefix: str) -> Iterator[tuple[str, int | None, Any]]:
-        token: str | None = None
-        while True:
-            params: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix}
-            if token:
-                params["ContinuationToken"] = token
-            page = self.s3.call("list_objects_v2", **params)
-            for entry in page.get("Contents", []):
-                yield entry["Key"], int(entry["Size"]), entry.get("ETag")
-            token = page.get("NextContinuationToken")
-            if not page.get("IsTruncated") or not token:
-                return
 
     def open_stream(self, stream: Stream) -> BinaryIO:
         return self.s3.open_object(stream.name, etag=stream.meta)

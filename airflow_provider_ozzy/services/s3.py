@@ -14,8 +14,10 @@ never the secret.
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO, TypeVar, cast
 
 from airflow_provider_ozzy.core.errors import OzzyError, permanent
@@ -40,6 +42,7 @@ GIB = 1024 * MIB
 MIN_PART_SIZE = 5 * MIB  # S3's smallest part (but the last)
 MAX_PART_SIZE = 5 * GIB
 MAX_PARTS = 10_000
+_MD5_HEX = re.compile(r"[0-9a-f]{32}")
 
 _TRANSIENT_CODES = {
     "SlowDown",
@@ -317,6 +320,52 @@ class S3Connection:
 
         return self.retrying(read, self.bucket, key, "GetObject")
 
+    def list_prefix(self, prefix: str) -> Iterator[tuple[str, int | None, Any]]:
+        """(key, size, ETag) of every object under ``prefix``, in key order, a page at a time."""
+        token: str | None = None
+        while True:
+            params: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix}
+            if token:
+                params["ContinuationToken"] = token
+            page = self.call("list_objects_v2", **params)
+            for entry in page.get("Contents", []):
+                yield entry["Key"], int(entry["Size"]), entry.get("ETag")
+            token = page.get("NextContinuationToken")
+            if not page.get("IsTruncated") or not token:
+                return
+
+    def properties(self, key: str) -> tuple[int, str | None] | None:
+        """(size, hex MD5) of object ``key``, or ``None`` when it does not exist.
+
+        The MD5 is the ETag of a single PUT; a multipart ETag is not an MD5, so then it is the ``md5``
+        metadata S3Writer stores, else computed by reading the object.
+        """
+
+        def head() -> Any:
+            from botocore.exceptions import ClientError
+
+            try:
+                return self.client.head_object(Bucket=self.bucket, Key=key)
+            except ClientError as error:
+                if str(error.response.get("Error", {}).get("Code")) in ("404", "NoSuchKey", "NotFound"):
+                    return None
+                raise
+
+        found = self.retrying(head, self.bucket, key, "HeadObject")
+        if found is None:
+            return None
+        md5 = etag_md5(found.get("ETag")) or (found.get("Metadata") or {}).get("md5")
+        if md5 is None:
+            digest = hashlib.md5(usedforsecurity=False)
+            stream = self.open_object(key, etag=found.get("ETag"))
+            try:
+                while chunk := stream.read(MIB):
+                    digest.update(chunk)
+            finally:
+                stream.close()
+            md5 = digest.hexdigest()
+        return int(found["ContentLength"]), md5
+
     # -- errors -------------------------------------------------------------------------------------
     def translate(
         self, error: BaseException, bucket: str | None = None, key: str | None = None
@@ -401,6 +450,12 @@ class ObjectStream:
             self._body.close()
         except Exception:  # closing a broken connection must not hide the error being handled
             log.debug("closing an S3 object stream failed", exc_info=True)
+
+
+def etag_md5(etag: str | None) -> str | None:
+    """The hex MD5 an ETag is (a single PUT's), or ``None`` (a multipart ETag ``<md5>-<parts>``)."""
+    value = (etag or "").strip('"')
+    return value if _MD5_HEX.fullmatch(value) else None
 
 
 def is_refused(error: BaseException) -> bool:

@@ -1,11 +1,12 @@
 """Split one export into N independent shards by its reader's natural units (SPEC §5, scale-out).
 
 A shard is a reader-options override selecting some units (files, keys, partitions, prefixes)
-plus its index: ``{"index", "count", "units", "bytes", "reader_options"}``. Units are listed with
-the reader's own code (``get_read_streams``), sorted, and assigned deterministically (largest
-first to the lightest shard, ties to the shard with fewer units, then the lowest index), so the
-same listing always gives the same shards. In Airflow the plan is the planner task's XCom: a retry
-of shard k reads exactly the units of its first try.
+plus its index: ``{"index", "count", "units", "bytes", "reader_options"}``, and the writer section
+the check step lists the destination with (``writer``; secrets withheld, named in
+``writer_withheld``). Units are listed with the reader's own code (``get_read_streams``), sorted,
+and assigned deterministically (largest first to the lightest shard, ties to the shard with fewer
+units, then the lowest index), so the same listing always gives the same shards. In Airflow the
+plan is the planner task's XCom: a retry of shard k reads exactly the units of its first try.
 
 Each shard writes under its own names (``Filebase.sharded``: the file-name part gets
 ``shardNNN_``) and keeps its own position (the task state store is scoped per map_index;
@@ -177,7 +178,20 @@ def plan_shards(config: ExportConfig | dict[str, Any], count: int) -> list[dict[
         planned = sharder_for(type(reader))(reader, count)
     finally:
         reader.close()
-    return [dict(shard, index=index, count=len(planned)) for index, shard in enumerate(planned)]
+    writer = writer_without_secrets(data.get("writer") or {})
+    return [dict(shard, index=index, count=len(planned), **writer) for index, shard in enumerate(planned)]
+
+
+def writer_without_secrets(section: dict[str, Any]) -> dict[str, Any]:
+    """The writer section the shard check reaches the destination with, as the plan (an XCom) carries
+    it: ``writer`` without its secret options and URL options with secrets in them, and their names
+    (``writer_withheld``), which the check takes from their environment variables or fails naming."""
+    from airflow_provider_ozzy.engine.secret_options import strip_secrets
+
+    _, paths = strip_secrets({"writer": section})
+    withheld = sorted({str(path[2]) for path in paths if len(path) > 2 and path[1] == "options"})
+    options = {name: value for name, value in (section.get("options") or {}).items() if name not in withheld}
+    return {"writer": dict(section, options=options), "writer_withheld": withheld}
 
 
 def apply_shard(data: dict[str, Any], shard: dict[str, Any]) -> dict[str, Any]:

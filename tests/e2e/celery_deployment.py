@@ -9,14 +9,17 @@ Every process gets the same ``AIRFLOW__*`` settings (``celery_settings``). Used 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+from airflow_provider_ozzy.sharding.check import MANIFEST_NAME
 from tests.airflow_stack import AIRFLOW, AirflowStack
 from tests.e2e.celery_hosts import Hosts
+from tests.e2e.sharded_run import output_ids
 from tests.servers.moto_server import ACCESS_KEY, REGION, SECRET_KEY
 from tests.servers.process_server import free_port, wait_accepting
 
@@ -137,3 +140,37 @@ def upload_input(s3: Any, bucket: str, folder: Path) -> None:
     s3.create_bucket(Bucket=bucket)
     for path in sorted(folder.glob("*.jl.gz")):
         s3.put_object(Bucket=bucket, Key=f"in/{path.name}", Body=path.read_bytes())
+
+
+def verify_output(s3: Any, bucket: str, prefix: str, folder: Path, items: int) -> dict[str, Any]:
+    """The shards' objects under ``prefix/`` hold the input, ids 0 to ``items - 1`` each once, and the
+    check's manifest beside them lists exactly those objects with their size and md5.
+
+    The objects are downloaded into ``folder`` and read with gzip and json, not with Ozzy.
+    :return: the manifest and the number of objects; ``AssertionError`` saying what differs.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"{prefix}/")
+    keys = [entry["Key"] for page in pages for entry in page.get("Contents", [])]
+    manifest_key = f"{prefix}/{MANIFEST_NAME}"
+    assert manifest_key in keys, f"no manifest {manifest_key} among {len(keys)} objects"
+    objects: dict[str, tuple[int, str]] = {}
+    for key in keys:
+        data = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        if key == manifest_key:
+            manifest = json.loads(data)
+            continue
+        (folder / key.replace("/", "_")).write_bytes(data)
+        objects[key] = (len(data), hashlib.md5(data).hexdigest())
+    ids = output_ids(folder)
+    assert len(ids) == items and sorted(ids) == list(range(items)), (
+        f"{len(ids)} items, {len(set(ids))} distinct, {items} expected"
+    )
+    listed = {entry["name"]: (entry["size"], entry["md5"]) for entry in manifest["files"]}
+    assert listed == objects, (
+        f"manifest and objects differ: only listed {sorted(set(listed) - set(objects))}, only stored "
+        f"{sorted(set(objects) - set(listed))}, other size or md5 "
+        f"{sorted(key for key in set(listed) & set(objects) if listed[key] != objects[key])}"
+    )
+    assert manifest["items_written"] == items and manifest["files_written"] == len(objects), manifest
+    return {"manifest": manifest, "objects": len(objects)}

@@ -7,7 +7,9 @@ hostname, AIRFLOW_HOME and TMPDIR: no shared output folder), moto (S3) on ``stor
 process gets the same ``AIRFLOW__*`` settings; only the DAG files are shared, read-only, as code.
 
 - the S3 -> S3 export lands its shards on both workers (the task instances' ``hostname``) and
-  the union of the shards' objects is the input, each item once;
+  the union of the shards' objects is the input, each item once; the check task, on either host,
+  lists the objects through the writer's connection and its manifest object lists exactly them
+  (size, md5), in every run below;
 - the partitions of a Kafka topic (4) as shards, on both workers, exact;
 - a host loss: once a shard on ``worker2`` has written files, every process of ``worker2`` gets
   SIGKILL and its link is cut; the scheduler finds the task without a heartbeat, the retry runs on
@@ -26,10 +28,11 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_ozzy.sharding.check import MANIFEST_NAME
 from tests.airflow_stack import AirflowStack
-from tests.e2e.celery_deployment import CeleryDeployment, upload_input
+from tests.e2e.celery_deployment import CeleryDeployment, upload_input, verify_output
 from tests.e2e.celery_hosts import namespaces_unavailable
-from tests.e2e.sharded_run import format_table, generate_input, output_ids, overlapping_pairs, task_table
+from tests.e2e.sharded_run import format_table, generate_input, overlapping_pairs, task_table
 
 ITEMS = int(os.environ.get("OZZY_CELERY_ITEMS", "50000"))
 SHARDS = 8
@@ -39,18 +42,6 @@ KAFKA_ITEMS, KAFKA_PARTITIONS = 20000, 4
 IN_BUCKET, OUT_BUCKET = "ozzy-in", "ozzy-out"
 
 pytestmark = [pytest.mark.celery, pytest.mark.timeout(900)]
-
-
-def download(s3: Any, prefix: str, folder: Path) -> list[str]:
-    """The output objects under ``prefix/`` into ``folder``; returns their keys."""
-    folder.mkdir(parents=True, exist_ok=True)
-    keys = [
-        entry["Key"]
-        for entry in s3.list_objects_v2(Bucket=OUT_BUCKET, Prefix=f"{prefix}/").get("Contents", [])
-    ]
-    for key in keys:
-        (folder / key.replace("/", "_")).write_bytes(s3.get_object(Bucket=OUT_BUCKET, Key=key)["Body"].read())
-    return keys
 
 
 @pytest.fixture(scope="module")
@@ -115,17 +106,16 @@ def _finished(deployment: CeleryDeployment, dag_id: str, run_id: str) -> list[di
 def _assert_exact(
     deployment: CeleryDeployment, dag_id: str, run_id: str, prefix: str, items: int, shards: int, folder: Path
 ) -> None:
-    """The union of the shards' objects is the input, each item once; the check's totals match them."""
+    """The union of the shards' objects is the input, each item once; the check's manifest object lists
+    exactly those objects (size, md5) and its totals match them."""
     stack = deployment.stack
     assert stack is not None
-    keys = download(deployment.s3(), prefix, folder)
-    ids = output_ids(folder)
-    assert len(ids) == items and sorted(ids) == list(range(items)), (
-        f"{len(ids)} items, {len(set(ids))} distinct"
-    )
+    verified = verify_output(deployment.s3(), OUT_BUCKET, prefix, folder, items)
     check = stack.xcom(dag_id, run_id, "export_check")
     assert check["shards"] == shards and check["items_read"] == check["items_written"] == items, check
-    assert check["files_written"] == len(keys), (check, keys)
+    assert check["files_written"] == verified["objects"], (check, verified["objects"])
+    assert check["manifest"] == f"s3://{OUT_BUCKET}/{prefix}/{MANIFEST_NAME}", check
+    assert [shard["listed"] for shard in verified["manifest"]["per_shard"]] == [True] * shards
 
 
 def test_shards_of_an_s3_export_run_on_both_hosts_and_the_output_is_exact(
