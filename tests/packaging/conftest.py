@@ -13,7 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 # What the sdist is made of (pyproject.toml's readme, license-files and package); a file missing here
 # but named in pyproject.toml fails the build, so the list cannot silently fall behind.
-SOURCES = ("pyproject.toml", "README.md", "LICENSE", "airflow_provider_ozzy")
+SOURCES = ("pyproject.toml", "README.md", "LICENSE", "CHANGELOG.md", "MANIFEST.in", "airflow_provider_ozzy")
 UV = Path(sys.executable).with_name("uv")  # scripts/setup-venv.sh installs uv into the venv
 
 
