@@ -131,6 +131,8 @@ class AzureConnection(StoreConnection):
     """
 
     service: ClassVar[str]  # a key of ``SERVICES``, and the service's part of its URL
+    legacy_option = "account_key"
+    legacy_credentials = "account '{account_name}' (option account_key)"
 
     def __init__(self, options: dict[str, Any], module: str, error_class: type[OzzyError]) -> None:
         # the SDK logs every request and response at INFO; WasbHook quiets it the same way
@@ -141,20 +143,6 @@ class AzureConnection(StoreConnection):
         self.conn_option, self.default_conn_id = self.spec.conn_option, self.spec.default_conn_id
         self.place_name: str = options[self.spec.place_option]  # the container or share
         self.place = f"{self.spec.place_option} '{self.place_name}'"
-
-    @property
-    def uses_keys(self) -> bool:
-        return bool(self.options["account_key"]) and not self.options[self.conn_option]
-
-    @property
-    def conn_id(self) -> str:
-        return self.options[self.conn_option] or self.default_conn_id
-
-    def describe(self) -> str:
-        """Where the credentials come from, for messages (never the secret)."""
-        if self.uses_keys:
-            return f"account '{self.options['account_name']}' (option account_key)"
-        return f"connection '{self.conn_id}'"
 
     def account_url(self) -> str:
         return (
@@ -169,7 +157,7 @@ class AzureConnection(StoreConnection):
     def service_client(self) -> Any:
         """The service's SDK client: built from the legacy account keys, or taken from the
         provider's hook for the connection (which must exist)."""
-        if self.uses_keys:
+        if self.uses_legacy:
             client_class = _imported(self.spec.key_client)
             return client_class(account_url=self.account_url(), credential=self.legacy_credential())
         hook_class = _imported(self.spec.hook)

@@ -93,30 +93,17 @@ class GCSConnection(StoreConnection):
     """
 
     label = "GCS"
+    conn_option, default_conn_id = "gcp_conn_id", DEFAULT_CONN_ID
+    legacy_option, legacy_credentials = "credentials", "explicit credentials (option 'credentials')"
 
     def __init__(self, options: dict[str, Any], module: str, error_class: type[OzzyError]) -> None:
         super().__init__(options, module, error_class)
         self.bucket_name = bucket_name(options["bucket"])
 
-    # -- identity -------------------------------------------------------------------------------------
-    @property
-    def uses_credentials(self) -> bool:
-        return bool(self.options["credentials"]) and not self.options["gcp_conn_id"]
-
-    @property
-    def conn_id(self) -> str:
-        return self.options["gcp_conn_id"] or DEFAULT_CONN_ID
-
-    def describe(self) -> str:
-        """Where the credentials come from, for messages (never the secret)."""
-        if self.uses_credentials:
-            return "explicit credentials (option 'credentials')"
-        return f"connection '{self.conn_id}'"
-
     # -- client ---------------------------------------------------------------------------------------
     @functools.cached_property
     def client(self) -> Any:
-        if self.uses_credentials:
+        if self.uses_legacy:
             return self._client_from_credentials()
         from airflow.providers.google.cloud.hooks.gcs import GCSHook
 

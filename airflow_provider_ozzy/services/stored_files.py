@@ -22,25 +22,52 @@ from airflow_provider_ozzy.core.retries import (
 T = TypeVar("T")
 
 
-class StoreConnection:
-    """A module's access to one container of an object store (a bucket, a share): its SDK calls
-    under Ozzy's retry policy, their errors translated to Ozzy's.
-
-    Subclasses name the service (``label``), say where a name is (``where_short``) and translate
-    the SDK's errors (``_translate``).
+class StoreAccess:
+    """A module's identity at an object store: its options, its name and error class for messages,
+    the export's retry budget, and where its credentials come from: the Airflow connection named by
+    ``conn_option`` (``default_conn_id`` when not given), unless exporters' legacy secret option
+    ``legacy_option`` is given without it.
 
     :param options: the module's resolved options.
     :param module: the module's name for messages (``GStorageWriter``).
     :param error_class: what permanent failures raise (``ReaderError`` or ``WriterError``).
     """
 
-    label: str  # the service, for the retry log lines
+    conn_option: str
+    default_conn_id: str
+    legacy_option: str
+    legacy_credentials: str  # the legacy credentials in messages, formatted with the options
 
     def __init__(self, options: dict[str, Any], module: str, error_class: type[OzzyError]) -> None:
         self.options = options
         self.module = module
         self.error_class = error_class
         self.retry_policy = current_policy()  # the export's budget, also in the threads it starts
+
+    @property
+    def uses_legacy(self) -> bool:
+        return bool(self.options[self.legacy_option]) and not self.options[self.conn_option]
+
+    @property
+    def conn_id(self) -> str:
+        return str(self.options[self.conn_option] or self.default_conn_id)
+
+    def describe(self) -> str:
+        """Where the credentials come from, for messages (never the secret)."""
+        if self.uses_legacy:
+            return self.legacy_credentials.format(**self.options)
+        return f"connection '{self.conn_id}'"
+
+
+class StoreConnection(StoreAccess):
+    """A module's access to one container of an object store (a bucket, a share): its SDK calls
+    under Ozzy's retry policy, their errors translated to Ozzy's.
+
+    Subclasses name the service (``label``), say where a name is (``where_short``) and translate
+    the SDK's errors (``_translate``).
+    """
+
+    label: str  # the service, for the retry log lines
 
     def where_short(self, name: str | None) -> str:
         """``container/name`` for the retry log lines."""
