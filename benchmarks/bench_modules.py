@@ -49,7 +49,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -154,6 +154,19 @@ def check_local(what: str, folder: Path, dataset: Dataset) -> None:
     check(what, len(paths), sum(count_lines(p.read_bytes()) for p in paths), dataset.files, dataset.n)
 
 
+def write_local(out: Path, items: Iterable[dict[str, Any]], per_file: int) -> None:
+    """What a read loop does with the items it reads: gzip JSON lines files of ``per_file`` items
+    in the new folder ``out``, as FSWriter writes them for Ozzy (see ``fs_writer``)."""
+    out.mkdir()
+    batch: list[dict[str, Any]] = []
+    files = 0
+    for item in items:
+        batch.append(item)
+        if len(batch) == per_file:
+            (out / f"part_{files:04d}.jl.gz").write_bytes(gz_lines(batch))
+            files, batch = files + 1, []
+
+
 # -- Ozzy ---------------------------------------------------------------------------------------------
 def ozzy_export(work: Path, reader: dict[str, Any], writer: dict[str, Any], n: int) -> None:
     config = {
@@ -194,6 +207,26 @@ class Row:
     times: dict[str, list[float]] = field(default_factory=lambda: {"ozzy": [], "loop": []})
     cpu: dict[str, list[float]] = field(default_factory=lambda: {"ozzy": [], "loop": []})
     retries: int = 0  # Ozzy's retried requests over the measured rounds
+
+
+def read_row(
+    module: str,
+    loop: str,
+    dataset: Dataset,
+    ozzy_read: Callable[[Path], None],
+    loop_read: Callable[[Path], None],
+    what: str,
+) -> Row:
+    """The read row of ``module``: both cases leave what they read under ``work/out``, checked alike."""
+    return Row(
+        module,
+        "read",
+        loop,
+        dataset.n,
+        ozzy_read,
+        loop_read,
+        lambda case, work: check_local(f"{what} read, {case}", work / "out", dataset),
+    )
 
 
 class Context:
@@ -271,15 +304,7 @@ def object_rows(
 
     return [
         Row(module, "write", loop_write, dataset.n, ozzy_write, loop_write_case, check_write),
-        Row(
-            module,
-            "read",
-            loop_read,
-            dataset.n,
-            ozzy_read,
-            loop_read_case,
-            lambda case, work: check_local(f"{module} read, {case}", work / "out", dataset),
-        ),
+        read_row(module, loop_read, dataset, ozzy_read, loop_read_case, module),
     ]
 
 
@@ -494,17 +519,7 @@ def file_server_rows(context: Context, dataset: Dataset, protocol: str) -> list[
             sftp.close()
             transport.close()
 
-        rows.append(
-            Row(
-                label,
-                "read",
-                "paramiko listdir + getfo",
-                dataset.n,
-                ozzy_read,
-                loop_read,
-                lambda case, work: check_local(f"sftp read, {case}", work / "out", dataset),
-            )
-        )
+        rows.append(read_row(label, "paramiko listdir + getfo", dataset, ozzy_read, loop_read, "sftp"))
     return rows
 
 
@@ -534,37 +549,26 @@ def kafka_rows(context: Context, dataset: Dataset, partitions: int = 2) -> list[
     def loop_read(work: Path) -> None:
         from kafka import KafkaConsumer, TopicPartition
 
-        out = work / "out"
-        out.mkdir()
         consumer = KafkaConsumer(bootstrap_servers=broker.bootstrap, enable_auto_commit=False)
         parts = [TopicPartition(topic, p) for p in range(partitions)]
         consumer.assign(parts)
         consumer.seek_to_beginning(*parts)
-        items: list[dict[str, Any]] = []
-        seen = files = 0
-        while seen < dataset.n:
-            for records in consumer.poll(timeout_ms=500, max_records=10000).values():
-                for record in records:
-                    item = orjson.loads(record.value)
-                    item["_key"] = record.key.decode()
-                    items.append(item)
-                    if len(items) == dataset.per_file:
-                        (out / f"part_{files:04d}.jl.gz").write_bytes(gz_lines(items))
-                        files, items = files + 1, []
-                seen += len(records)
+
+        def polled() -> Iterator[dict[str, Any]]:
+            seen = 0
+            while seen < dataset.n:
+                for records in consumer.poll(timeout_ms=500, max_records=10000).values():
+                    for record in records:
+                        item = orjson.loads(record.value)
+                        item["_key"] = record.key.decode()
+                        yield item
+                    seen += len(records)
+
+        write_local(work / "out", polled(), dataset.per_file)
         consumer.close()
 
-    return [
-        Row(
-            "Kafka (noida-db)",
-            "read",
-            f"kafka-python poll ({partitions} partitions)",
-            dataset.n,
-            ozzy_read,
-            loop_read,
-            lambda case, work: check_local(f"kafka read, {case}", work / "out", dataset),
-        )
-    ]
+    loop = f"kafka-python poll ({partitions} partitions)"
+    return [read_row("Kafka (noida-db)", loop, dataset, ozzy_read, loop_read, "kafka")]
 
 
 def scrapycloud_rows(context: Context, dataset: Dataset) -> list[Row]:
@@ -609,30 +613,14 @@ def scrapycloud_rows(context: Context, dataset: Dataset) -> list[Row]:
         ozzy_export(work, reader, fs_writer(work, dataset), dataset.n)
 
     def loop_read(work: Path) -> None:
-        out = work / "out"
-        out.mkdir()
-        items: list[dict[str, Any]] = []
-        files = 0
-        for item in store("source").iter(meta=["_key"]):
-            items.append(item)
-            if len(items) == dataset.per_file:
-                (out / f"part_{files:04d}.jl.gz").write_bytes(gz_lines(items))
-                files, items = files + 1, []
+        write_local(work / "out", store("source").iter(meta=["_key"]), dataset.per_file)
 
     label = "Scrapy Cloud collections (fake)"
     return [
         Row(
             label, "write", "scrapinghub store.set per 1,000", dataset.n, ozzy_write, loop_write, check_write
         ),
-        Row(
-            label,
-            "read",
-            "scrapinghub store.iter",
-            dataset.n,
-            ozzy_read,
-            loop_read,
-            lambda case, work: check_local(f"scrapycloud read, {case}", work / "out", dataset),
-        ),
+        read_row(label, "scrapinghub store.iter", dataset, ozzy_read, loop_read, "scrapycloud"),
     ]
 
 

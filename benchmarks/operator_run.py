@@ -16,20 +16,11 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
 
-
-def _return_value(run: Any, task_id: str) -> Any:
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        row = session.scalars(
-            XComModel.get_many(run_id=run.run_id, dag_ids=run.dag_id, task_ids=task_id, key="return_value")
-        ).one()
-        return XComModel.deserialize_value(row)
+from tests.e2e.dag_runs import xcom  # noqa: E402
 
 
 def main() -> None:
@@ -44,7 +35,7 @@ def main() -> None:
     seconds = time.perf_counter() - started
     if run.state != "success":
         sys.exit(f"operator_run: the DAG run ended {run.state}")
-    stats = _return_value(run, "export")
+    stats = xcom(run, "export")
     Path(result).write_text(json.dumps({"seconds": seconds, "stats": stats}))
 
 

@@ -59,6 +59,22 @@ def run_ozzy_listing_airflow_modules(
     )
 
 
+def resumable_job(
+    tmp_path: Path, reader: dict[str, Any], *, file_name: str, state_id: str = "job", **writer_options: Any
+) -> dict[str, Any]:
+    """An export job from ``reader`` to FSWriter files ``tmp_path/out/<file_name>0000``... (with
+    ``writer_options``) whose state PicklePersistence keeps under ``tmp_path/state`` as ``state_id``."""
+    return {
+        "reader": reader,
+        "writer": {
+            "name": "FSWriter",
+            "options": {"filebase": str(tmp_path / "out" / file_name), **writer_options},
+        },
+        "persistence": {"name": "PicklePersistence", "options": {"file_path": str(tmp_path / "state")}},
+        "exporter_options": {"persistence_state_id": state_id},
+    }
+
+
 def write_config(path: str | os.PathLike[str], config: dict[str, Any]) -> Path:
     path = Path(path)
     if path.suffix in (".yaml", ".yml"):

@@ -21,7 +21,7 @@ from airflow_provider_ozzy.core.stream import Stream
 from airflow_provider_ozzy.engine.config import ResolvedJob
 from airflow_provider_ozzy.readers.s3_reader import S3Reader
 from airflow_provider_ozzy.services.s3 import is_refused
-from airflow_provider_ozzy.writers.s3_writer import S3Writer, multipart_etag
+from airflow_provider_ozzy.writers.s3_writer import PartCall, S3Writer, multipart_etag
 
 COMMIT_INTERVAL = 0.2  # seconds between commits of the copied keys
 
@@ -210,14 +210,11 @@ class S3Bypass(BaseBypass):
             for number, start in enumerate(range(0, size, part))
         ]
 
-        def copy_parts(upload_id: str) -> list[bytes]:
+        def copy_parts(part: PartCall) -> list[bytes]:
             def copy_part(number: int, first: int, last: int) -> bytes:
-                result = writer.s3.call(
+                result = part(
                     "upload_part_copy",
-                    Bucket=writer.bucket,
-                    Key=target,
-                    UploadId=upload_id,
-                    PartNumber=number,
+                    number,
                     CopySource=source,
                     CopySourceRange=f"bytes={first}-{last}",
                     CopySourceIfMatch=stream.meta,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_ozzy.core.fields import MISSING, field_getter
-from airflow_provider_ozzy.groupers.base_grouper import BaseGrouper, GroupKey, group_value
+from airflow_provider_ozzy.groupers.base_grouper import BaseGrouper, GroupKey, gather, group_value
 
 
 def _text(value: Any) -> str:
@@ -36,16 +36,8 @@ class FileKeyGrouper(BaseGrouper):
     def group_batch(self, batch: list[dict[str, Any]]) -> dict[GroupKey, list[dict[str, Any]]]:
         if len(self._getters) != 1:
             return super().group_batch(batch)
-        # one key, the common case, collected inline: through base_grouper.gather it costs about 20%
-        # more per item (a list of keys and a zip)
+        # one key, the common case: its text computed without a generator per item
         getter = self._getters[0]
-        groups: dict[GroupKey, list[dict[str, Any]]] = {}
-        for item in batch:
-            value = getter(item)
-            key = (value if type(value) is str else _text(value),)
-            members = groups.get(key)
-            if members is None:
-                groups[key] = [item]
-            else:
-                members.append(item)
-        return groups
+        return gather(
+            [(value if type(value) is str else _text(value),) for value in map(getter, batch)], batch
+        )

@@ -40,7 +40,12 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from airflow_provider_ozzy.core.errors import PersistenceError
 from airflow_provider_ozzy.core.options import Problem
 from airflow_provider_ozzy.engine.secret_options import strip_secrets
-from airflow_provider_ozzy.persistence.base_persistence import BasePersistence, LockedPersistence
+from airflow_provider_ozzy.persistence.base_persistence import (
+    BasePersistence,
+    LockedPersistence,
+    parse_stored,
+    state_json,
+)
 from airflow_provider_ozzy.persistence.job_lock import FileJobLock, lock_key
 from airflow_provider_ozzy.services.sql import (
     CONNECTION_DRIVERS,
@@ -494,18 +499,13 @@ class AlchemyPersistence(LockedPersistence):
     def _decode(self, text: str | None) -> dict[str, Any] | None:
         if text is None:
             return None
-        try:
-            state = orjson.loads(text)
-        except orjson.JSONDecodeError as error:
-            raise PersistenceError(
-                f"AlchemyPersistence: job '{self.job_id}' has a damaged last_position ({error})"
-            ) from None
+        state = parse_stored(text, f"AlchemyPersistence: job '{self.job_id}' has a damaged last_position")
         if state is not None and not isinstance(state, dict):
             raise PersistenceError(f"AlchemyPersistence: job '{self.job_id}' has no state object")
         return state
 
     def commit(self, state: dict[str, Any]) -> None:
-        position = orjson.dumps(self.stamped(state), option=orjson.OPT_NON_STR_KEYS, default=str).decode()
+        position = state_json(self.stamped(state)).decode()
         values = {
             "last_position": position,
             "last_committed": datetime.datetime.now(datetime.UTC).replace(tzinfo=None),
@@ -555,7 +555,7 @@ class AlchemyPersistence(LockedPersistence):
             raise PersistenceError(
                 f"AlchemyPersistence: no job '{job_id}' in table '{table.name}' at {safe_url(self.url)}"
             )
-        configuration = orjson.loads(text)
+        configuration = parse_stored(text, f"AlchemyPersistence: job '{job_id}' has a damaged configuration")
         if not isinstance(configuration, dict):
             raise PersistenceError(f"AlchemyPersistence: job '{job_id}' holds no configuration")
         return configuration

@@ -5,8 +5,25 @@ from __future__ import annotations
 import uuid
 from typing import Any, ClassVar
 
+import orjson
+
+from airflow_provider_ozzy.core.errors import PersistenceError
 from airflow_provider_ozzy.core.pipeline_item import PipelineItem
 from airflow_provider_ozzy.persistence.deciding_config import STATE_KEY, check_unchanged, deciding_config
+
+
+def state_json(record: Any) -> bytes:
+    """What a store keeps of a state: JSON, with group keys that are not text (numbers, tuples) and
+    values JSON has no type for (dates) written as text."""
+    return orjson.dumps(record, option=orjson.OPT_NON_STR_KEYS, default=str)
+
+
+def parse_stored(data: str | bytes, damaged: str) -> Any:
+    """JSON a store gave back; text that is not JSON fails as ``PersistenceError``: ``damaged`` and why."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as error:
+        raise PersistenceError(f"{damaged} ({error})") from None
 
 
 class BasePersistence(PipelineItem):

@@ -18,12 +18,15 @@ import tempfile
 import time
 from typing import Any
 
-import orjson
-
 from airflow_provider_ozzy.core.errors import ConfigurationError, PersistenceError
 from airflow_provider_ozzy.core.path_safety import safe_segment
 from airflow_provider_ozzy.engine.secret_options import strip_secrets
-from airflow_provider_ozzy.persistence.base_persistence import BasePersistence, LockedPersistence
+from airflow_provider_ozzy.persistence.base_persistence import (
+    BasePersistence,
+    LockedPersistence,
+    parse_stored,
+    state_json,
+)
 from airflow_provider_ozzy.persistence.job_lock import FileJobLock
 
 _FORMAT = "ozzy-json-1"
@@ -171,7 +174,7 @@ class PicklePersistence(LockedPersistence):
             "committed_at": time.time(),
         }
         folder = self.options["file_path"]
-        data = orjson.dumps(record, option=orjson.OPT_NON_STR_KEYS, default=str)
+        data = state_json(record)
         handle, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(self.path)}.", dir=folder)
         try:
             with os.fdopen(handle, "wb") as out:
@@ -215,12 +218,7 @@ class PicklePersistence(LockedPersistence):
             record = PicklePersistence._read_legacy(path, data)
             expected = _LEGACY_FORMAT
         else:
-            try:
-                record = orjson.loads(data)
-            except orjson.JSONDecodeError as error:
-                raise PersistenceError(
-                    f"PicklePersistence: {path} is not an Ozzy job state file ({error})"
-                ) from None
+            record = parse_stored(data, f"PicklePersistence: {path} is not an Ozzy job state file")
             expected = _FORMAT
         if not isinstance(record, dict) or record.get("format") != expected:
             raise PersistenceError(f"PicklePersistence: {path} is not an Ozzy job state file")

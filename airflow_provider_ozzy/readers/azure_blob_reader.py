@@ -42,7 +42,7 @@ class AzureBlobReader(StreamBasedReader):
     def get_read_streams(self) -> list[Stream]:
         streams = PrefixListing(self.options).streams(self.azure.list_prefix, self.azure.read_small_blob)
         self.log.info(
-            "AzureBlobReader: %d blob(s) to read in container %s", len(streams), self.azure.container
+            "AzureBlobReader: %d blob(s) to read in container %s", len(streams), self.azure.place_name
         )
         return streams
 

@@ -18,24 +18,18 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib
 import logging
 import re
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import Any, ClassVar, NamedTuple
 
 from airflow_provider_ozzy.core.errors import OzzyError, permanent
 from airflow_provider_ozzy.core.options import Problem
 from airflow_provider_ozzy.core.redaction import mask
-from airflow_provider_ozzy.core.retries import (
-    TransientError,
-    call_translated,
-    current_policy,
-    is_transient_status,
-    operation_label,
-)
-from airflow_provider_ozzy.services.stored_files import require_connection
+from airflow_provider_ozzy.core.retries import TransientError, is_transient_status
+from airflow_provider_ozzy.services.stored_files import StoreConnection, require_connection
 
-T = TypeVar("T")
 log = logging.getLogger("airflow_provider_ozzy.azure")
 
 NAME_ENV = "EXPORTERS_AZUREWRITER_NAME"
@@ -51,7 +45,7 @@ def azure_options(service: str, legacy_env: bool) -> dict[str, dict[str, Any]]:
     :param legacy_env: whether exporters' ``EXPORTERS_AZUREWRITER_*`` variables fill the account
         options (the old writers read them).
     """
-    conn_option, default = _CONNECTIONS[service]
+    conn_option, default = SERVICES[service].conn_option, SERVICES[service].default_conn_id
     options: dict[str, dict[str, Any]] = {
         conn_option: {
             "type": (str, type(None)),
@@ -78,9 +72,34 @@ def azure_options(service: str, legacy_env: bool) -> dict[str, dict[str, Any]]:
     return options
 
 
-_CONNECTIONS = {
-    "blob": ("wasb_conn_id", "wasb_default"),
-    "file": ("azure_fileshare_conn_id", "azure_fileshare_default"),
+class AzureService(NamedTuple):
+    """What tells Azure's storage services apart for Ozzy."""
+
+    label: str  # for the retry log lines
+    conn_option: str  # the option naming the Airflow connection
+    default_conn_id: str
+    place_option: str  # the option naming the container or share, also its name in messages
+    key_client: str  # the SDK's service client, for legacy account keys
+    hook: str  # the provider's hook, for a connection
+
+
+SERVICES = {
+    "blob": AzureService(
+        "Azure Blob",
+        "wasb_conn_id",
+        "wasb_default",
+        "container",
+        "azure.storage.blob.BlobServiceClient",
+        "airflow.providers.microsoft.azure.hooks.wasb.WasbHook",
+    ),
+    "file": AzureService(
+        "Azure Files",
+        "azure_fileshare_conn_id",
+        "azure_fileshare_default",
+        "share",
+        "azure.storage.fileshare.ShareServiceClient",
+        "airflow.providers.microsoft.azure.hooks.fileshare.AzureFileShareHook",
+    ),
 }
 
 
@@ -103,42 +122,27 @@ def azure_problems(values: dict[str, Any], place_option: str) -> list[Problem]:
     return problems
 
 
-class AzureConnection:
-    """What Blob and Files access share: identity, retries, error messages.
+class AzureConnection(StoreConnection):
+    """What Blob and Files access share: identity, error messages.
 
     :param options: the module's resolved options (see ``azure_options``).
     :param module: the module's name for messages (``AzureBlobWriter``).
     :param error_class: what permanent failures raise (``ReaderError`` or ``WriterError``).
-    :param place: the container or share, named in messages.
     """
 
-    service = "blob"
+    service: ClassVar[str]  # a key of ``SERVICES``, and the service's part of its URL
+    legacy_option = "account_key"
+    legacy_credentials = "account '{account_name}' (option account_key)"
 
-    def __init__(
-        self, options: dict[str, Any], module: str, error_class: type[OzzyError], place: str
-    ) -> None:
+    def __init__(self, options: dict[str, Any], module: str, error_class: type[OzzyError]) -> None:
         # the SDK logs every request and response at INFO; WasbHook quiets it the same way
         logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(logging.WARNING)
-        self.options = options
-        self.module = module
-        self.error_class = error_class
-        self.place = place
-        self.conn_option, self.default_conn_id = _CONNECTIONS[self.service]
-        self.retry_policy = current_policy()  # the export's budget, also in the threads it starts
-
-    @property
-    def uses_keys(self) -> bool:
-        return bool(self.options["account_key"]) and not self.options[self.conn_option]
-
-    @property
-    def conn_id(self) -> str:
-        return self.options[self.conn_option] or self.default_conn_id
-
-    def describe(self) -> str:
-        """Where the credentials come from, for messages (never the secret)."""
-        if self.uses_keys:
-            return f"account '{self.options['account_name']}' (option account_key)"
-        return f"connection '{self.conn_id}'"
+        super().__init__(options, module, error_class)
+        self.spec = SERVICES[self.service]
+        self.label = self.spec.label
+        self.conn_option, self.default_conn_id = self.spec.conn_option, self.spec.default_conn_id
+        self.place_name: str = options[self.spec.place_option]  # the container or share
+        self.place = f"{self.spec.place_option} '{self.place_name}'"
 
     def account_url(self) -> str:
         return (
@@ -149,52 +153,33 @@ class AzureConnection:
     def legacy_credential(self) -> dict[str, str]:
         return {"account_name": self.options["account_name"], "account_key": self.options["account_key"]}
 
-    def check_connection_exists(self, hook_class: Any) -> None:
+    @functools.cached_property
+    def service_client(self) -> Any:
+        """The service's SDK client: built from the legacy account keys, or taken from the
+        provider's hook for the connection (which must exist)."""
+        if self.uses_legacy:
+            client_class = _imported(self.spec.key_client)
+            return client_class(account_url=self.account_url(), credential=self.legacy_credential())
+        hook_class = _imported(self.spec.hook)
         require_connection(
             hook_class, self.conn_id, self.conn_option, self.module, self.place, self.error_class
         )
+        try:
+            return self._client_of_hook(hook_class)
+        except Exception as error:
+            raise self.translate(error) from None
 
-    # -- operations -----------------------------------------------------------------------------------
-    def run(
-        self,
-        operation: Callable[[], T],
-        name: str | None = None,
-        attempts: int | None = None,
-        action: str | None = None,
-    ) -> T:
-        """``operation()`` (SDK calls made with ``NO_SDK_RETRIES``) under Ozzy's retry policy.
-
-        :param action: what it does, for the retry log lines (default: the function's name).
-        """
-        what = f"{self.what()} {operation_label(operation, action)} {self.where_short(name)}"
-        return call_translated(
-            operation, lambda error: self.translate(error, name), attempts, what, self.retry_policy
-        )
-
-    def what(self) -> str:
-        return "Azure Files" if self.service == "file" else "Azure Blob"
-
-    def where_short(self, name: str | None) -> str:
-        """``container/name`` for the retry log lines."""
-        container = self.place.split("'")[1] if self.place.count("'") >= 2 else self.place.replace(" ", "_")
-        return f"{container}/{name}" if name else container
+    def _client_of_hook(self, hook_class: Any) -> Any:
+        """The service client of a ``hook_class`` for the connection."""
+        raise NotImplementedError
 
     # -- errors ---------------------------------------------------------------------------------------
+    def where_short(self, name: str | None) -> str:
+        """``container/name`` for the retry log lines."""
+        return f"{self.place_name}/{name}" if name else self.place_name
+
     def where(self, name: str | None) -> str:
         return f"{self.place}, {name}" if name else self.place
-
-    def translate(self, error: BaseException, name: str | None = None, stream: bool = False) -> BaseException:
-        """A transient error as one ``retries.is_transient`` knows, or a permanent Ozzy error.
-
-        ``stream``: for errors while reading an object, which the stream reader prefixes with
-        the module's name itself.
-        """
-        if isinstance(error, OzzyError):
-            return error
-        translated = self._translate(error, name)
-        if stream and isinstance(translated, OzzyError):
-            return type(translated)(str(translated).removeprefix(f"{self.module}: "))
-        return translated
 
     def _translate(self, error: BaseException, name: str | None) -> BaseException:
         from azure.core.exceptions import (
@@ -245,6 +230,12 @@ class AzureConnection:
         return self.error_class(f"{self.module}: {where}: {code or status}: {_first_line(error)}")
 
 
+def _imported(path: str) -> Any:
+    """The class at ``package.module.Class``, imported when first used (Airflow and the SDK are heavy)."""
+    module, name = path.rsplit(".", 1)
+    return getattr(importlib.import_module(module), name)
+
+
 def _first_line(error: BaseException) -> str:
     text = str(getattr(error, "message", None) or error)
     return text.strip().splitlines()[0][:300] if text.strip() else type(error).__name__
@@ -255,30 +246,15 @@ class BlobConnection(AzureConnection):
 
     service = "blob"
 
-    def __init__(self, options: dict[str, Any], module: str, error_class: type[OzzyError]) -> None:
-        self.container = options["container"]
-        super().__init__(options, module, error_class, f"container '{self.container}'")
-
-    @functools.cached_property
-    def service_client(self) -> Any:
-        if self.uses_keys:
-            from azure.storage.blob import BlobServiceClient
-
-            return BlobServiceClient(account_url=self.account_url(), credential=self.legacy_credential())
-        from airflow.providers.microsoft.azure.hooks.wasb import WasbHook
-
-        self.check_connection_exists(WasbHook)
-        try:
-            return WasbHook(wasb_conn_id=self.conn_id).get_conn()
-        except Exception as error:
-            raise self.translate(error) from None
+    def _client_of_hook(self, hook_class: Any) -> Any:
+        return hook_class(wasb_conn_id=self.conn_id).get_conn()
 
     @property
     def container_client(self) -> Any:
-        return self.service_client.get_container_client(self.container)
+        return self.service_client.get_container_client(self.place_name)
 
     def blob_client(self, name: str) -> Any:
-        return self.service_client.get_blob_client(self.container, name)
+        return self.service_client.get_blob_client(self.place_name, name)
 
     def list_prefix(self, prefix: str) -> list[tuple[str, int | None, Any]]:
         """(name, size, etag) of every blob under ``prefix``, in name order."""
@@ -344,30 +320,15 @@ class FileShareConnection(AzureConnection):
 
     service = "file"
 
-    def __init__(self, options: dict[str, Any], module: str, error_class: type[OzzyError]) -> None:
-        self.share = options["share"]
-        super().__init__(options, module, error_class, f"share '{self.share}'")
-
-    @functools.cached_property
-    def service_client(self) -> Any:
-        if self.uses_keys:
-            from azure.storage.fileshare import ShareServiceClient
-
-            return ShareServiceClient(account_url=self.account_url(), credential=self.legacy_credential())
-        from airflow.providers.microsoft.azure.hooks.fileshare import AzureFileShareHook
-
-        self.check_connection_exists(AzureFileShareHook)
-        try:
-            # the hook is bound to one path: take its service client once and derive the rest from it
-            return AzureFileShareHook(
-                share_name=self.share, azure_fileshare_conn_id=self.conn_id
-            ).share_service_client
-        except Exception as error:
-            raise self.translate(error) from None
+    def _client_of_hook(self, hook_class: Any) -> Any:
+        # the hook is bound to one path: take its service client once and derive the rest from it
+        return hook_class(
+            share_name=self.place_name, azure_fileshare_conn_id=self.conn_id
+        ).share_service_client
 
     @property
     def share_client(self) -> Any:
-        return self.service_client.get_share_client(self.share)
+        return self.service_client.get_share_client(self.place_name)
 
     def file_client(self, path: str) -> Any:
         # paths are relative to the share: exporters' filebase '/test/' is the folder test at its root

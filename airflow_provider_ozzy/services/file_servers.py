@@ -10,8 +10,9 @@ removed from the message.
 from __future__ import annotations
 
 import posixpath
+import socket
 from collections.abc import Callable, Iterable
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
 
 from airflow_provider_ozzy.core.errors import OzzyError
 from airflow_provider_ozzy.core.redaction import mask
@@ -37,9 +38,58 @@ class Endpoint(NamedTuple):
         return f"{self.scheme}://{user}{self.host}{port}"
 
 
-def timeout_option(help_text: str) -> dict[str, Any]:
-    """The ``timeout`` option of a file server module: the same bounds for SFTP and FTP."""
-    return {"type": (int, float), "minimum": 0.001, "maximum": 86400, "default": 60, "help": help_text}
+def server_options(
+    scheme: str,
+    default_port: int,
+    connection_help: str,
+    user_help: str,
+    timeout_help: str,
+    own: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """The options every module of a file server declares: the Airflow connection
+    (``<scheme>_conn_id``), or exporters' legacy host, port, user and password (also read from
+    ``EXPORTERS_<SCHEME>_USER`` / ``_PASSWORD``), the protocol's ``own`` options, and the timeout."""
+    conn_option, env = f"{scheme}_conn_id", f"EXPORTERS_{scheme.upper()}"
+    return {
+        conn_option: {
+            "type": (str, type(None)),
+            "default": None,
+            "help": f"Airflow {scheme.upper()} connection: {connection_help}. Give this or 'host'.",
+        },
+        "host": {
+            "type": (str, type(None)),
+            "default": None,
+            "help": f"Legacy: server name (without {conn_option}).",
+        },
+        "port": {
+            "type": int,
+            "minimum": 1,
+            "maximum": 65535,
+            "default": default_port,
+            "help": "Legacy: server port.",
+        },
+        f"{scheme}_user": {
+            "type": (str, type(None)),
+            "default": None,
+            "env_fallback": f"{env}_USER",
+            "help": user_help,
+        },
+        f"{scheme}_password": {
+            "type": (str, type(None)),
+            "default": None,
+            "env_fallback": f"{env}_PASSWORD",
+            "secret": True,
+            "help": "Legacy: password.",
+        },
+        **(own or {}),
+        "timeout": {
+            "type": (int, float),
+            "minimum": 0.001,
+            "maximum": 86400,
+            "default": 60,
+            "help": timeout_help,
+        },
+    }
 
 
 def server_problems(
@@ -81,26 +131,41 @@ class ShortWriteError(OSError):
 class RemoteSession(Generic[C]):
     """One connection to a file server, reopened after transient failures.
 
-    Subclasses open and close the connection and say which failures are transient and how to
-    explain them; ``run`` does the rest.
+    The connection comes from the provider's hook for the Airflow connection ``<scheme>_conn_id``,
+    or from a legacy stand-in for the hook built from the ``server_options`` (host, port, user,
+    password). Subclasses make the hook, open and close the connection, and say which failures of
+    their protocol are transient and how to explain them; ``run`` does the rest.
 
     :param owner: the module using the session, named in messages (``SFTPWriter``).
     :param error_class: what final failures become (``WriterError``, ``ReaderError``).
+    :param options: the module's resolved options (see ``server_options``).
     """
 
-    def __init__(self, owner: str, error_class: type[OzzyError]) -> None:
+    scheme: ClassVar[str]
+
+    def __init__(self, owner: str, error_class: type[OzzyError], options: dict[str, Any]) -> None:
         self.owner = owner
         self.error_class = error_class
+        self.options = options
+        self._hook: Any = None
         self._connection: C | None = None
         self.retry_policy = current_policy()  # the export's budget, also in the threads it starts
 
     # -- to implement -------------------------------------------------------------------------------
-    def endpoint(self) -> Endpoint:
+    def _airflow_hook(self, conn_id: str) -> Any:
+        """The provider's hook for the Airflow connection ``conn_id`` (imports Airflow)."""
         raise NotImplementedError
 
-    def secrets(self) -> list[str | None]:
-        """Values that must never appear in a message."""
-        return []
+    def _legacy_hook(self) -> Any:
+        """A stand-in for the hook, built from the legacy options without importing Airflow."""
+        raise NotImplementedError
+
+    def _hook_endpoint(self) -> Endpoint:
+        """Where the hook connects."""
+        raise NotImplementedError
+
+    def _hook_password(self) -> str | None:
+        raise NotImplementedError
 
     def _open(self) -> C:
         raise NotImplementedError
@@ -113,12 +178,54 @@ class RemoteSession(Generic[C]):
         return True
 
     def is_transient(self, error: BaseException) -> bool:
+        if isinstance(error, EOFError):
+            return True  # the server closed the connection
         return is_transient(error)
 
-    def explain(self, error: BaseException) -> str:
-        return f"{type(error).__name__}: {error}"
+    def _explain_protocol(self, error: BaseException) -> str | None:
+        """What ``error`` means in the protocol's terms (``None``: nothing particular)."""
+        return None
 
     # -- the session ---------------------------------------------------------------------------------
+    def hook(self) -> Any:
+        """The hook (it reads the Airflow connection once, when created), or the legacy options'
+        stand-in, which offers the same attributes and methods."""
+        if self._hook is None:
+            conn_id = self.options[f"{self.scheme}_conn_id"]
+            self._hook = self._airflow_hook(conn_id) if conn_id else self._legacy_hook()
+        return self._hook
+
+    def endpoint(self) -> Endpoint:
+        conn_id = self.options[f"{self.scheme}_conn_id"]
+        if self._hook is None and conn_id:
+            try:
+                self.hook()
+            except Exception:
+                return Endpoint(self.scheme, f"(Airflow connection '{conn_id}')", None, None)
+        if self._hook is None:
+            options = self.options
+            return Endpoint(self.scheme, options["host"], options["port"], options[f"{self.scheme}_user"])
+        return self._hook_endpoint()
+
+    def secrets(self) -> list[str | None]:
+        """Values that must never appear in a message."""
+        found = [self.options[f"{self.scheme}_password"]]
+        if self._hook is not None:
+            found.append(self._hook_password())
+        return found
+
+    def explain(self, error: BaseException) -> str:
+        """``error`` for a message: what file servers share, then the protocol's own meanings."""
+        if isinstance(error, ShortWriteError):
+            return str(error)
+        if isinstance(error, socket.gaierror):
+            return f"cannot resolve the host name: {error}"
+        if isinstance(error, ConnectionRefusedError):
+            return f"cannot connect: {error.strerror}"
+        if isinstance(error, EOFError):
+            return "the server closed the connection"
+        return self._explain_protocol(error) or f"{type(error).__name__}: {error}"
+
     def connection(self) -> C:
         if self._connection is None:
             self._connection = self._open()

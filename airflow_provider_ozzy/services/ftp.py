@@ -9,56 +9,26 @@ With ``ftp_conn_id`` the hook reads the Airflow connection (host, port, login, p
 from __future__ import annotations
 
 import ftplib
-import socket
 from typing import IO, Any
 
 from airflow_provider_ozzy.core.errors import OzzyError
-from airflow_provider_ozzy.core.retries import is_transient
 from airflow_provider_ozzy.services.file_servers import (
     Endpoint,
     RemoteSession,
-    ShortWriteError,
+    server_options,
     server_problems,
-    timeout_option,
 )
 
 DEFAULT_PORT = 21
 TRANSIENT_REPLIES = ("421", "425")  # service closing, cannot open the data connection
 
-FTP_OPTIONS: dict[str, dict[str, Any]] = {
-    "ftp_conn_id": {
-        "type": (str, type(None)),
-        "default": None,
-        "help": "Airflow FTP connection: host, port, login, password; extra 'passive' (default true). "
-        "Give this or 'host'.",
-    },
-    "host": {
-        "type": (str, type(None)),
-        "default": None,
-        "help": "Legacy: server name (without ftp_conn_id).",
-    },
-    "port": {
-        "type": int,
-        "minimum": 1,
-        "maximum": 65535,
-        "default": DEFAULT_PORT,
-        "help": "Legacy: server port.",
-    },
-    "ftp_user": {
-        "type": (str, type(None)),
-        "default": None,
-        "env_fallback": "EXPORTERS_FTP_USER",
-        "help": "Legacy: user name (none: anonymous).",
-    },
-    "ftp_password": {
-        "type": (str, type(None)),
-        "default": None,
-        "env_fallback": "EXPORTERS_FTP_PASSWORD",
-        "secret": True,
-        "help": "Legacy: password.",
-    },
-    "timeout": timeout_option("Seconds to wait for the server on every request and data transfer."),
-}
+FTP_OPTIONS = server_options(
+    "ftp",
+    DEFAULT_PORT,
+    "host, port, login, password; extra 'passive' (default true)",
+    user_help="Legacy: user name (none: anonymous).",
+    timeout_help="Seconds to wait for the server on every request and data transfer.",
+)
 
 
 def ftp_problems(values: dict[str, Any]) -> list[tuple[str, str]]:
@@ -97,42 +67,31 @@ class LegacyFTPConnection:
 class FTPSession(RemoteSession[ftplib.FTP]):
     """An ``ftplib.FTP`` from ``FTPHook.get_conn()`` (or ``LegacyFTPConnection``'s), reopened after failures."""
 
+    scheme = "ftp"
+
     def __init__(self, owner: str, error_class: type[OzzyError], options: dict[str, Any]) -> None:
-        super().__init__(owner, error_class)
-        self.options = options
-        self._hook: Any = None
-        self._connection_info: Any = None
+        super().__init__(owner, error_class, options)
+        self._connection_info: Any = None  # the Airflow connection (or the legacy stand-in)
         self.home = ""  # the login directory, where relative paths start
 
-    def hook(self) -> Any:
-        """The ``FTPHook`` (it reads the Airflow connection once, when created); for the legacy
-        options, a ``LegacyFTPConnection`` that offers the same attributes and methods."""
-        if self._hook is None and not self.options["ftp_conn_id"]:
-            self._hook = self._connection_info = LegacyFTPConnection(self.options)
-        if self._hook is None:
-            from airflow.providers.ftp.hooks.ftp import FTPHook
+    def _airflow_hook(self, conn_id: str) -> Any:
+        from airflow.providers.ftp.hooks.ftp import FTPHook
 
-            hook = FTPHook(ftp_conn_id=self.options["ftp_conn_id"])
-            self._connection_info = hook.get_connection(self.options["ftp_conn_id"])
-            self._hook = hook
-        return self._hook
+        hook = FTPHook(ftp_conn_id=conn_id)
+        self._connection_info = hook.get_connection(conn_id)
+        return hook
 
-    def endpoint(self) -> Endpoint:
-        if self._connection_info is None and self.options["ftp_conn_id"]:
-            try:
-                self.hook()
-            except Exception:
-                return Endpoint("ftp", f"(Airflow connection '{self.options['ftp_conn_id']}')", None, None)
+    def _legacy_hook(self) -> LegacyFTPConnection:
+        self._connection_info = LegacyFTPConnection(self.options)
+        return self._connection_info
+
+    def _hook_endpoint(self) -> Endpoint:
         info = self._connection_info
-        if info is None:
-            return Endpoint("ftp", self.options["host"], self.options["port"], self.options["ftp_user"])
         return Endpoint("ftp", info.host or "", info.port or DEFAULT_PORT, info.login)
 
-    def secrets(self) -> list[str | None]:
-        found = [self.options["ftp_password"]]
-        if self._connection_info is not None:
-            found.append(self._connection_info.password)
-        return found
+    def _hook_password(self) -> str | None:
+        password: str | None = self._connection_info.password
+        return password
 
     def _open(self) -> ftplib.FTP:
         hook = self.hook()
@@ -162,24 +121,13 @@ class FTPSession(RemoteSession[ftplib.FTP]):
         connection.close()
 
     def is_transient(self, error: BaseException) -> bool:
-        if isinstance(error, EOFError):
-            return True  # the server closed the control connection
         if isinstance(error, ftplib.error_temp):
             return str(error)[:3] in TRANSIENT_REPLIES
-        return is_transient(error)
+        return super().is_transient(error)
 
-    def explain(self, error: BaseException) -> str:
-        user = self.endpoint().user
+    def _explain_protocol(self, error: BaseException) -> str | None:
         if isinstance(error, ftplib.error_perm) and str(error).startswith("530"):
-            return f"authentication failed for user {user!r}: the server answered {error}"
+            return f"authentication failed for user {self.endpoint().user!r}: the server answered {error}"
         if isinstance(error, ftplib.Error):
             return f"the server answered {error}"
-        if isinstance(error, ShortWriteError):
-            return str(error)
-        if isinstance(error, socket.gaierror):
-            return f"cannot resolve the host name: {error}"
-        if isinstance(error, ConnectionRefusedError):
-            return f"cannot connect: {error.strerror}"
-        if isinstance(error, EOFError):
-            return "the server closed the connection"
-        return f"{type(error).__name__}: {error}"
+        return None

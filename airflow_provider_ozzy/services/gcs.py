@@ -20,21 +20,14 @@ import importlib.resources
 import json
 import logging
 from collections.abc import Callable
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, BinaryIO
 
 from airflow_provider_ozzy.core.errors import OzzyError, permanent
 from airflow_provider_ozzy.core.options import Problem
 from airflow_provider_ozzy.core.redaction import mask
-from airflow_provider_ozzy.core.retries import (
-    TransientError,
-    call_translated,
-    current_policy,
-    is_transient_status,
-    operation_label,
-)
-from airflow_provider_ozzy.services.stored_files import require_connection
+from airflow_provider_ozzy.core.retries import TransientError, is_transient_status
+from airflow_provider_ozzy.services.stored_files import StoreConnection, require_connection
 
-T = TypeVar("T")
 log = logging.getLogger("airflow_provider_ozzy.gcs")
 
 DEFAULT_CONN_ID = "google_cloud_default"
@@ -91,7 +84,7 @@ def md5_hex(md5_base64: str | None) -> str | None:
     return base64.b64decode(md5_base64).hex() if md5_base64 else None
 
 
-class GCSConnection:
+class GCSConnection(StoreConnection):
     """A ``storage.Client`` built from a module's options, and operations with retries and clear errors.
 
     :param options: the module's resolved options (see ``GCS_OPTIONS``).
@@ -99,32 +92,18 @@ class GCSConnection:
     :param error_class: what permanent failures raise (``ReaderError`` or ``WriterError``).
     """
 
+    label = "GCS"
+    conn_option, default_conn_id = "gcp_conn_id", DEFAULT_CONN_ID
+    legacy_option, legacy_credentials = "credentials", "explicit credentials (option 'credentials')"
+
     def __init__(self, options: dict[str, Any], module: str, error_class: type[OzzyError]) -> None:
-        self.options = options
-        self.module = module
-        self.error_class = error_class
+        super().__init__(options, module, error_class)
         self.bucket_name = bucket_name(options["bucket"])
-        self.retry_policy = current_policy()  # the export's budget, also in the threads it starts
-
-    # -- identity -------------------------------------------------------------------------------------
-    @property
-    def uses_credentials(self) -> bool:
-        return bool(self.options["credentials"]) and not self.options["gcp_conn_id"]
-
-    @property
-    def conn_id(self) -> str:
-        return self.options["gcp_conn_id"] or DEFAULT_CONN_ID
-
-    def describe(self) -> str:
-        """Where the credentials come from, for messages (never the secret)."""
-        if self.uses_credentials:
-            return "explicit credentials (option 'credentials')"
-        return f"connection '{self.conn_id}'"
 
     # -- client ---------------------------------------------------------------------------------------
     @functools.cached_property
     def client(self) -> Any:
-        if self.uses_credentials:
+        if self.uses_legacy:
             return self._client_from_credentials()
         from airflow.providers.google.cloud.hooks.gcs import GCSHook
 
@@ -196,22 +175,8 @@ class GCSConnection:
         return blob
 
     # -- operations -----------------------------------------------------------------------------------
-    def run(
-        self,
-        operation: Callable[[], T],
-        name: str | None = None,
-        attempts: int | None = None,
-        action: str | None = None,
-    ) -> T:
-        """``operation()`` (client calls made with ``retry=None``) under Ozzy's retry policy.
-
-        :param action: what it does, for the retry log lines (default: the function's name).
-        """
-        where = f"{self.bucket_name}/{name}" if name else self.bucket_name
-        what = f"GCS {operation_label(operation, action)} {where}"
-        return call_translated(
-            operation, lambda error: self.translate(error, name), attempts, what, self.retry_policy
-        )
+    def where_short(self, name: str | None) -> str:
+        return f"{self.bucket_name}/{name}" if name else self.bucket_name
 
     def list_prefix(self, prefix: str) -> list[tuple[str, int | None, Any]]:
         """(name, size, generation) of every object under ``prefix``, in name order."""
@@ -285,22 +250,11 @@ class GCSConnection:
             return True
 
     # -- errors ---------------------------------------------------------------------------------------
-    def translate(self, error: BaseException, name: str | None = None, stream: bool = False) -> BaseException:
-        """A transient error as one ``retries.is_transient`` knows, or a permanent Ozzy error.
-
-        ``stream``: for errors while reading an object, which the stream reader prefixes with
-        the module's name itself.
-        """
-        if isinstance(error, OzzyError):
-            return error
-        if stream and name and _status_of(error) == 404 and self._exists(name):
+    def _stream_failure(self, error: BaseException, name: str | None) -> BaseException | None:
+        if name and _status_of(error) == 404 and self._exists(name):
             # reads are pinned to the listed generation: gone while the object is there means replaced
             return self.error_class(self._replaced(name))
-        translated = self._translate(error, name)
-        if stream and isinstance(translated, OzzyError):
-            text = str(translated).removeprefix(f"{self.module}: ")
-            return type(translated)(text) if not isinstance(translated, TransientError) else translated
-        return translated
+        return None
 
     def _translate(self, error: BaseException, name: str | None) -> BaseException:
         place = f"gs://{self.bucket_name}/{name}" if name else f"bucket '{self.bucket_name}'"

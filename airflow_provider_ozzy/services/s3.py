@@ -27,10 +27,9 @@ from airflow_provider_ozzy.core.retries import (
     TransientError,
     call_translated,
     call_with_retries,
-    current_policy,
     is_transient_status,
 )
-from airflow_provider_ozzy.services.stored_files import require_connection
+from airflow_provider_ozzy.services.stored_files import StoreAccess, require_connection
 
 T = TypeVar("T")
 log = logging.getLogger("airflow_provider_ozzy.s3")
@@ -151,7 +150,7 @@ def part_size_problems(values: dict[str, Any], option: str) -> list[Problem]:
     return []
 
 
-class S3Connection:
+class S3Connection(StoreAccess):
     """A boto3 S3 client built from a module's options, and requests with retries and clear errors.
 
     :param options: the module's resolved options (see ``connection_options``).
@@ -160,31 +159,17 @@ class S3Connection:
     :param pool: concurrent requests the client must allow (threads of copies or part uploads).
     """
 
+    conn_option, default_conn_id = "aws_conn_id", DEFAULT_CONN_ID
+    legacy_option, legacy_credentials = "aws_access_key_id", "explicit keys (option aws_access_key_id)"
+
     def __init__(
         self, options: dict[str, Any], module: str, error_class: type[OzzyError], pool: int = 10
     ) -> None:
-        self.options = options
-        self.module = module
-        self.error_class = error_class
+        super().__init__(options, module, error_class)
         self.bucket = bucket_name(options["bucket"])
         self.pool = max(10, pool)
-        self.retry_policy = current_policy()  # the export's budget, also in the threads it starts
 
     # -- identity ---------------------------------------------------------------------------------
-    @property
-    def uses_keys(self) -> bool:
-        return bool(self.options["aws_access_key_id"] and not self.options["aws_conn_id"])
-
-    @property
-    def conn_id(self) -> str:
-        return self.options["aws_conn_id"] or DEFAULT_CONN_ID
-
-    def describe(self) -> str:
-        """Where the credentials come from, for messages (never the secret)."""
-        if self.uses_keys:
-            return "explicit keys (option aws_access_key_id)"
-        return f"connection '{self.conn_id}'"
-
     @property
     def endpoint_option(self) -> str | None:
         endpoint = self.options["endpoint_url"] or self.options["host"]
@@ -215,7 +200,7 @@ class S3Connection:
             tcp_keepalive=True,
         )
         region = self.options["aws_region"]
-        if self.uses_keys:
+        if self.uses_legacy:
             import boto3
 
             return boto3.session.Session().client(

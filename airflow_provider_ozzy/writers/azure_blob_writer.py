@@ -66,7 +66,7 @@ class AzureBlobWriter(FilebaseBaseWriter):
         def create() -> None:
             try:
                 self.azure.container_client.create_container(**NO_SDK_RETRIES)
-                self.log.info("AzureBlobWriter: created container %s", self.azure.container)
+                self.log.info("AzureBlobWriter: created container %s", self.azure.place_name)
             except ResourceExistsError:
                 pass
 
@@ -93,7 +93,7 @@ class AzureBlobWriter(FilebaseBaseWriter):
                 )
 
         self.azure.run(upload, destination)
-        self.log.debug("AzureBlobWriter: wrote %s/%s", self.azure.container, destination)
+        self.log.debug("AzureBlobWriter: wrote %s/%s", self.azure.place_name, destination)
 
     def put_stream(self, stream: BinaryIO, destination: str, size: int | None = None) -> tuple[int, str]:
         """Upload a whole stream as ``destination`` (one attempt: a stream cannot be replayed).
@@ -115,5 +115,5 @@ class AzureBlobWriter(FilebaseBaseWriter):
         return counted.size, counted.md5.hexdigest()
 
     def check_file(self, written: WrittenFile) -> list[str]:
-        where = f"{self.azure.container}/{written.name}"
+        where = f"{self.azure.place_name}/{written.name}"
         return stored_differences(where, self.azure.properties(written.name), written.size, written.md5)

@@ -68,7 +68,7 @@ class AzureFileWriter(FilebaseBaseWriter):
         def create() -> None:
             try:
                 self.azure.share_client.create_share(**NO_SDK_RETRIES)
-                self.log.info("AzureFileWriter: created share %s", self.azure.share)
+                self.log.info("AzureFileWriter: created share %s", self.azure.place_name)
             except ResourceExistsError:
                 pass
             except HttpResponseError as error:
@@ -78,7 +78,8 @@ class AzureFileWriter(FilebaseBaseWriter):
                     raise
                 # a token for one share may not create shares: the uploads tell whether it exists
                 self.log.info(
-                    "AzureFileWriter: not allowed to create share %s; using it as it is", self.azure.share
+                    "AzureFileWriter: not allowed to create share %s; using it as it is",
+                    self.azure.place_name,
                 )
 
         self.azure.run(create)
@@ -126,8 +127,8 @@ class AzureFileWriter(FilebaseBaseWriter):
             client.rename_file(destination, overwrite=True, **NO_SDK_RETRIES)
 
         self.azure.run(upload, destination)
-        self.log.debug("AzureFileWriter: wrote %s/%s", self.azure.share, destination)
+        self.log.debug("AzureFileWriter: wrote %s/%s", self.azure.place_name, destination)
 
     def check_file(self, written: WrittenFile) -> list[str]:
-        where = f"{self.azure.share}/{written.name.lstrip('/')}"
+        where = f"{self.azure.place_name}/{written.name.lstrip('/')}"
         return stored_differences(where, self.azure.properties(written.name), written.size, written.md5)

@@ -27,6 +27,9 @@ from airflow_provider_ozzy.write_buffers.base import FinishedFile
 from airflow_provider_ozzy.writers.base_writer import WrittenFile
 from airflow_provider_ozzy.writers.filebase_base_writer import FilebaseBaseWriter
 
+# the S3 call of one part of a multipart upload: ``part(operation, number, **params)``
+PartCall = Callable[..., Any]
+
 
 class S3Writer(FilebaseBaseWriter):
     """Writes files to ``bucket`` under the keys ``filebase`` gives (``out/items_0000.jl.gz``).
@@ -184,12 +187,12 @@ class S3Writer(FilebaseBaseWriter):
         part_size = max(self.options["multipart_chunksize"], -(-size // MAX_PARTS))
         ranges = [(number + 1, offset) for number, offset in enumerate(range(0, size, part_size))]
 
-        def send_parts(upload_id: str) -> list[bytes]:
+        def send_parts(part: PartCall) -> list[bytes]:
             with ThreadPoolExecutor(
                 self.options["upload_threads"], thread_name_prefix="ozzy-s3-part"
             ) as pool:
                 futures = [
-                    pool.submit(self._upload_part, local_path, key, upload_id, number, offset, part_size)
+                    pool.submit(self._upload_part, local_path, key, part, number, offset, part_size)
                     for number, offset in ranges
                 ]
                 return _results(futures)
@@ -205,35 +208,35 @@ class S3Writer(FilebaseBaseWriter):
         return expected
 
     def _upload_part(
-        self, local_path: str, key: str, upload_id: str, number: int, offset: int, length: int
+        self, local_path: str, key: str, part: PartCall, number: int, offset: int, length: int
     ) -> bytes:
         with open(local_path, "rb") as source:
             source.seek(offset)
             data = source.read(length)
         digest = hashlib.md5(data, usedforsecurity=False).digest()
-        response = self.s3.call(
-            "upload_part",
-            Bucket=self.bucket,
-            Key=key,
-            UploadId=upload_id,
-            PartNumber=number,
-            Body=data,
-            ContentMD5=base64.b64encode(digest).decode(),
-        )
+        response = part("upload_part", number, Body=data, ContentMD5=base64.b64encode(digest).decode())
         etag = str(response.get("ETag", "")).strip('"')
         if etag and etag != digest.hex():
             raise WriterError(f"S3Writer: part {number} of s3://{self.bucket}/{key} stored with ETag {etag}")
         return digest
 
     def multipart_upload(
-        self, key: str, extra: dict[str, Any], send_parts: Callable[[str], list[bytes]]
+        self, key: str, extra: dict[str, Any], send_parts: Callable[[PartCall], list[bytes]]
     ) -> tuple[dict[str, Any], list[bytes]]:
-        """Creates a multipart upload of ``key``, has ``send_parts(upload_id)`` send parts 1, 2, ...
-        (it returns their MD5 digests in order) and completes the upload: the answer and the digests.
-        Whatever fails, the upload is aborted, so S3 keeps (and bills) no orphaned parts."""
+        """Creates a multipart upload of ``key``, has ``send_parts(part)`` send parts 1, 2, ... (it
+        returns their MD5 digests in order) and completes the upload: the answer and the digests.
+        ``part(operation, number, **params)`` is the S3 call of part ``number`` of this upload
+        (``upload_part``, ``upload_part_copy``). Whatever fails, the upload is aborted, so S3 keeps
+        (and bills) no orphaned parts."""
         upload_id = self.s3.call("create_multipart_upload", Bucket=self.bucket, Key=key, **extra)["UploadId"]
+
+        def part(operation: str, number: int, **params: Any) -> Any:
+            return self.s3.call(
+                operation, Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number, **params
+            )
+
         try:
-            digests = send_parts(upload_id)
+            digests = send_parts(part)
             parts = [
                 {"PartNumber": number, "ETag": f'"{digest.hex()}"'}
                 for number, digest in enumerate(digests, start=1)

@@ -18,6 +18,7 @@ import pytest
 
 from airflow_provider_ozzy.sharding.check import MANIFEST_NAME
 from tests.e2e.conftest import load_dag
+from tests.e2e.dag_runs import xcom
 from tests.helpers import output_files
 
 
@@ -46,21 +47,13 @@ def _events(uri: str) -> list[Any]:
     return list(events)
 
 
-def _xcom(run: Any, task_id: str, key: str) -> Any:
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
-    from sqlalchemy import select
-
-    with create_session() as session:
-        row = session.scalars(
-            select(XComModel).where(
-                XComModel.dag_id == run.dag_id,
-                XComModel.run_id == run.run_id,
-                XComModel.task_id == task_id,
-                XComModel.key == key,
-            )
-        ).first()
-        return None if row is None else XComModel.deserialize_value(row)
+def _only_event(file_name: str, dag_id: str, destination: Path) -> tuple[Any, Any]:
+    """Runs the DAG ``dag_id`` of ``file_name``: its run, and the one asset event it left for ``destination``."""
+    run = load_dag(file_name, dag_id).test()
+    assert run.state == "success"
+    events = _events(f"file://{destination}")
+    assert len(events) == 1, events
+    return run, events[0]
 
 
 @pytest.fixture
@@ -74,15 +67,15 @@ def asset_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_an_export_without_outlets_leaves_an_event_for_its_destination(
     airflow_db: str, asset_paths: Path
 ) -> None:
-    run = load_dag("ozzy_assets.py", "ozzy_e2e_assets").test()
-
-    assert run.state == "success"
     destination = asset_paths / "out" / "plain"
-    events = _events(f"file://{destination}")
-    assert [(event.source_dag_id, event.source_task_id, event.source_run_id) for event in events] == [
-        ("ozzy_e2e_assets", "export", run.run_id)
-    ]
-    extra = events[0].extra
+    run, event = _only_event("ozzy_assets.py", "ozzy_e2e_assets", destination)
+
+    assert (event.source_dag_id, event.source_task_id, event.source_run_id) == (
+        "ozzy_e2e_assets",
+        "export",
+        run.run_id,
+    )
+    extra = event.extra
     assert (extra["items"], extra["files"]) == (100, 3)
     assert extra["bytes"] == sum((destination / name).stat().st_size for name in output_files(destination))
     assert extra["written_under"] == f"{destination}/items_"
@@ -96,21 +89,19 @@ def test_an_export_without_outlets_leaves_an_event_for_its_destination(
     # the source is the task's inlet asset (no event: it was read, not written)
     assert _events(f"file://{asset_paths / 'in'}") == []
 
-    assert _xcom(run, "export", "_link_OzzyOutputLink") == f"file://{destination}"
-    page = _xcom(run, "export", "_link_OzzyExportsLink")
+    assert xcom(run, "export", "_link_OzzyOutputLink") == f"file://{destination}"
+    page = xcom(run, "export", "_link_OzzyExportsLink")
     assert page.endswith("/ozzy/exports?dag_id=ozzy_e2e_assets&task_id=export"), page
 
 
 def test_a_sharded_export_leaves_one_event_for_the_whole_from_its_check_task(
     airflow_db: str, asset_paths: Path
 ) -> None:
-    run = load_dag("ozzy_assets_sharded.py", "ozzy_e2e_assets_sharded").test()
-
-    assert run.state == "success"
     destination = asset_paths / "out" / "sharded"
-    events = _events(f"file://{destination}")
-    assert [(event.source_task_id, event.source_map_index) for event in events] == [("export_check", -1)]
-    extra = events[0].extra
+    _, event = _only_event("ozzy_assets_sharded.py", "ozzy_e2e_assets_sharded", destination)
+
+    assert (event.source_task_id, event.source_map_index) == ("export_check", -1)
+    extra = event.extra
     assert (extra["items"], extra["position"]["items_read"], extra["position"]["shards"]) == (100, 100, 2)
     files = [name for name in output_files(destination) if name != MANIFEST_NAME]
     assert extra["files"] == len(files) >= 2

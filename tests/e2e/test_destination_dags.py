@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import EXAMPLE_DAGS, load_dag
-from tests.e2e.test_example_dags import _demo_items, _return_value
+from tests.e2e.dag_runs import xcom
+from tests.e2e.test_example_dags import _demo_items
 from tests.servers.moto_server import MotoServer
 from tests.servers.sftp_server import SFTPTestServer
 
@@ -70,7 +71,7 @@ def test_the_s3_export_dag_uploads_one_folder_per_country(
     keys = [entry["Key"] for entry in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
     assert keys and all(key.startswith(f"{prefix}/") for key in keys), keys
     files = {key[len(prefix) + 1 :]: s3.get_object(Bucket=bucket, Key=key)["Body"].read() for key in keys}
-    _check_files(files, items, _return_value(run, "export_orders"), prefix)
+    _check_files(files, items, xcom(run, "export_orders"), prefix)
     for key in keys:
         head = s3.head_object(Bucket=bucket, Key=key)
         assert head["Metadata"]["total"] == str(len(_items_of(files[key[len(prefix) + 1 :]])))
@@ -90,7 +91,7 @@ def test_the_sftp_export_dag_uploads_one_folder_per_country(
     assert run.state == "success"
     names = sftp_server.download(folder, tmp_path / "back")
     files = {name: (tmp_path / "back" / name).read_bytes() for name in names}
-    _check_files(files, items, _return_value(run, "export_orders"), folder)
+    _check_files(files, items, xcom(run, "export_orders"), folder)
 
 
 def test_the_destination_dags_use_the_connections_the_playground_presets() -> None:

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import EXAMPLE_DAGS, load_dag
+from tests.e2e.dag_runs import xcom
 from tests.helpers import output_files, read_json_lines, write_json_lines_gz
 
 ROOT = EXAMPLE_DAGS.parent
@@ -48,17 +49,6 @@ def _run_example(
     monkeypatch.setenv("OZZY_DEMO_INPUT", str(tmp_path / "in"))
     monkeypatch.setenv(output_variable, str(tmp_path / "out"))
     return load_dag(f"{name}.py", name, EXAMPLE_DAGS).test(**test)
-
-
-def _return_value(run: Any, task_id: str) -> Any:
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        row = session.scalars(
-            XComModel.get_many(run_id=run.run_id, dag_ids=run.dag_id, task_ids=task_id, key="return_value")
-        ).one()
-        return XComModel.deserialize_value(row)
 
 
 def _rendered_fields(run: Any, task_id: str) -> dict[str, Any]:
@@ -116,7 +106,7 @@ def test_the_local_export_dag_writes_one_csv_folder_per_country(
         ]
         assert row[6] == json.dumps(item["customer"]["vip"])
 
-    stats = _return_value(run, "export_orders")
+    stats = xcom(run, "export_orders")
     assert stats["items_read"] == stats["items_written"] == 2000
     assert stats["files_written"] == len(files)
     assert stats["finished"] is True
@@ -143,7 +133,7 @@ def test_the_yaml_config_dag_renders_its_templated_config_file(
         assert {item["country"] for item in read_json_lines(tmp_path / "out" / name)} == {name.split("/")[1]}
     rendered = _rendered_fields(run, "export_orders")["config"]
     assert f"{tmp_path / 'out'}/20260304/{{groups[0]}}/orders_" in rendered
-    assert _return_value(run, "export_orders")["items_written"] == 1000
+    assert xcom(run, "export_orders")["items_written"] == 1000
 
 
 def test_the_example_dag_reads_gzip_json_lines_written_by_others(

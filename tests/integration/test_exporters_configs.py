@@ -151,18 +151,18 @@ def test_what_exporters_ignored_is_a_warning_or_a_strict_error(
 
 
 @pytest.mark.parametrize(
-    "section", ["reader", "writer", "filter", "filter_after", "transform", "persistence"]
+    ("section", "name"),
+    [
+        ("reader", "RandomReader"),
+        ("writer", "ConsoleWriter"),
+        ("filter", "NoFilter"),
+        ("filter_after", "NoFilter"),
+        ("transform", "NoTransform"),
+        ("persistence", "PicklePersistence"),
+    ],
 )
-def test_unknown_options_exporters_refused_stay_errors(section: str) -> None:
-    names = {
-        "reader": "RandomReader",
-        "writer": "ConsoleWriter",
-        "filter": "NoFilter",
-        "filter_after": "NoFilter",
-        "transform": "NoTransform",
-        "persistence": "PicklePersistence",
-    }
-    config = _minimal(**{section: {"name": names[section], "options": {"bogus": 1}}})
+def test_unknown_options_exporters_refused_stay_errors(section: str, name: str) -> None:
+    config = _minimal(**{section: {"name": name, "options": {"bogus": 1}}})
     errors = check(load_config(config), warnings=[])
     assert len(errors) == 1 and "unknown option 'bogus'" in errors[0], errors
 

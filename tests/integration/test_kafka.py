@@ -22,7 +22,14 @@ import pytest
 from airflow_provider_ozzy.engine.config import validate
 from airflow_provider_ozzy.errors import ConfigurationError, ReaderError
 from airflow_provider_ozzy.export_managers.basic_exporter import BasicExporter
-from tests.helpers import output_files, read_json_lines, run_ozzy, skip_unless_slow_requested, write_config
+from tests.helpers import (
+    output_files,
+    read_json_lines,
+    resumable_job,
+    run_ozzy,
+    skip_unless_slow_requested,
+    write_config,
+)
 from tests.servers.kafka_server import KafkaBroker, _free_port
 
 BIG_PARTITIONS = 4
@@ -62,19 +69,11 @@ def export(
     state_id: str = "job",
     **writer: Any,
 ) -> dict[str, Any]:
-    config = {
-        "reader": {"name": name, "options": reader},
-        "writer": {
-            "name": "FSWriter",
-            "options": {
-                "filebase": str(tmp_path / "out" / "part_"),
-                "items_per_buffer_write": 30000,
-                **writer,
-            },
-        },
-        "persistence": {"name": "PicklePersistence", "options": {"file_path": str(tmp_path / "state")}},
-        "exporter_options": {"persistence_state_id": state_id, "formatter": {"name": "JsonExportFormatter"}},
-    }
+    job = {"name": name, "options": reader}
+    config = resumable_job(
+        tmp_path, job, file_name="part_", state_id=state_id, items_per_buffer_write=30000, **writer
+    )
+    config["exporter_options"]["formatter"] = {"name": "JsonExportFormatter"}
     return BasicExporter(config).export()
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from airflow.sdk import DAG, Asset, task
 
 from airflow_provider_ozzy.operators.ozzy_export import OzzyExportOperator
+from tests.e2e.dag_parts import folder_export
 
 INPUT = os.environ.get("OZZY_ASSET_INPUT", "/nonexistent/input")
 OUTPUT = os.environ.get("OZZY_ASSET_OUTPUT", "/nonexistent/output")
@@ -21,8 +22,7 @@ OUTPUT = os.environ.get("OZZY_ASSET_OUTPUT", "/nonexistent/output")
 with DAG("ozzy_asset_producer", schedule=None, start_date=datetime(2026, 1, 1), catchup=False) as producer:
     OzzyExportOperator(
         task_id="export",
-        reader={"name": "FSReader", "options": {"input": {"dir": INPUT, "pattern": r"\.jl$"}}},
-        writer={"name": "FSWriter", "options": {"filebase": f"{OUTPUT}/produced/items_"}},
+        **folder_export(INPUT, f"{OUTPUT}/produced/items_"),
         # a task process that cannot start on a loaded machine fails the try before the export runs
         retries=2,
         retry_delay=timedelta(seconds=2),

@@ -9,6 +9,7 @@ from datetime import datetime
 from airflow.sdk import DAG
 
 from airflow_provider_ozzy.operators.sharded_export import ozzy_sharded_export
+from tests.e2e.dag_parts import folder_export
 
 INPUT = os.environ.get("OZZY_E2E_ASSETS_INPUT", "/nonexistent/input")
 OUTPUT = os.environ.get("OZZY_E2E_ASSETS_OUTPUT", "/nonexistent/output")
@@ -17,9 +18,5 @@ with DAG("ozzy_e2e_assets_sharded", schedule=None, start_date=datetime(2026, 1, 
     ozzy_sharded_export(
         "export",
         shards=2,
-        reader={"name": "FSReader", "options": {"input": {"dir": INPUT, "pattern": r"\.jl$"}}},
-        writer={
-            "name": "FSWriter",
-            "options": {"filebase": f"{OUTPUT}/sharded/items_", "items_per_buffer_write": 40},
-        },
+        **folder_export(INPUT, f"{OUTPUT}/sharded/items_", items_per_buffer_write=40),
     )

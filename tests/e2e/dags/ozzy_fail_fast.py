@@ -15,14 +15,11 @@ from datetime import datetime, timedelta
 from airflow.sdk import DAG
 
 from airflow_provider_ozzy.operators.ozzy_export import OzzyExportOperator
+from tests.e2e.dag_parts import jl_reader
 
 INPUT = os.environ.get("OZZY_E2E_FAIL_FAST_INPUT", "/nonexistent/input")
 OUTPUT = os.environ.get("OZZY_E2E_FAIL_FAST_OUTPUT", "/nonexistent/output")
 RETRIES = {"retries": 3, "retry_delay": timedelta(0)}
-
-
-def _reader() -> dict:
-    return {"name": "FSReader", "options": {"input": {"dir": INPUT, "pattern": r"\.jl$"}}}
 
 
 def _count_retry(context: dict) -> None:
@@ -37,7 +34,7 @@ def _count_retry(context: dict) -> None:
 with DAG("ozzy_e2e_fail_fast", schedule=None, start_date=datetime(2026, 1, 1), catchup=False) as dag:
     OzzyExportOperator(
         task_id="missing_connection",
-        reader=_reader(),
+        reader=jl_reader(INPUT),
         writer={
             "name": "S3Writer",
             "options": {
@@ -51,7 +48,7 @@ with DAG("ozzy_e2e_fail_fast", schedule=None, start_date=datetime(2026, 1, 1), c
     )
     OzzyExportOperator(
         task_id="bad_after_rendering",
-        reader=_reader(),
+        reader=jl_reader(INPUT),
         writer={
             "name": "FSWriter",
             "options": {

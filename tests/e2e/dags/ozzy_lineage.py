@@ -12,6 +12,7 @@ from datetime import datetime
 from airflow.sdk import DAG
 
 from airflow_provider_ozzy.operators.ozzy_export import OzzyExportOperator
+from tests.e2e.dag_parts import folder_export
 
 INPUT = os.environ.get("OZZY_E2E_LINEAGE_INPUT", "/nonexistent/input")
 OUTPUT = os.environ.get("OZZY_E2E_LINEAGE_OUTPUT", "/nonexistent/output")
@@ -19,9 +20,5 @@ OUTPUT = os.environ.get("OZZY_E2E_LINEAGE_OUTPUT", "/nonexistent/output")
 with DAG("ozzy_lineage", schedule=None, start_date=datetime(2026, 1, 1), catchup=False) as dag:
     OzzyExportOperator(
         task_id="export",
-        reader={"name": "FSReader", "options": {"input": {"dir": INPUT, "pattern": r"\.jl$"}}},
-        writer={
-            "name": "FSWriter",
-            "options": {"filebase": OUTPUT + "/{{ ds_nodash }}/items_", "items_per_buffer_write": 30},
-        },
+        **folder_export(INPUT, OUTPUT + "/{{ ds_nodash }}/items_", items_per_buffer_write=30),
     )

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from airflow.sdk import DAG
 
 from airflow_provider_ozzy.operators.ozzy_export import OzzyExportOperator
+from tests.e2e.dag_parts import paced_reader, write_pid
 
 ITEMS = int(os.environ.get("OZZY_E2E_RUNTIME_ITEMS", "1000"))
 BATCH = int(os.environ.get("OZZY_E2E_RUNTIME_BATCH", "100"))
@@ -42,10 +43,7 @@ def _record(context: dict, event: str, found: dict) -> None:
 
 
 def on_execute(context: dict) -> None:
-    pid_file = os.path.join(EVIDENCE, f"try-{context['ti'].try_number}.pid")
-    with open(pid_file + ".tmp", "w") as handle:
-        handle.write(str(os.getpid()))
-    os.replace(pid_file + ".tmp", pid_file)  # the test polls for it: never seen half-written
+    write_pid(EVIDENCE, f"try-{context['ti'].try_number}.pid")
     _record(context, "start", _store_values(context))
 
 
@@ -64,10 +62,7 @@ def on_failure(context: dict) -> None:
 with DAG("ozzy_e2e_runtime", schedule=None, start_date=datetime(2026, 1, 1), catchup=False) as dag:
     OzzyExportOperator(
         task_id="export",
-        reader={
-            "name": "tests.e2e.paced_modules.PacedRandomReader",
-            "options": {"number_of_items": ITEMS, "batch_size": BATCH, "seconds_per_batch": PACE},
-        },
+        reader=paced_reader(ITEMS, BATCH, PACE),
         writer={
             "name": "FSWriter",
             "options": {"filebase": f"{OUTPUT}/items_", "items_per_buffer_write": BATCH},

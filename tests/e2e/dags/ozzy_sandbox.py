@@ -15,6 +15,7 @@ from datetime import datetime
 from airflow.sdk import DAG
 
 from airflow_provider_ozzy.operators.ozzy_export import OzzyExportOperator
+from tests.e2e.dag_parts import write_pid
 
 INPUT = os.environ.get("OZZY_E2E_SANDBOX_INPUT", "/nonexistent/input.jl.gz")
 OUTPUT = os.environ.get("OZZY_E2E_SANDBOX_OUTPUT", "/nonexistent/output")
@@ -22,10 +23,7 @@ EVIDENCE = os.environ.get("OZZY_E2E_SANDBOX_EVIDENCE", "/nonexistent/evidence")
 
 
 def on_execute(context: dict) -> None:
-    pid_file = os.path.join(EVIDENCE, f"{context['ti'].task_id}.pid")
-    with open(pid_file + ".tmp", "w") as handle:
-        handle.write(str(os.getpid()))
-    os.replace(pid_file + ".tmp", pid_file)
+    write_pid(EVIDENCE, f"{context['ti'].task_id}.pid")
 
 
 with DAG("ozzy_e2e_sandbox", schedule=None, start_date=datetime(2026, 1, 1), catchup=False) as dag:

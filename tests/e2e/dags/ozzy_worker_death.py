@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from airflow.sdk import DAG
 
 from airflow_provider_ozzy.operators.ozzy_export import OzzyExportOperator
+from tests.e2e.dag_parts import paced_reader, write_pid
 
 DAG_ID = os.environ.get("OZZY_E2E_DEATH_DAG_ID", "ozzy_e2e_worker_death")
 ITEMS = int(os.environ.get("OZZY_E2E_DEATH_ITEMS", "1000"))
@@ -25,19 +26,13 @@ EVIDENCE = os.environ.get("OZZY_E2E_DEATH_EVIDENCE", "/nonexistent/evidence")
 
 
 def on_execute(context: dict) -> None:
-    pid_file = os.path.join(EVIDENCE, f"try-{context['ti'].try_number}.pid")
-    with open(pid_file + ".tmp", "w") as handle:
-        handle.write(str(os.getpid()))
-    os.replace(pid_file + ".tmp", pid_file)  # the test polls for it: never seen half-written
+    write_pid(EVIDENCE, f"try-{context['ti'].try_number}.pid")
 
 
 with DAG(DAG_ID, schedule=None, start_date=datetime(2026, 1, 1), catchup=False) as dag:
     OzzyExportOperator(
         task_id="export",
-        reader={
-            "name": "tests.e2e.paced_modules.PacedRandomReader",
-            "options": {"number_of_items": ITEMS, "batch_size": 100, "seconds_per_batch": PACE},
-        },
+        reader=paced_reader(ITEMS, 100, PACE),
         writer=json.loads(WRITER)
         if WRITER
         else {"name": "FSWriter", "options": {"filebase": "/nonexistent/"}},

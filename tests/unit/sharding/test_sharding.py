@@ -16,7 +16,7 @@ from airflow_provider_ozzy.export_managers.basic_exporter import BasicExporter
 from airflow_provider_ozzy.operators.ozzy_export import _shard_report
 from airflow_provider_ozzy.sharding.check import ShardCheckError, check_shards, write_manifest
 from airflow_provider_ozzy.sharding.planning import apply_shard, assign, plan_shards, sharding_problems
-from tests.helpers import read_json_lines
+from tests.helpers import read_json_lines, resumable_job
 
 
 def _inputs(folder: Path, files: int, per_file: int) -> list[int]:
@@ -32,22 +32,8 @@ def _inputs(folder: Path, files: int, per_file: int) -> list[int]:
 
 
 def _config(tmp_path: Path, **writer: Any) -> dict[str, Any]:
-    return {
-        "reader": {
-            "name": "FSReader",
-            "options": {"input": {"dir": str(tmp_path / "in")}, "batch_size": 100},
-        },
-        "writer": {
-            "name": "FSWriter",
-            "options": {
-                "filebase": str(tmp_path / "out" / "items_"),
-                "items_per_buffer_write": 150,
-                **writer,
-            },
-        },
-        "persistence": {"name": "PicklePersistence", "options": {"file_path": str(tmp_path / "state")}},
-        "exporter_options": {"persistence_state_id": "job"},
-    }
+    reader = {"name": "FSReader", "options": {"input": {"dir": str(tmp_path / "in")}, "batch_size": 100}}
+    return resumable_job(tmp_path, reader, file_name="items_", items_per_buffer_write=150, **writer)
 
 
 def _run_shard(config: dict[str, Any], shard: dict[str, Any]) -> dict[str, Any]:
