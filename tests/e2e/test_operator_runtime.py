@@ -98,11 +98,13 @@ def _run_id() -> str | None:
 
 
 def _wait(what: str, check: Any, process: subprocess.Popen[bytes], log: Path) -> Any:
-    return wait_for(what, check, process, log, timeout=90)
+    # generous: on two loaded cores `airflow dags test` parses every e2e DAG (a minute) before try 1
+    return wait_for(what, check, process, log, timeout=300)
 
 
-# the tests of one killed run share it (module fixture): under pytest-xdist they run on one worker
-pytestmark = pytest.mark.xdist_group("killed-run")
+# the tests of one killed run share it (module fixture): under pytest-xdist they run on one worker;
+# the first test also waits for the run's three tries
+pytestmark = [pytest.mark.xdist_group("killed-run"), pytest.mark.timeout(1200)]
 
 
 @pytest.fixture(scope="module")

@@ -99,6 +99,12 @@ def test_wheel_ships_py_typed_license_and_the_provider_entry_point(distributions
 def test_sdist_holds_what_a_rebuild_needs(distributions: Distributions) -> None:
     with tarfile.open(distributions.sdist) as archive:
         names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
-    assert {"pyproject.toml", "README.md", "LICENSE", "CHANGELOG.md", "airflow_provider_ozzy/py.typed"} <= names
+    assert {
+        "pyproject.toml",
+        "README.md",
+        "LICENSE",
+        "CHANGELOG.md",
+        "airflow_provider_ozzy/py.typed",
+    } <= names
     sources = {str(path.relative_to(ROOT)) for path in (ROOT / "airflow_provider_ozzy").rglob("*.py")}
     assert sources <= names, sorted(sources - names)[:5]
