@@ -9,6 +9,7 @@ as they are and the database converts them.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from itertools import chain
 from typing import Any
@@ -91,6 +92,33 @@ def column_kind(values: list[Any]) -> str | None:
 def _ints_fit(values: list[Any]) -> bool:
     ints = [value for value in values if type(value) is int]
     return not ints or (min(ints) >= _INT64[0] and max(ints) <= _INT64[1])
+
+
+class NotJson(ValueError):
+    """Values that JSON lines would give back changed (dates, decimals, NaN, keys that are not
+    text): the writer reads them from its formatted buffer file instead."""
+
+
+_JSON_TYPES = frozenset({type(None), bool, int, float, str, dict, list})
+
+
+def as_json(values: list[Any]) -> list[Any]:
+    """``values`` as formatting them into JSON lines and parsing them back would give them: the
+    list itself in the usual case, nested objects and lists as their JSON text, NaN and infinities
+    as ``None`` (orjson writes null). Raises ``NotJson`` for types the round trip would change."""
+    types = set(map(type, values))
+    if not types <= _JSON_TYPES:
+        raise NotJson(f"values of type {sorted(t.__name__ for t in types - _JSON_TYPES)}")
+    if float in types:
+        floats = [value for value in values if type(value) is float]
+        if not math.isfinite(sum(floats)):  # rare: a NaN or an infinity (or a sum beyond float)
+            values = [None if type(v) is float and not math.isfinite(v) else v for v in values]
+    if dict in types or list in types:
+        try:
+            values = [json_text(v) if type(v) is dict or type(v) is list else v for v in values]
+        except TypeError as error:  # a nested value the formatter's fallback would have turned
+            raise NotJson(str(error)) from None
+    return values
 
 
 class ColumnValueError(ValueError):
@@ -192,6 +220,8 @@ def flatten(item: dict[str, Any], separator: str, prefix: str = "") -> dict[str,
     """Nested objects become columns ``parent<separator>child``; lists and empty objects stay values."""
     flat: dict[str, Any] = {}
     for key, value in item.items():
+        if type(key) is not str:  # JSON writes it as text of its own (true, 1.0): read it back
+            raise NotJson(f"key {key!r}")
         name = f"{prefix}{separator}{key}" if prefix else str(key)
         if isinstance(value, dict) and value:
             flat.update(flatten(value, separator, name))

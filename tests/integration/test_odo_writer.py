@@ -28,6 +28,7 @@ from airflow_provider_ozzy.engine.config import validate
 from airflow_provider_ozzy.errors import ConfigurationError, WriterError
 from airflow_provider_ozzy.export_managers.basic_exporter import BasicExporter
 from airflow_provider_ozzy.services import sql_columns as cols
+from airflow_provider_ozzy.writers.odo_writer import ledger_name
 from tests.crash_harness import CrashHarness, CrashReport, Trigger
 from tests.helpers import postgres_connection, run_ozzy, write_config
 from tests.servers.databases import DatabaseServer
@@ -46,12 +47,30 @@ class Target:
     engine: sqlalchemy.engine.Engine
     server: DatabaseServer | None
 
-    def rows(self, order: str = "_ozzy_file, _ozzy_row") -> list[dict[str, Any]]:
+    def rows(self, order: str = "_ozzy_file_id") -> list[dict[str, Any]]:
+        return self._select(self.table, order)
+
+    def ledger(self) -> list[dict[str, Any]]:
+        """The ledger's rows (one per file written), in file id order."""
+        schema, _, name = self.table.rpartition(".")
+        return self._select(f"{schema}.{ledger_name(name)}" if schema else ledger_name(name), "file_id")
+
+    def _select(self, table: str, order: str) -> list[dict[str, Any]]:
         quoted = self.engine.dialect.identifier_preparer.quote
-        table = ".".join(quoted(part) for part in self.table.split("."))
+        table = ".".join(quoted(part) for part in table.split("."))
         with self.engine.connect() as connection:
-            result = connection.execute(text(f"SELECT * FROM {table} ORDER BY {order}"))
+            result = connection.execute(text(f"SELECT * FROM {table} ORDER BY {quoted(order)}"))
             return [dict(row._mapping) for row in result]
+
+    def file_of_rows(self) -> dict[int, str]:
+        """Ledger file key of each file id."""
+        return {row["file_id"]: row["file"] for row in self.ledger()}
+
+    def drop(self, table: str) -> None:
+        """``table`` and its ledger, when they exist."""
+        with self.engine.begin() as connection:
+            for name in (table, ledger_name(table)):
+                connection.execute(text(f"DROP TABLE IF EXISTS {name}"))
 
     def columns(self) -> dict[str, str]:
         schema, _, name = self.table.rpartition(".")
@@ -70,9 +89,9 @@ def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
         server = request.getfixturevalue(f"{name}_server")
         url = server.url
     engine = sqlalchemy.create_engine(url)
-    yield Target(name, url, table, engine, server)
-    with engine.begin() as connection:
-        connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
+    target = Target(name, url, table, engine, server)
+    yield target
+    target.drop(table)
     engine.dispose()
 
 
@@ -111,17 +130,19 @@ def check_volume(target: Target, tmp_path: Path, total: int) -> None:
     assert stats["finished"] and stats["items_written"] == total and stats["files_written"] == 5
     key = target.engine.dialect.identifier_preparer.quote("key")
     with target.engine.connect() as connection:
-        count, distinct, low, high, jobs = connection.execute(
+        count, distinct, low, high, files = connection.execute(
             text(
-                f"SELECT COUNT(*), COUNT(DISTINCT {key}), MIN({key}), MAX({key}), COUNT(DISTINCT _ozzy_job) "
+                f"SELECT COUNT(*), COUNT(DISTINCT {key}), MIN({key}), MAX({key}), COUNT(DISTINCT _ozzy_file_id) "
                 f"FROM {target.table}"
             )
         ).one()
-    assert (count, distinct, low, high, jobs) == (total, total, 0, total - 1, 1)
+    assert (count, distinct, low, high, files) == (total, total, 0, total - 1, 5)
+    ledger = target.ledger()
+    assert (
+        len({row["job"] for row in ledger}) == 1 and [row["row_count"] for row in ledger] == [total // 5] * 5
+    )
     assert target.columns() == {
-        "_ozzy_job": "text",
-        "_ozzy_file": "text",
-        "_ozzy_row": "int",
+        "_ozzy_file_id": "int",
         "key": "int",
         "country_code": "text",
         "state": "text",
@@ -151,12 +172,12 @@ class KillProbe:
         self.baselines: dict[int, int] = {}
         self.engine = sqlalchemy.create_engine(target.url, poolclass=sqlalchemy.pool.StaticPool)
         if target.name == "postgresql":
-            # a transaction that changes the table holds a ROW EXCLUSIVE lock on it from its DELETE to
-            # its commit, whichever statement (DELETE, COPY) it last ran
+            # a transaction that changes the table or its ledger holds a ROW EXCLUSIVE lock on it from
+            # its first INSERT to its commit, whichever statement (INSERT, COPY) it last ran
             self.open_sql = (
                 "SELECT COUNT(*) FROM pg_locks JOIN pg_class ON pg_locks.relation = pg_class.oid "
-                f"WHERE pg_class.relname = '{target.table}' AND pg_locks.mode = 'RowExclusiveLock' "
-                "AND pg_locks.pid <> pg_backend_pid()"
+                f"WHERE pg_class.relname IN ('{target.table}', '{ledger_name(target.table)}') "
+                "AND pg_locks.mode = 'RowExclusiveLock' AND pg_locks.pid <> pg_backend_pid()"
             )
         else:
             self.open_sql = (
@@ -173,10 +194,9 @@ class KillProbe:
 
     def __call__(self, since: int) -> int:
         if self.mode == "committed":
-            exists = inspect(self.engine).has_table(self.target.table)
-            files = (
-                self._scalar(f"SELECT COUNT(*) FROM {self.target.table} WHERE _ozzy_row = 0") if exists else 0
-            )
+            ledger = ledger_name(self.target.table)
+            exists = inspect(self.engine).has_table(ledger)
+            files = self._scalar(f"SELECT COUNT(*) FROM {ledger}") if exists else 0
             return files - self.baselines.setdefault(since, files)
         if (
             self.target.name == "sqlite"
@@ -227,10 +247,14 @@ def crash_run(
     assert len(keys) == items and sorted(keys) == list(range(items)), (
         f"{len(keys)} rows, {len(set(keys))} distinct keys for {items} items\n{report.describe()}"
     )
-    assert keys == list(range(items)), "rows are not in input order along files\n" + report.describe()
-    files = sorted({row["_ozzy_file"] for row in rows})
-    assert files == [f"{n:06d}" for n in range(-(-items // per_file))]
-    assert len({row["_ozzy_job"] for row in rows}) == 1
+    ledger = target.ledger()
+    assert sorted(row["file"] for row in ledger) == [f"{n:06d}" for n in range(-(-items // per_file))]
+    assert len({row["job"] for row in ledger}) == 1
+    files = target.file_of_rows()
+    by_file = {key: int(files[row["_ozzy_file_id"]]) for row in rows for key in [row["key"]]}
+    assert all(by_file[key] == key // per_file for key in keys), (
+        "rows in the wrong file\n" + report.describe()
+    )
     return report
 
 
@@ -264,7 +288,7 @@ def test_resume_from_an_older_commit_replaces_rows_already_written(target: Targe
     (state_dir / "job").write_bytes(saved["state"])
     resumed = BasicExporter(config, resume=True).export()
     assert resumed["finished"] and resumed["items_read_this_run"] > 1600
-    keys = [row["key"] for row in target.rows()]
+    keys = [row["key"] for row in target.rows("key")]
     assert keys == list(range(2000))
 
 
@@ -296,7 +320,7 @@ def test_declared_schema_makes_the_columns(target: Target, tmp_path: Path) -> No
         "score": "float",
     }
     assert "flag" not in kinds and "extra" not in kinds  # not declared: not stored
-    rows = target.rows()
+    rows = target.rows("id")
     assert [row["id"] for row in rows] == [1, 2, 3]
     assert [json.loads(row["address"]) for row in rows] == [item["address"] for item in ITEMS]
     assert [row["score"] for row in rows] == [None, None, None]
@@ -325,7 +349,7 @@ def test_declared_json_schema_with_flatten(target: Target, tmp_path: Path) -> No
         "address_city": "text",
         "address_zip": "int",
     }
-    rows = target.rows()
+    rows = target.rows("id")
     assert [(row["address_city"], row["address_zip"]) for row in rows] == [
         ("Cork", 7),
         ("Lyon", None),
@@ -336,10 +360,10 @@ def test_declared_json_schema_with_flatten(target: Target, tmp_path: Path) -> No
 
 def test_inferred_schema_flattens_and_widens(target: Target, tmp_path: Path) -> None:
     items = [
-        {"n": 1, "b": True, "deep": {"x": {"y": 1}}},
-        {"n": 2, "b": False},
-        {"n": 2.5, "b": 3, "new": "later"},  # a second file: n widens to float, b to int, new column
-        {"n": "text", "b": 4},  # a third file: n widens to text
+        {"i": 0, "n": 1, "b": True, "deep": {"x": {"y": 1}}},
+        {"i": 1, "n": 2, "b": False},
+        {"i": 2, "n": 2.5, "b": 3, "new": "later"},  # a second file: n widens to float, b to int, new column
+        {"i": 3, "n": "text", "b": 4},  # a third file: n widens to text
     ]
     config = odo_config(
         target, jsonl_reader(tmp_path / "in.jl", items), items_per_buffer_write=2, flatten=True
@@ -349,7 +373,7 @@ def test_inferred_schema_flattens_and_widens(target: Target, tmp_path: Path) -> 
     assert kinds["deep.x.y"] == "int" and kinds["new"] == "text"
     if target.name != "sqlite":  # SQLite columns keep any value: its types never change
         assert kinds["n"] == "text" and kinds["b"] == "int"
-    rows = target.rows()
+    rows = target.rows("i")
     assert [str(row["n"]) for row in rows] == ["1", "2", "2.5", "text"]
     assert [int(row["b"]) for row in rows] == [1, 0, 3, 4]
     assert [row["new"] for row in rows] == [None, None, "later", None]
@@ -358,7 +382,7 @@ def test_inferred_schema_flattens_and_widens(target: Target, tmp_path: Path) -> 
 def test_nested_values_are_json_text_without_flatten(target: Target, tmp_path: Path) -> None:
     config = odo_config(target, jsonl_reader(tmp_path / "in.jl", ITEMS))
     run_export(config, tmp_path / "state")
-    rows = target.rows()
+    rows = target.rows("id")
     assert [json.loads(row["address"]) for row in rows] == [item["address"] for item in ITEMS]
     assert [None if row["tags"] is None else json.loads(row["tags"]) for row in rows] == [["x"], None, []]
     assert [row["extra"] for row in rows] == [None, 5, None]
@@ -370,7 +394,7 @@ def test_rerunning_a_finished_file_replaces_its_rows(target: Target, tmp_path: P
     config["exporter_options"] = {"persistence_state_id": "same-job"}
     run_export(config, tmp_path / "state1")
     run_export(config, tmp_path / "state2")
-    assert [row["id"] for row in target.rows()] == [1, 2, 3]
+    assert [row["id"] for row in target.rows("id")] == [1, 2, 3]
 
 
 # -- the bulk paths (COPY on PostgreSQL, executemany elsewhere) carry any value exactly -----------------
@@ -406,7 +430,7 @@ def test_hostile_text_values_round_trip_exactly(target: Target, tmp_path: Path) 
 def test_a_column_named_with_placeholder_characters(target: Target, tmp_path: Path) -> None:
     items = [{"100% sure?": index, "a\tb": f"v{index}"} for index in range(5)]
     run_export(odo_config(target, jsonl_reader(tmp_path / "in.jl", items)), tmp_path / "state")
-    rows = target.rows("_ozzy_file, _ozzy_row")
+    rows = target.rows("a\tb")
     assert [{key: row[key] for key in items[0]} for row in rows] == items
 
 
@@ -449,8 +473,7 @@ def test_generated_values_round_trip_exactly(
             for item in items
         ]
     finally:
-        with target.engine.begin() as connection:
-            connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
+        target.drop(table)
 
 
 def test_a_value_the_database_refuses_leaves_none_of_its_file(target: Target, tmp_path: Path) -> None:
@@ -555,7 +578,7 @@ def test_wrong_password_never_shown(mariadb_server: DatabaseServer, tmp_path: Pa
 def test_existing_table_without_key_columns_is_refused(target: Target, tmp_path: Path) -> None:
     with target.engine.begin() as connection:
         connection.execute(text(f"CREATE TABLE {target.table} (id INTEGER)"))
-    with pytest.raises(WriterError, match="exists without the columns _ozzy_job, _ozzy_file, _ozzy_row"):
+    with pytest.raises(WriterError, match="exists without the column _ozzy_file_id that makes resumes exact"):
         run_export(odo_config(target, random_reader(10, 10)), tmp_path / "state")
 
 
@@ -634,8 +657,9 @@ def test_grouped_items_share_the_table(target: Target, tmp_path: Path) -> None:
     stats = run_export(config, tmp_path / "state")
     rows = target.rows()
     assert sorted(row["key"] for row in rows) == list(range(3000))
-    assert all(row["_ozzy_file"].startswith(row["country_code"] + "/") for row in rows)
-    assert len({row["_ozzy_file"] for row in rows}) == stats["files_written"]
+    files = target.file_of_rows()
+    assert all(files[row["_ozzy_file_id"]].startswith(row["country_code"] + "/") for row in rows)
+    assert len({row["_ozzy_file_id"] for row in rows}) == len(files) == stats["files_written"]
 
 
 def test_check_consistency_counts_rows(target: Target, tmp_path: Path) -> None:
