@@ -20,9 +20,9 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from functools import partial
-from itertools import chain, repeat
+from itertools import chain
 from typing import Any
 
 import orjson
@@ -519,7 +519,7 @@ class OdoWriter(BaseWriter):
                 file_id = found.file_id
                 connection.execute(update(ledger).where(key).values(row_count=count, md5=md5))
                 connection.execute(delete(table).where(table.c[FILE_ID] == file_id))
-            self._insert(connection, [FILE_ID, *names], zip(repeat(file_id, count), *values, strict=True))
+            self._insert(connection, [FILE_ID, *names], [[file_id] * count, *values])
 
         self._run(f"insert {count} row(s) of file {part} into", record, conflicts=True)
 
@@ -530,18 +530,18 @@ class OdoWriter(BaseWriter):
 
         def replace(connection: Connection) -> None:
             connection.execute(delete(table).where(table.c[JOB] == self.job_key, table.c[FILE] == part))
-            keys = (repeat(self.job_key, count), repeat(part, count), range(count))
-            self._insert(connection, [JOB, FILE, ROW, *names], zip(*keys, *values, strict=True))
+            keys: list[list[Any]] = [[self.job_key] * count, [part] * count, list(range(count))]
+            self._insert(connection, [JOB, FILE, ROW, *names], [*keys, *values])
 
         self._run(f"insert {count} row(s) of file {part} into", replace)
 
-    def _insert(self, connection: Connection, names: list[str], rows: Iterable[tuple[Any, ...]]) -> None:
+    def _insert(self, connection: Connection, names: list[str], columns: list[list[Any]]) -> None:
         insert_rows(
             connection,
             self._table_name,
             self._schema_name,
             names,
-            list(rows),
+            columns,
             self.options["insert_batch_size"],
         )
 
