@@ -12,6 +12,8 @@ import dataclasses
 import json
 import os
 import random
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -22,13 +24,14 @@ import pytest
 import sqlalchemy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import inspect, text
+from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, UniqueConstraint, inspect, text
 
 from airflow_provider_ozzy.engine.config import validate
 from airflow_provider_ozzy.errors import ConfigurationError, WriterError
+from airflow_provider_ozzy.export_formatter.json_export_formatter import JsonExportFormatter
 from airflow_provider_ozzy.export_managers.basic_exporter import BasicExporter
 from airflow_provider_ozzy.services import sql_columns as cols
-from airflow_provider_ozzy.writers.odo_writer import ledger_name
+from airflow_provider_ozzy.writers.odo_writer import OdoWriter, ledger_name
 from tests.crash_harness import CrashHarness, CrashReport, Trigger
 from tests.helpers import postgres_connection, run_ozzy, write_config
 from tests.servers.databases import DatabaseServer
@@ -59,7 +62,8 @@ class Target:
         quoted = self.engine.dialect.identifier_preparer.quote
         table = ".".join(quoted(part) for part in table.split("."))
         with self.engine.connect() as connection:
-            result = connection.execute(text(f"SELECT * FROM {table} ORDER BY {quoted(order)}"))
+            columns = ", ".join(quoted(name.strip()) for name in order.split(","))
+            result = connection.execute(text(f"SELECT * FROM {table} ORDER BY {columns}"))
             return [dict(row._mapping) for row in result]
 
     def file_of_rows(self) -> dict[int, str]:
@@ -290,6 +294,142 @@ def test_resume_from_an_older_commit_replaces_rows_already_written(target: Targe
     assert resumed["finished"] and resumed["items_read_this_run"] > 1600
     keys = [row["key"] for row in target.rows("key")]
     assert keys == list(range(2000))
+
+
+def test_resume_skips_files_the_ledger_has_and_rewrites_one_recorded_otherwise(
+    target: Target, tmp_path: Path
+) -> None:
+    """A file in the ledger committed whole: the resume leaves its rows alone (marked here to see
+    it) instead of replacing them; a file recorded with other content is replaced."""
+    state_dir = tmp_path / "state"
+    config = odo_config(target, random_reader(2000, 100), items_per_buffer_write=130)
+    config["exporter_options"] = {"persistence_state_id": "job"}
+    config["persistence"] = {"name": "PicklePersistence", "options": {"file_path": str(state_dir)}}
+    saved: dict[str, bytes] = {}
+
+    def progress(counters: dict[str, Any]) -> None:
+        if counters.get("items_read") == 300 and not saved:
+            saved["state"] = (state_dir / "job").read_bytes()
+
+    assert BasicExporter(config, progress=progress).export()["finished"]
+    (state_dir / "job").write_bytes(saved["state"])
+    ledger = ledger_name(target.table)
+    with target.engine.begin() as connection:
+        connection.execute(text(f"UPDATE {target.table} SET state = 'untouched'"))
+        connection.execute(text(f"UPDATE {ledger} SET md5 = 'other content' WHERE file = '000010'"))
+    assert BasicExporter(config, resume=True).export()["finished"]
+    rows = target.rows("key")
+    assert [row["key"] for row in rows] == list(range(2000))
+    files = target.file_of_rows()
+    replaced = {row["key"] for row in rows if row["state"] != "untouched"}
+    assert replaced == set(range(1300, 1430))  # file 10 only
+    assert {files[row["_ozzy_file_id"]] for row in rows if row["key"] in replaced} == {"000010"}
+    assert len(target.ledger()) == 16
+
+
+def block_inserts(target: Target, connection: sqlalchemy.Connection) -> None:
+    """Hold, in ``connection``'s open transaction, a lock that makes inserts into the (empty) data
+    table wait (not those into its ledger)."""
+    if target.name == "postgresql":
+        connection.execute(text(f"LOCK TABLE {target.table} IN SHARE MODE"))
+    else:  # InnoDB: a locking read of an empty table locks the gap where rows would go
+        connection.execute(text(f"SELECT * FROM {target.table} FOR UPDATE"))
+
+
+def waiting_on_locks(target: Target) -> int:
+    """Transactions of this table or its ledger waiting for a lock (MariaDB: inserting, which they
+    only do this long while they wait)."""
+    if target.name == "postgresql":
+        sql = (
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            f"AND query LIKE '%{target.table}%'"
+        )
+    else:  # INNODB_TRX may miss a transaction waiting in its first statement: statements in progress
+        sql = (
+            "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE STATE = 'Update' "
+            f"AND INFO LIKE 'INSERT INTO {target.table}%'"
+        )
+    with target.engine.connect() as connection:
+        return int(connection.execute(text(sql)).scalar() or 0)
+
+
+@pytest.mark.parametrize("target", ["postgresql", "mariadb"], indirect=True)
+def test_two_writers_of_one_file_at_once_leave_it_once(target: Target) -> None:
+    """Two resumes of one job writing the same file at the same moment: the first one's ledger row
+    makes the second wait; once the first commits, the second finds the file there and skips it.
+    Both finish without error and the file's rows are in the table once."""
+    items = [{"id": number} for number in range(3)]
+    writers = []
+    for _ in range(2):
+        writer = OdoWriter({"url": target.url, "table": target.table, "schema": {"id": "int"}})
+        writer.bind_job("one-job")
+        writer.open(JsonExportFormatter({}), None)
+        writers.append(writer)
+    failures: list[BaseException] = []
+
+    def write(writer: OdoWriter) -> None:
+        try:
+            writer.write_batch({(): items}, 0)
+            writer.flush()
+        except BaseException as error:  # reported by the test thread
+            failures.append(error)
+
+    threads = [threading.Thread(target=write, args=(writer,)) for writer in writers]
+    blocker = target.engine.connect()
+    try:
+        with blocker.begin():
+            block_inserts(target, blocker)
+            for waiting, thread in enumerate(threads, 1):
+                thread.start()
+                deadline = time.monotonic() + 30
+                while waiting_on_locks(target) < waiting:
+                    assert time.monotonic() < deadline, f"writer {waiting} never waited for a lock"
+                    time.sleep(0.05)
+        for thread in threads:
+            thread.join(60)
+    finally:
+        blocker.close()
+        for writer in writers:
+            writer.close()
+    assert not failures, failures
+    assert sorted(row["id"] for row in target.rows()) == [0, 1, 2]
+    assert [(row["job"], row["file"], row["row_count"]) for row in target.ledger()] == [
+        ("one-job", "000000", 3)
+    ]
+
+
+def test_a_table_made_before_the_ledger_keeps_its_layout(target: Target, tmp_path: Path) -> None:
+    """Tables of earlier versions (text key columns under a unique key, no ledger) still take
+    exports: new columns are added, a second run of the job replaces its rows, no ledger appears."""
+    Table(
+        target.table,
+        MetaData(),
+        Column("_ozzy_job", String(191), nullable=False),
+        Column("_ozzy_file", String(191), nullable=False),
+        Column("_ozzy_row", Integer, nullable=False),
+        Column("key", BigInteger, nullable=True),
+        UniqueConstraint("_ozzy_job", "_ozzy_file", "_ozzy_row", name=f"{target.table}_ozzy_key"),
+        mysql_charset="utf8mb4",
+    ).create(target.engine)
+    config = odo_config(target, random_reader(500, 100), items_per_buffer_write=130)
+    config["exporter_options"] = {"persistence_state_id": "old-layout"}
+    run_export(config, tmp_path / "state1")
+    run_export(config, tmp_path / "state2")
+    rows = target.rows("_ozzy_file, _ozzy_row")
+    assert [row["key"] for row in rows] == list(range(500))
+    assert {row["_ozzy_job"] for row in rows} == {"old-layout"}
+    assert [row["_ozzy_row"] for row in rows[:3]] == [0, 1, 2]
+    assert not inspect(target.engine).has_table(ledger_name(target.table))
+    assert set(target.columns()) == {
+        "_ozzy_job",
+        "_ozzy_file",
+        "_ozzy_row",
+        "key",
+        "country_code",
+        "state",
+        "city",
+        "value",
+    }
 
 
 @pytest.mark.slow
