@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
@@ -101,23 +102,35 @@ def _insert_literals(connection: Connection, head: str, columns: Sequence[Sequen
         start = end
 
 
-def _quoted(texts: Iterable[str]) -> Iterable[str]:
+# characters PyMySQL escapes that a single-quoted literal needs escaped (it also escapes ``"``,
+# which reads the same either way): a column without any is quoted as it is
+_NEEDS_BACKSLASH = re.compile(r"[\\'\x00\n\r\x1a]")
+
+
+def _quoted(texts: Sequence[str]) -> Iterable[str]:
     from pymysql.converters import escape_string
 
+    if _NEEDS_BACKSLASH.search("".join(texts)) is None:
+        return map("'{}'".format, texts)
     return map("'{}'".format, map(escape_string, texts))
 
 
-def _quoted_doubling(texts: Iterable[str]) -> Iterable[str]:
+def _quoted_doubling(texts: Sequence[str]) -> Iterable[str]:
     """Texts for a server in NO_BACKSLASH_ESCAPES mode (PyMySQL's ``escape_string`` then)."""
+    if "'" not in "".join(texts):
+        return map("'{}'".format, texts)
     return map("'{}'".format, (text.replace("'", "''") for text in texts))
 
 
-def _floats(numbers: Iterable[float]) -> Iterable[str]:
+def _floats(numbers: Sequence[float]) -> Iterable[str]:
     """``repr``, with ``e0`` added so MySQL reads a DOUBLE, not a DECIMAL (as PyMySQL does)."""
-    return (text if "e" in text else text + "e0" for text in map(float.__repr__, numbers))
+    texts = list(map(float.__repr__, numbers))
+    if "e" not in "".join(texts):
+        return map("{}e0".format, texts)
+    return (text if "e" in text else text + "e0" for text in texts)
 
 
-_LITERALS: dict[type, Callable[[Iterable[Any]], Iterable[str]]] = {
+_LITERALS: dict[type, Callable[[Sequence[Any]], Iterable[str]]] = {
     int: partial(map, int.__repr__),
     float: _floats,
     bool: partial(map, {True: "1", False: "0"}.__getitem__),
@@ -130,7 +143,7 @@ def _literals(dbapi_connection: Any, values: Sequence[Any]) -> list[str]:
 
     types = set(map(type, values))
     types.discard(type(None))
-    convert: Callable[[Iterable[Any]], Iterable[str]]
+    convert: Callable[[Sequence[Any]], Iterable[str]]
     if types == {str}:
         doubling = dbapi_connection.server_status & SERVER_STATUS_NO_BACKSLASH_ESCAPES
         convert = _quoted_doubling if doubling else _quoted

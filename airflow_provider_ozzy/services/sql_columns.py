@@ -170,6 +170,8 @@ def stored_values(values: list[Any], kind: str) -> list[Any]:
 def nul_at(values: list[Any]) -> int | None:
     """Place of the first text value holding NUL, which PostgreSQL's text cannot store."""
     types = set(map(type, values))
+    if str not in types:
+        return None
     if types <= {str, type(None)}:
         texts = list(filter(None, values))
     else:
