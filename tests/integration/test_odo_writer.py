@@ -14,6 +14,7 @@ import os
 import random
 import threading
 import time
+import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -565,6 +566,18 @@ def test_hostile_text_values_round_trip_exactly(target: Target, tmp_path: Path) 
     run_export(odo_config(target, jsonl_reader(tmp_path / "in.jl", items, batch_size=3)), tmp_path / "state")
     rows = target.rows("id")
     assert [{key: row[key] for key in items[0]} for row in rows] == items
+
+
+@pytest.mark.parametrize("target", ["mariadb"], indirect=True)
+def test_hostile_texts_on_a_server_without_backslash_escapes(target: Target, tmp_path: Path) -> None:
+    """In NO_BACKSLASH_ESCAPES mode a backslash is a plain character: the INSERT literals double
+    quotes only (as PyMySQL does), so texts still come back exactly."""
+    mode = urllib.parse.quote("SET SESSION sql_mode = 'NO_BACKSLASH_ESCAPES'")
+    url = f"{target.url}?init_command={mode}"
+    items = [{"id": index, "text": value} for index, value in enumerate([*HOSTILE_TEXTS, "it's", "a\\'b"])]
+    config = odo_config(target, jsonl_reader(tmp_path / "in.jl", items, batch_size=3), url=url)
+    run_export(config, tmp_path / "state")
+    assert [{key: row[key] for key in items[0]} for row in target.rows("id")] == items
 
 
 def test_a_column_named_with_placeholder_characters(target: Target, tmp_path: Path) -> None:
