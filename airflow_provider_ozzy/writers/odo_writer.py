@@ -20,7 +20,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import partial
 from itertools import chain
 from typing import Any
@@ -568,12 +568,12 @@ class OdoWriter(BaseWriter):
         if self.flat:
             separator = self.options["flatten_separator"]
             items = [cols.flatten(item, separator) for item in items]
-        names = self._declared or dict.fromkeys(chain.from_iterable(items))
-        if any(type(name) is not str for name in names):
+        keys = dict.fromkeys(chain.from_iterable(items))
+        if any(type(key) is not str for key in keys):
             raise cols.NotJson("a field name that is not text")
-        columns = cols.columns_of(items, names)
         if self._declared is not None:
-            self._warn_undeclared(items)
+            self._warn_undeclared(keys)
+        columns = cols.columns_of(items, self._declared or keys)
         return {name: cols.as_json(values) for name, values in columns.items()}
 
     def _parsed(self, finished: FinishedFile) -> dict[str, list[Any]]:
@@ -587,12 +587,13 @@ class OdoWriter(BaseWriter):
             separator = self.options["flatten_separator"]
             items = [cols.flatten(item, separator) for item in items]
         if self._declared is not None:
-            self._warn_undeclared(items)
+            self._warn_undeclared(chain.from_iterable(items))
             return cols.columns_of(items, self._declared)
         return cols.columns_of(items)
 
-    def _warn_undeclared(self, items: list[dict[str, Any]]) -> None:
-        extra = set(chain.from_iterable(items)) - self._declared.keys() - self._ignored  # type: ignore[union-attr]
+    def _warn_undeclared(self, keys: Iterable[str]) -> None:
+        assert self._declared is not None
+        extra = set(keys) - self._declared.keys() - self._ignored
         if extra:
             self._ignored |= extra
             self.log.warning("OdoWriter: fields not in option 'schema' are not stored: %s", sorted(extra))
