@@ -6,17 +6,17 @@ The items are RandomReader's (5 fields, one nested object), made by the reader i
 Cases, in this process, in interleaved rounds (median shown):
 
 - **ozzy**: ``BasicExporter`` RandomReader -> OdoWriter (inferred table, a transaction per 10,000
-  rows, resumable row keys, delete-then-insert per file), PicklePersistence committing every batch;
+  rows recording the file in the ledger table), PicklePersistence committing every batch;
 - **copy** (PostgreSQL): psycopg2, each batch of 10,000 written by ``csv.writer`` into a buffer and
   loaded with ``COPY ... FROM STDIN (FORMAT csv)``, a commit per batch;
 - **copy_keyed** (PostgreSQL): the copy loop plus what exactly-once costs in the database:
-  Ozzy's key columns under a unique index, and a delete of the batch's rows before its COPY;
+  a ledger row per batch (unique by job and file) and the file id column on every row;
 - **execute_values** (PostgreSQL): psycopg2's ``execute_values``, pages of 1,000, a commit per batch;
 - **executemany** (MariaDB: PyMySQL, which sends multi-row INSERTs; SQLite: sqlite3): the
   driver's ``executemany`` with tuples, a commit per batch;
 - **sqlalchemy**: ``connection.execute(table.insert(), rows)`` in pages of 1,000.
 
-The loops create a table of the same columns, without Ozzy's key columns or unique index. Every
+The loops create a table of the same columns, without Ozzy's file id column or ledger. Every
 case's row count is checked after it ran. Shown: median seconds, rows/s, and ozzy's ratio to each
 loop (loop seconds / ozzy seconds: 1.0 is as fast as the loop).
 """
@@ -32,7 +32,7 @@ import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,7 @@ from sqlalchemy import BigInteger, Column, Double, MetaData, Table, Text, text
 
 from airflow_provider_ozzy.export_managers.basic_exporter import BasicExporter
 from airflow_provider_ozzy.readers.random_reader import RandomReader
+from airflow_provider_ozzy.writers.odo_writer import ledger_name
 
 URLS = {
     "postgresql": "postgresql+psycopg2://postgres@127.0.0.1:5432/test",
@@ -81,39 +82,45 @@ def ozzy_case(url: str, n: int, work: Path, table: str) -> None:
     BasicExporter(config).export()
 
 
+def copy_rows(cursor: Any, table: str, names: list[str], rows: Iterable[tuple[Any, ...]]) -> None:
+    """The loop's COPY: ``rows`` written by ``csv.writer`` into a buffer, then loaded."""
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    buffer.seek(0)
+    cursor.copy_expert(f"COPY {table} ({', '.join(names)}) FROM STDIN (FORMAT csv)", buffer)
+
+
 def copy_case(n: int, table: str) -> None:
     connection = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="test")
     with connection.cursor() as cursor:
         cursor.execute(DDL.format(table=table))
         connection.commit()
         for rows in batches(n):
-            buffer = io.StringIO()
-            csv.writer(buffer).writerows(rows)
-            buffer.seek(0)
-            cursor.copy_expert(f"COPY {table} ({', '.join(COLUMNS)}) FROM STDIN (FORMAT csv)", buffer)
+            copy_rows(cursor, table, COLUMNS, rows)
             connection.commit()
     connection.close()
 
 
 def copy_keyed_case(n: int, table: str) -> None:
-    """The COPY loop with what exactly-once adds in the database: Ozzy's three key columns under
-    a unique index, and a delete of the batch's rows before its COPY, in the batch's transaction."""
+    """The COPY loop with what exactly-once adds in the database: the batch's ledger row (unique by
+    job and file) inserted in the batch's transaction, and its id on every row."""
     connection = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="test")
     job = uuid.uuid4().hex
+    ledger = ledger_name(table)
     with connection.cursor() as cursor:
+        cursor.execute(DDL.format(table=table).replace("(key", "(_ozzy_file_id BIGINT NOT NULL, key"))
         cursor.execute(
-            DDL.format(table=table).replace("(key", "(_ozzy_job TEXT, _ozzy_file TEXT, _ozzy_row BIGINT, key")
+            f"CREATE TABLE {ledger} (file_id BIGSERIAL PRIMARY KEY, job VARCHAR(191) NOT NULL, "
+            "file VARCHAR(191) NOT NULL, row_count BIGINT NOT NULL, md5 VARCHAR(32) NOT NULL, UNIQUE (job, file))"
         )
-        cursor.execute(f"CREATE UNIQUE INDEX ON {table} (_ozzy_job, _ozzy_file, _ozzy_row)")
         connection.commit()
         for number, rows in enumerate(batches(n)):
-            part = f"{number:06d}"
-            buffer = io.StringIO()
-            csv.writer(buffer).writerows((job, part, index, *row) for index, row in enumerate(rows))
-            buffer.seek(0)
-            cursor.execute(f"DELETE FROM {table} WHERE _ozzy_job = %s AND _ozzy_file = %s", (job, part))
-            names = ", ".join(["_ozzy_job", "_ozzy_file", "_ozzy_row", *COLUMNS])
-            cursor.copy_expert(f"COPY {table} ({names}) FROM STDIN (FORMAT csv)", buffer)
+            cursor.execute(
+                f"INSERT INTO {ledger} (job, file, row_count, md5) VALUES (%s, %s, %s, %s) RETURNING file_id",
+                (job, f"{number:06d}", len(rows), "0" * 32),
+            )
+            file_id = cursor.fetchone()[0]
+            copy_rows(cursor, table, ["_ozzy_file_id", *COLUMNS], ((file_id, *row) for row in rows))
             connection.commit()
     connection.close()
 
@@ -171,11 +178,14 @@ def sqlalchemy_case(url: str, n: int, table_name: str) -> None:
 
 
 def count_and_drop(url: str, table: str) -> int:
+    """Rows in ``table``; then the table and its ledger (Ozzy's) are dropped."""
     engine = sqlalchemy.create_engine(url)
     with engine.begin() as connection:
         quoted = connection.dialect.identifier_preparer.quote(table)
         count = connection.execute(text(f"SELECT count(*) FROM {quoted}")).scalar()
         connection.execute(text(f"DROP TABLE {quoted}"))
+        ledger = connection.dialect.identifier_preparer.quote(ledger_name(table))
+        connection.execute(text(f"DROP TABLE IF EXISTS {ledger}"))
     engine.dispose()
     return int(count or 0)
 

@@ -51,6 +51,7 @@ from airflow_provider_ozzy.services.sql import (
     CONNECTION_DRIVERS,
     airflow_connection,
     connection_driver,
+    mask_secrets,
     parse_url,
     safe_url,
     server_url,
@@ -370,14 +371,7 @@ class AlchemyPersistence(LockedPersistence):
         return self._redact(message)
 
     def _redact(self, text: str) -> str:
-        secrets = {self.url.password, self.options["password"], os.environ.get(PASSWORD_ENV)}
-        for secret in secrets:
-            if isinstance(secret, str) and secret:
-                text = text.replace(secret, "***")
-                quoted = urllib.parse.quote(secret, safe="")
-                if quoted != secret:
-                    text = text.replace(quoted, "***")
-        return text
+        return mask_secrets(text, (self.url.password, self.options["password"], os.environ.get(PASSWORD_ENV)))
 
     def _create_table(self) -> None:
         with self._transaction("create the job table") as connection:

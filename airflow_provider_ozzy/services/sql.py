@@ -6,6 +6,8 @@ psycopg2 and PyMySQL), and how a URL is shown in messages (never with its passwo
 
 from __future__ import annotations
 
+import urllib.parse
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import URL, make_url
@@ -38,6 +40,15 @@ def parse_url(text: str) -> URL:
 def safe_url(url: URL) -> str:
     """``url`` for messages: the password, if any, shown as ``***``."""
     return url.render_as_string(hide_password=True)
+
+
+def mask_secrets(text: str, secrets: Iterable[object]) -> str:
+    """``text`` with each secret (skipping blanks and non-strings) shown as ``***``, also in its
+    URL-quoted form, which is how a password appears inside a rendered URL."""
+    for secret in secrets:
+        if isinstance(secret, str) and secret:
+            text = text.replace(secret, "***").replace(urllib.parse.quote(secret, safe=""), "***")
+    return text
 
 
 def airflow_connection(conn_id: str, who: str, error_class: type[OzzyError], detail: str = "") -> Any:

@@ -6,20 +6,26 @@ faster way that a user loading a table by hand would take, and that stays inside
 transaction, so the writer's delete-then-insert per file keeps resumes exact:
 
 - PostgreSQL: ``COPY ... FROM STDIN`` (psycopg2 ``copy_expert``, psycopg 3 ``cursor.copy``);
-- MySQL/MariaDB: the driver's ``executemany``, which PyMySQL and mysqlclient send as multi-row
-  ``INSERT ... VALUES (...), (...)`` statements of up to about 1 MB;
+- MySQL/MariaDB with PyMySQL: multi-row ``INSERT ... VALUES (...), (...)`` statements of up to
+  about 1 MB, as PyMySQL's ``executemany`` sends them, but with each column's literals made at
+  once (``map`` over the column with PyMySQL's own escaping rules) instead of a chain of Python
+  calls per value; other MySQL drivers: their ``executemany``;
 - SQLite and other DB-API drivers: ``executemany`` on the connection's cursor (drivers of a named
   parameter style: SQLAlchemy's insert).
 
-Values arrive as the writer converted them (``None``, bool, int, float, str; other SQL types as
-the item had them): the database converts them as it would a parameter.
+Values arrive by column, as the writer converted them (``None``, bool, int, float, str; other SQL
+types as the item had them): the database converts them as it would a parameter.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+import re
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Sequence
+from functools import partial
+from itertools import accumulate
 from typing import Any
 
 from sqlalchemy import column, insert
@@ -31,6 +37,8 @@ from sqlalchemy.exc import DBAPIError
 _COPY_CHUNK = 1 << 20
 _ROWS_PER_SLICE = 2000
 _PLACEHOLDERS = {"format": "%s", "pyformat": "%s", "qmark": "?"}
+# PyMySQL's ``Cursor.max_stmt_length``: its executemany cuts multi-row INSERTs at this size
+_MYSQL_STATEMENT_BYTES = 1024000
 
 
 def insert_rows(
@@ -38,24 +46,31 @@ def insert_rows(
     table: str,
     schema: str | None,
     names: Sequence[str],
-    rows: list[tuple[Any, ...]],
+    columns: Sequence[Sequence[Any]],
     page: int = 1000,
 ) -> None:
-    """Insert ``rows`` (tuples in the order of ``names``) into ``schema.table`` on ``connection``:
-    one COPY on PostgreSQL, else ``page`` rows per ``executemany``."""
-    if not rows:
+    """Insert the rows given as ``columns`` (one value list per name in ``names``, all as long)
+    into ``schema.table`` on ``connection``: one COPY on PostgreSQL, multi-row INSERTs of ``page``
+    rows at most on MySQL, else ``page`` rows per ``executemany``."""
+    if not columns or not columns[0]:
         return
     dialect = connection.dialect
     # quoted as SQLAlchemy quotes them for a driver that formats parameters (a % doubled)
     target = _qualified(connection, table, schema)
-    columns = ", ".join(dialect.identifier_preparer.quote(name) for name in names)
+    quoted = ", ".join(dialect.identifier_preparer.quote(name) for name in names)
     if dialect.name == "postgresql" and dialect.driver in ("psycopg2", "psycopg"):
         # COPY is not formatted: a name's % stays single
-        head = f"COPY {target} ({columns})"
+        head = f"COPY {target} ({quoted})"
         if "%%" in dialect.identifier_preparer.quote_identifier("%"):
             head = head.replace("%%", "%")
-        _copy(connection, f"{head} FROM STDIN (FORMAT csv)", rows)
+        _copy(connection, f"{head} FROM STDIN (FORMAT csv)", columns)
         return
+    if dialect.name in ("mysql", "mariadb") and dialect.driver == "pymysql":
+        # sent unformatted (no parameters): a name's % stays single
+        head = f"INSERT INTO {target} ({quoted.replace('%%', '%')}) VALUES "
+        _insert_literals(connection, head, columns, page)
+        return
+    rows = list(zip(*columns, strict=True))
     placeholder = _PLACEHOLDERS.get(dialect.paramstyle)
     if placeholder is None:  # a driver of another parameter style: SQLAlchemy's own path
         clause = table_clause(table, *(column(name) for name in names), schema=schema)
@@ -65,24 +80,100 @@ def insert_rows(
         return
     # SQLAlchemy hands a list of tuples to the cursor's executemany as it is (no bind processing)
     # and wraps driver errors as for any statement
-    statement = f"INSERT INTO {target} ({columns}) VALUES ({', '.join([placeholder] * len(names))})"
+    statement = f"INSERT INTO {target} ({quoted}) VALUES ({', '.join([placeholder] * len(names))})"
     for start in range(0, len(rows), page):
         connection.exec_driver_sql(statement, rows[start : start + page])  # type: ignore[arg-type]
 
 
-def _copy(connection: Connection, statement: str, rows: list[tuple[Any, ...]]) -> None:
-    """``COPY ... FROM STDIN`` of ``rows`` on the connection's cursor; driver errors are raised as
-    SQLAlchemy's (a lost connection marked invalidated, so the caller's retry takes a new one)."""
+def _insert_literals(connection: Connection, head: str, columns: Sequence[Sequence[Any]], page: int) -> None:
+    """Multi-row INSERTs of literal rows, each statement under PyMySQL's size limit (a row longer
+    than that goes alone, as with PyMySQL)."""
+    dbapi_connection = connection.connection.dbapi_connection
+    literals = [_literals(dbapi_connection, values) for values in columns]
+    rows = list(map("({})".format, map(",".join, zip(*literals, strict=True))))
+    # bytes, as the limit counts them, with the comma after each row
+    ends = list(accumulate(map((1).__add__, map(len, map(str.encode, rows)))))
+    start, used = 0, 0
+    plain = connection.execution_options(no_parameters=True)  # no % formatting of the values
+    while start < len(rows):
+        end = min(start + page, max(start + 1, bisect_right(ends, used + _MYSQL_STATEMENT_BYTES - len(head))))
+        plain.exec_driver_sql(head + ",".join(rows[start:end]))
+        used = ends[end - 1]
+        start = end
+
+
+# characters PyMySQL escapes that a single-quoted literal needs escaped (it also escapes ``"``,
+# which reads the same either way): a column without any is quoted as it is
+_NEEDS_BACKSLASH = re.compile(r"[\\'\x00\n\r\x1a]")
+
+
+def _quoted(texts: Sequence[str]) -> Iterable[str]:
+    from pymysql.converters import escape_string
+
+    if _NEEDS_BACKSLASH.search("".join(texts)) is None:
+        return map("'{}'".format, texts)
+    return map("'{}'".format, map(escape_string, texts))
+
+
+def _quoted_doubling(texts: Sequence[str]) -> Iterable[str]:
+    """Texts for a server in NO_BACKSLASH_ESCAPES mode (PyMySQL's ``escape_string`` then)."""
+    if "'" not in "".join(texts):
+        return map("'{}'".format, texts)
+    return map("'{}'".format, (text.replace("'", "''") for text in texts))
+
+
+def _floats(numbers: Sequence[float]) -> Iterable[str]:
+    """``repr``, with ``e0`` added so MySQL reads a DOUBLE, not a DECIMAL (as PyMySQL does)."""
+    texts = list(map(float.__repr__, numbers))
+    if "e" not in "".join(texts):
+        return map("{}e0".format, texts)
+    return (text if "e" in text else text + "e0" for text in texts)
+
+
+_LITERALS: dict[type, Callable[[Sequence[Any]], Iterable[str]]] = {
+    int: partial(map, int.__repr__),
+    float: _floats,
+    bool: partial(map, {True: "1", False: "0"}.__getitem__),
+}
+
+
+def _literals(dbapi_connection: Any, values: Sequence[Any]) -> list[str]:
+    """SQL literals of ``values`` as PyMySQL's ``executemany`` writes them, a column at a time."""
+    from pymysql.constants.SERVER_STATUS import SERVER_STATUS_NO_BACKSLASH_ESCAPES
+
+    types = set(map(type, values))
+    types.discard(type(None))
+    convert: Callable[[Sequence[Any]], Iterable[str]]
+    if types == {str}:
+        doubling = dbapi_connection.server_status & SERVER_STATUS_NO_BACKSLASH_ESCAPES
+        convert = _quoted_doubling if doubling else _quoted
+    elif len(types) == 1 and next(iter(types)) in _LITERALS:
+        convert = _LITERALS[next(iter(types))]
+    else:  # anything else (dates, decimals, mixed types, only NULLs): PyMySQL's own conversion
+        with dbapi_connection.cursor() as cursor:
+            return [cursor.mogrify("%s", (value,)) for value in values]
+    if None not in values:
+        return list(convert(values))
+    made = iter(convert([value for value in values if value is not None]))
+    return ["NULL" if value is None else next(made) for value in values]
+
+
+def _copy(connection: Connection, statement: str, columns: Sequence[Sequence[Any]]) -> None:
+    """``COPY ... FROM STDIN`` of the rows of ``columns`` on the connection's cursor; driver errors
+    are raised as SQLAlchemy's (a lost connection marked invalidated, so the caller's retry takes a
+    new one)."""
     dialect = connection.dialect
     dbapi_connection = connection.connection.dbapi_connection
     assert dbapi_connection is not None
     cursor = dbapi_connection.cursor()
     try:
         if dialect.driver == "psycopg2":
-            cursor.copy_expert(statement, _CopyCsv(rows), _COPY_CHUNK)
+            # NULL is an unquoted empty field: None replaced a column at a time, not per row
+            csv_columns = [[_NULL if v is None else v for v in c] if None in c else c for c in columns]
+            cursor.copy_expert(statement, _CopyCsv(list(zip(*csv_columns, strict=True))), _COPY_CHUNK)
         else:  # psycopg 3
             with cursor.copy(statement) as copy:
-                for row in rows:
+                for row in zip(*columns, strict=True):
                     copy.write_row(row)
     except dialect.loaded_dbapi.Error as error:
         lost = dialect.is_disconnect(error, dbapi_connection, cursor)
@@ -118,8 +209,8 @@ _NULL = _Null()
 
 
 class _CopyCsv(io.TextIOBase):
-    """The rows as COPY CSV, written by the C ``csv`` writer a slice at a time as psycopg2 reads
-    them (the file's text is never all in memory beside its rows)."""
+    """The rows (``None`` already ``_NULL``) as COPY CSV, written by the C ``csv`` writer a slice at
+    a time as psycopg2 reads them (the file's text is never all in memory beside its rows)."""
 
     def __init__(self, rows: list[tuple[Any, ...]]) -> None:
         self._rows = rows
@@ -138,10 +229,7 @@ class _CopyCsv(io.TextIOBase):
             self._next += len(rows)
             self._buffer.seek(0)
             self._buffer.truncate()
-            self._writer.writerows(
-                row if None not in row else [_NULL if value is None else value for value in row]
-                for row in rows
-            )
+            self._writer.writerows(rows)
             self._pending += self._buffer.getvalue()
         text, self._pending = self._pending[:wanted], self._pending[wanted:]
         return text

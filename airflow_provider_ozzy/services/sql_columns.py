@@ -9,8 +9,10 @@ as they are and the database converts them.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
-from itertools import chain
+from functools import partial
+from itertools import chain, repeat
 from typing import Any
 
 import orjson
@@ -69,7 +71,7 @@ def columns_of(items: list[dict[str, Any]], names: Iterable[str] | None = None) 
     speed (``set(map(type, ...))``, ``min``/``max``) instead of once per value in Python."""
     if names is None:
         names = dict.fromkeys(chain.from_iterable(items))
-    return {name: [item.get(name) for item in items] for name in names}
+    return {name: list(map(dict.get, items, repeat(name))) for name in names}
 
 
 def needed_kinds(columns: dict[str, list[Any]]) -> dict[str, str | None]:
@@ -80,17 +82,57 @@ def needed_kinds(columns: dict[str, list[Any]]) -> dict[str, str | None]:
 def column_kind(values: list[Any]) -> str | None:
     """The narrowest kind holding every one of ``values`` (``None``: only nulls)."""
     kind: str | None = None
-    for each in set(map(type, values)):
+    types = set(map(type, values))
+    for each in types:
         each_kind = _TYPE_KINDS.get(each, TEXT)
-        if each_kind == INT and not _ints_fit(values):
+        if each_kind == INT and not _ints_fit(values, types):
             each_kind = TEXT  # an integer beyond 64 bits
         kind = wider(kind, each_kind)
     return kind
 
 
-def _ints_fit(values: list[Any]) -> bool:
-    ints = [value for value in values if type(value) is int]
+def _ints_fit(values: list[Any], types: set[type]) -> bool:
+    """Whether the ints among ``values`` (whose types are ``types``) fit 64 bits."""
+    ints = values if types == {int} else [value for value in values if type(value) is int]
     return not ints or (min(ints) >= _INT64[0] and max(ints) <= _INT64[1])
+
+
+class NotJson(ValueError):
+    """Values that JSON lines would give back changed (dates, decimals, NaN, keys that are not
+    text): the writer reads them from its formatted buffer file instead."""
+
+
+_JSON_TYPES = frozenset({type(None), bool, int, float, str, dict, list})
+
+
+def as_json(values: list[Any]) -> list[Any]:
+    """``values`` as formatting them into JSON lines and parsing them back would give them: the
+    list itself in the usual case, nested objects and lists as their JSON text, NaN and infinities
+    as ``None`` (orjson writes null). Raises ``NotJson`` for types the round trip would change."""
+    types = set(map(type, values))
+    if not types <= _JSON_TYPES:
+        raise NotJson(f"values of type {sorted(t.__name__ for t in types - _JSON_TYPES)}")
+    if float in types and not _finite(values, types):  # rare: NaN or an infinity
+        values = [None if type(v) is float and not math.isfinite(v) else v for v in values]
+    if dict in types or list in types:
+        try:
+            if types <= {dict, list}:
+                values = list(map(bytes.decode, map(_dumps, values)))
+            else:
+                values = [json_text(v) if type(v) is dict or type(v) is list else v for v in values]
+        except TypeError as error:  # a nested value the formatter's fallback would have turned
+            raise NotJson(str(error)) from None
+    return values
+
+
+def _finite(values: list[Any], types: set[type]) -> bool:
+    """Whether every float of ``values`` is finite (a sum beyond float range answers no)."""
+    if types <= {float, int, bool, type(None)}:
+        try:
+            return math.isfinite(sum(filter(None, values)))
+        except OverflowError:  # an int beyond float range
+            pass
+    return math.isfinite(sum(value for value in values if type(value) is float))
 
 
 class ColumnValueError(ValueError):
@@ -105,11 +147,15 @@ def stored_values(values: list[Any], kind: str) -> list[Any]:
     """``values`` as a column of ``kind`` stores them; the list itself when none needs converting
     (the usual case). Raises ``ColumnValueError`` for a value that does not fit."""
     types = set(map(type, values))
-    types.discard(type(None))
+    if None in values:
+        types.discard(type(None))
+        ints = [value for value in values if type(value) is int] if kind == INT and types == {int} else []
+    else:
+        ints = values
     if (
         not types
         or types == {PLAIN_TYPES.get(kind)}
-        or (kind == INT and types == {int} and _ints_fit(values))
+        or (kind == INT and types == {int} and _ints_fit(ints, types))
     ):
         return values
     stored = []
@@ -123,7 +169,13 @@ def stored_values(values: list[Any], kind: str) -> list[Any]:
 
 def nul_at(values: list[Any]) -> int | None:
     """Place of the first text value holding NUL, which PostgreSQL's text cannot store."""
-    texts = [value for value in values if type(value) is str]
+    types = set(map(type, values))
+    if str not in types:
+        return None
+    if types <= {str, type(None)}:
+        texts = list(filter(None, values))
+    else:
+        texts = [value for value in values if type(value) is str]
     if not texts or "\x00" not in "".join(texts):
         return None
     return next(index for index, value in enumerate(values) if type(value) is str and "\x00" in value)
@@ -162,8 +214,11 @@ def kind_of_type(sql_type: sqltypes.TypeEngine[Any]) -> str:
     return OTHER
 
 
+_dumps = partial(orjson.dumps, option=orjson.OPT_NON_STR_KEYS)
+
+
 def json_text(value: Any) -> str:
-    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    return _dumps(value).decode()
 
 
 def convert(value: Any, kind: str) -> Any:
@@ -192,6 +247,8 @@ def flatten(item: dict[str, Any], separator: str, prefix: str = "") -> dict[str,
     """Nested objects become columns ``parent<separator>child``; lists and empty objects stay values."""
     flat: dict[str, Any] = {}
     for key, value in item.items():
+        if type(key) is not str:  # JSON writes it as text of its own (true, 1.0): read it back
+            raise NotJson(f"key {key!r}")
         name = f"{prefix}{separator}{key}" if prefix else str(key)
         if isinstance(value, dict) and value:
             flat.update(flatten(value, separator, name))

@@ -55,6 +55,8 @@ class FinishedFile(NamedTuple):
     size: int
     md5: str
     first_batch: int = 0  # the batch its first item came in (the commit protocol's watermark)
+    # the items formatted into it, for writers that load items, not files (``keep_items``)
+    items: list[dict[str, Any]] | None = None
 
 
 # Items formatted at a time. orjson returns every item in a bytes object of 4 KiB, whatever its
@@ -70,19 +72,26 @@ class BufferSettings(NamedTuple):
     items_per_file: int
     bytes_per_file: int
     compression_engine: str = "zlib"  # who writes gz: zlib or isal (core/compression.py)
+    keep_items: bool = False  # finished files carry their items (BaseWriter.takes_items)
 
 
 class _OpenBuffer:
-    __slots__ = ("file", "count", "size", "first_batch", "items")
+    __slots__ = ("file", "count", "size", "first_batch", "items", "kept")
 
     def __init__(
-        self, file: CompressedFile, size: int, first_batch: int, items: ItemFile | None = None
+        self,
+        file: CompressedFile,
+        size: int,
+        first_batch: int,
+        items: ItemFile | None = None,
+        keep: bool = False,
     ) -> None:
         self.file = file
         self.count = 0
         self.size = size
         self.first_batch = first_batch
         self.items = items  # the formatter's file object, for file-level formats (Parquet)
+        self.kept: list[dict[str, Any]] | None = [] if keep else None
 
 
 class WriteBuffer(PipelineItem):
@@ -134,6 +143,8 @@ class WriteBuffer(PipelineItem):
                     if buffer.count and separator:
                         pieces.append(separator)
                     pieces.append(data)
+                    if buffer.kept is not None:
+                        buffer.kept.extend(some)
                     buffer.count += len(some)
                     buffer.size += size
                     if buffer.count >= settings.items_per_file:
@@ -151,6 +162,8 @@ class WriteBuffer(PipelineItem):
                 if buffer.count and separator:
                     pieces.append(separator)
                 pieces.append(separator.join(parts if start == 0 and end == len(parts) else parts[start:end]))
+                if buffer.kept is not None:
+                    buffer.kept.extend(some[start:end])
                 buffer.count += end - start
                 buffer.size += size
                 start = end
@@ -231,7 +244,7 @@ class WriteBuffer(PipelineItem):
         header = settings.formatter.header()
         if header:
             file.write(header)
-        buffer = _OpenBuffer(file, len(header), batch_number)
+        buffer = _OpenBuffer(file, len(header), batch_number, keep=settings.keep_items)
         self._buffers[key] = buffer
         return buffer
 
@@ -249,7 +262,13 @@ class WriteBuffer(PipelineItem):
             buffer.file.write(footer)
         buffer.file.close()
         return FinishedFile(
-            key, buffer.file.path, buffer.count, buffer.file.size, buffer.file.md5, buffer.first_batch
+            key,
+            buffer.file.path,
+            buffer.count,
+            buffer.file.size,
+            buffer.file.md5,
+            buffer.first_batch,
+            buffer.kept,
         )
 
     def flush_all(self) -> list[FinishedFile]:

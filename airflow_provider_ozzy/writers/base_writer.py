@@ -54,6 +54,9 @@ class BaseWriter(PipelineItem):
     kind = "writer"
     # write_file touches only the destination and state no main-thread method reads
     delivers_in_background = False
+    # finished files carry their items as well as their formatted file (writers that load rows,
+    # not files: OdoWriter), so the writer need not parse its own buffer file back
+    takes_items = False
     supported_options = {
         "items_per_buffer_write": {
             "type": int,
@@ -176,6 +179,7 @@ class BaseWriter(PipelineItem):
                 self.options["items_per_buffer_write"],
                 self.options["size_per_buffer_write"],
                 self.options["compression_engine"],
+                self.takes_items,
             ),
             self.buffer_folder(),
         )

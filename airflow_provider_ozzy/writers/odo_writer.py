@@ -1,12 +1,17 @@
 """``OdoWriter``: items as rows of a table in any SQLAlchemy database (PostgreSQL, MySQL/MariaDB, SQLite).
 
 exporters wrote through ``odo`` (dead since 2016); Ozzy writes through SQLAlchemy. Items are
-buffered into files like every writer's; each finished file becomes one transaction that first
-deletes the rows of that file for this job and then inserts the file's items in batches. Every
-row carries ``_ozzy_job`` (the job id), ``_ozzy_file`` (group and file number) and ``_ozzy_row``
-(its place in the file), unique together. A resume rewrites the files finished after the last
-commit with the same content under the same numbers (see ``commit_protocol``), so the delete
-plus insert leaves each item exactly once, whenever the previous run was killed.
+buffered into files like every writer's; each finished file becomes one transaction that records
+the file in a ledger table beside the data (``<table>_ozzy_files``: job, file key, file id, row
+count, md5, unique by job and file key) and inserts the file's rows, each carrying the file id
+(``_ozzy_file_id``). A resume rewrites the files finished after the last commit with the same
+content under the same numbers (see ``commit_protocol``): a file found in the ledger committed
+whole (ledger row and rows are one transaction), so it is skipped; one recorded with other content
+has its rows deleted by file id and written again. Two writers of one file at once: the ledger's
+unique key makes the second wait for the first, fail, and find the file there.
+
+Tables made before the ledger (key columns ``_ozzy_job``, ``_ozzy_file``, ``_ozzy_row``, unique
+together) keep their layout: each file's transaction deletes that file's rows, then inserts them.
 """
 
 from __future__ import annotations
@@ -15,13 +20,15 @@ import hashlib
 import json
 import os
 import time
-import urllib.parse
-from itertools import chain, repeat
+from collections.abc import Callable, Iterable
+from functools import partial
+from itertools import chain
 from typing import Any
 
 import orjson
 from sqlalchemy import (
     URL,
+    BigInteger,
     Column,
     Integer,
     MetaData,
@@ -31,12 +38,15 @@ from sqlalchemy import (
     create_engine,
     delete,
     func,
+    insert,
     inspect,
     select,
     text,
+    update,
 )
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.sql.elements import ColumnElement
 
 from airflow_provider_ozzy.core.errors import WriterError
 from airflow_provider_ozzy.core.options import Problem
@@ -45,6 +55,7 @@ from airflow_provider_ozzy.services.sql import (
     CONNECTION_DRIVERS,
     airflow_connection,
     connection_driver,
+    mask_secrets,
     parse_url,
     safe_url,
     server_url,
@@ -54,7 +65,9 @@ from airflow_provider_ozzy.write_buffers.base import FinishedFile
 from airflow_provider_ozzy.write_buffers.buffer_file_lines import buffer_file_lines
 from airflow_provider_ozzy.writers.base_writer import BaseWriter, WrittenFile, require_json_lines
 
-JOB, FILE, ROW = "_ozzy_job", "_ozzy_file", "_ozzy_row"
+FILE_ID = "_ozzy_file_id"  # the data table's key column: the file's id in the ledger
+LEDGER_SUFFIX = "_ozzy_files"
+JOB, FILE, ROW = "_ozzy_job", "_ozzy_file", "_ozzy_row"  # key columns of tables made before the ledger
 KEY_LENGTH = 191  # utf8mb4 VARCHARs of a unique key within InnoDB's index limit
 NAME_LENGTH = 63  # PostgreSQL's identifier limit (MySQL: 64)
 _ATTEMPTS = 4
@@ -69,6 +82,15 @@ def _short_key(value: str) -> str:
     return f"{value[: KEY_LENGTH - 17]}~{digest}"
 
 
+def ledger_name(table: str) -> str:
+    """The ledger table's name beside ``table`` (a long name keeps a prefix and a hash)."""
+    name = table + LEDGER_SUFFIX
+    if len(name) <= NAME_LENGTH:
+        return name
+    digest = hashlib.sha256(table.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f"{table[: NAME_LENGTH - len(LEDGER_SUFFIX) - 9]}_{digest}{LEDGER_SUFFIX}"
+
+
 def split_odo_uri(uri: str) -> tuple[str, str | None]:
     """exporters' odo URI ``dialect://user@host/db::table`` as (SQLAlchemy URL, table)."""
     url, sep, table = uri.rpartition("::")
@@ -81,9 +103,12 @@ class OdoWriter(BaseWriter):
     The table is created when missing: from ``schema`` (``{column: type}`` or a JSON Schema) or
     from the items of the first file, widening types as later items need (bool, int, float, text;
     every column nullable). Nested objects are JSON text, or columns ``a.b`` with ``flatten``.
+    Beside it, table ``<table>_ozzy_files`` records each file written (job, file, row count, md5):
+    a resume skips the files it has, so each item is stored once.
     """
 
-    delivers_in_background = True  # a file's transaction runs while the next file is read
+    delivers_in_background = True  # a file's transaction runs while the next file is read (not SQLite's)
+    takes_items = True  # rows are built from the buffered items, not parsed back from the buffer file
 
     supported_options = {
         "sql_conn_id": {
@@ -127,8 +152,8 @@ class OdoWriter(BaseWriter):
             "minimum": 1,
             "maximum": 1_000_000,
             "default": 1000,
-            "help": "Rows per executemany call (MySQL/MariaDB send them as multi-row INSERTs); "
-            "PostgreSQL loads each file with one COPY.",
+            "help": "Rows per multi-row INSERT on MySQL/MariaDB (each also under 1 MB) and per "
+            "executemany call on SQLite; PostgreSQL loads each file with one COPY.",
         },
         "items_per_buffer_write": {
             "type": int,
@@ -152,6 +177,7 @@ class OdoWriter(BaseWriter):
         self._schema_name: str | None = None
         self._engine: Engine | None = None
         self._table: Table | None = None
+        self._ledger: Table | None = None  # None: a table made before the ledger (or none yet)
         self._kinds: dict[str, str] = {}  # column -> kind, the table's (widened in memory on SQLite)
         separator = self.options["flatten_separator"]
         schema = self.options["schema"]
@@ -225,6 +251,9 @@ class OdoWriter(BaseWriter):
 
     def open(self, formatter: Any, state: dict[str, Any] | None) -> None:
         require_json_lines("OdoWriter", "rows", formatter)
+        # SQLite works inside this process and releases the GIL around each row: on a second thread
+        # it trades the GIL with the reading thread at every row (measured: more CPU, no faster)
+        self.delivers_in_background = self.url.get_backend_name() != "sqlite"
         super().open(formatter, state)
         if not self.job_key:
             raise WriterError("writer OdoWriter: no job id (the exporter binds one before open)")
@@ -316,18 +345,23 @@ class OdoWriter(BaseWriter):
                     secrets.add(parse_url(split_odo_uri(raw)[0]).password)
                 except (ArgumentError, ValueError):
                     pass
-        for secret in secrets:
-            if isinstance(secret, str) and secret:
-                message = message.replace(secret, "***").replace(urllib.parse.quote(secret, safe=""), "***")
-        return message
+        return mask_secrets(message, secrets)
 
-    def _run(self, action: str, work: Any) -> Any:
-        """``work(connection)`` in one transaction, again after a dropped connection (it is idempotent)."""
+    def _run(self, action: str, work: Callable[[Connection], Any], conflicts: bool = False) -> Any:
+        """``work(connection)`` in one transaction, again after a dropped connection (it is idempotent)
+        and, with ``conflicts``, once more after a unique key conflict (another writer's row)."""
         attempts = 1 if os.environ.get("OZZY_DISABLE_RETRIES") == "1" else _ATTEMPTS
         for attempt in range(1, attempts + 1):
             try:
                 with self._engine_().begin() as connection:
                     return work(connection)
+            except IntegrityError as error:
+                if not conflicts:
+                    raise WriterError(self._describe(action, error)) from None
+                conflicts = False
+                self.log.info(
+                    "OdoWriter: another writer recorded the same file (%s); reading it again", action
+                )
             except DBAPIError as error:
                 if not error.connection_invalidated or attempt == attempts:
                     raise WriterError(self._describe(action, error)) from None
@@ -361,12 +395,18 @@ class OdoWriter(BaseWriter):
         if table is None:
             self._table = None
             return
-        missing = [name for name in (JOB, FILE, ROW) if name not in table.c]
-        if missing:
+        if FILE_ID in table.c:
+            if self._ledger is None:
+                self._ledger = self._ledger_table()
+                ledger = self._ledger
+                self._run(
+                    "create the ledger of", lambda connection: ledger.create(connection, checkfirst=True)
+                )
+        elif not all(name in table.c for name in (JOB, FILE, ROW)):
             raise WriterError(
                 f"writer OdoWriter: table '{self.qualified_name}' on {safe_url(self.url)} exists without the "
-                f"columns {', '.join(missing)} that make resumes exact; let OdoWriter create it (or add "
-                f"{JOB} VARCHAR({KEY_LENGTH}), {FILE} VARCHAR({KEY_LENGTH}), {ROW} INTEGER, unique together)"
+                f"column {FILE_ID} that makes resumes exact; let OdoWriter create it (or add {FILE_ID} "
+                f"BIGINT NOT NULL: OdoWriter creates its ledger table {ledger_name(self._table_name)})"
             )
         previous = self._kinds
         self._kinds = {column.name: cols.kind_of_type(column.type) for column in table.c}
@@ -376,25 +416,47 @@ class OdoWriter(BaseWriter):
         self._table = table
 
     def _create(self, columns: dict[str, str]) -> None:
+        # no index: rows are deleted by file id only when a file is rewritten with other content
         table = Table(
             self._table_name,
             MetaData(),
-            Column(JOB, String(KEY_LENGTH), nullable=False),
-            Column(FILE, String(KEY_LENGTH), nullable=False),
-            Column(ROW, Integer, nullable=False),
+            Column(FILE_ID, BigInteger, nullable=False),
             *(Column(name, cols.column_type(kind), nullable=True) for name, kind in columns.items()),
-            UniqueConstraint(JOB, FILE, ROW, name=f"{self._table_name[:40]}_ozzy_key"),
             schema=self._schema_name,
             mysql_charset="utf8mb4",
         )
+        ledger = self._ledger_table()
+
+        def create(connection: Connection) -> None:
+            ledger.create(connection, checkfirst=True)
+            table.create(connection, checkfirst=True)
+
         try:
-            self._run("create", lambda connection: table.create(connection, checkfirst=True))
+            self._run("create", create)
         except WriterError:
             self._reflect()  # another job may have created it at the same moment
             if self._table is None:
                 raise
         self.log.info("OdoWriter: created table %s with %d column(s)", self.qualified_name, len(columns))
         self._reflect()
+
+    def _ledger_table(self) -> Table:
+        """One row per file written: which job and file, its id in the data table, its rows and md5."""
+        return Table(
+            ledger_name(self._table_name),
+            MetaData(),
+            # SQLite numbers rows itself only in an INTEGER PRIMARY KEY
+            Column(
+                "file_id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+            ),
+            Column("job", String(KEY_LENGTH), nullable=False),
+            Column("file", String(KEY_LENGTH), nullable=False),
+            Column("row_count", BigInteger, nullable=False),
+            Column("md5", String(32), nullable=False),
+            UniqueConstraint("job", "file", name=f"{ledger_name(self._table_name)[: NAME_LENGTH - 4]}_key"),
+            schema=self._schema_name,
+            mysql_charset="utf8mb4",
+        )
 
     def _evolve(self, needed: dict[str, str | None]) -> None:
         """Add missing columns and widen narrow ones (inferred schemas only)."""
@@ -423,47 +485,123 @@ class OdoWriter(BaseWriter):
         if statements:
             for statement in statements:
                 self.log.info("OdoWriter: %s", statement)
-                self._run("change", lambda connection, sql=statement: connection.execute(text(sql)))
+                self._run("change", partial(_execute, statement))
             self._reflect()
 
     # -- delivery -----------------------------------------------------------------------------------------
     def write_file(self, finished: FinishedFile, number: int) -> str:
         part = self.file_key(finished.group, number)
-        names, rows = self._rows(finished, part)
+        names, values = self._columns(finished, part)
+        count = finished.records
+        if self._ledger is None:
+            self._replace_rows(part, names, values, count)
+        else:
+            self._record_rows(part, finished.md5, names, values, count)
+        self.log.debug("OdoWriter: %d row(s) of %s in %s", count, part, self.qualified_name)
+        return f"{self.qualified_name}#{part}"
+
+    def _record_rows(
+        self, part: str, md5: str, names: list[str], values: list[list[Any]], count: int
+    ) -> None:
+        """The file's ledger row and its rows in one transaction; nothing when the ledger has it."""
+        table, ledger = self._table, self._ledger
+        assert table is not None and ledger is not None
+        key = (ledger.c.job == self.job_key) & (ledger.c.file == part)
+
+        def record(connection: Connection) -> None:
+            found = connection.execute(
+                select(ledger.c.file_id, ledger.c.row_count, ledger.c.md5).where(key)
+            ).first()
+            if found is not None and (found.row_count, found.md5) == (count, md5):
+                self.log.info("OdoWriter: file %s is already in %s; skipped", part, self.qualified_name)
+                return
+            if found is None:
+                inserted = connection.execute(
+                    insert(ledger).values(job=self.job_key, file=part, row_count=count, md5=md5)
+                )
+                file_id = inserted.inserted_primary_key[0]  # type: ignore[index]
+            else:  # the same file with other content (a reader that changed): its rows replaced
+                file_id = found.file_id
+                connection.execute(update(ledger).where(key).values(row_count=count, md5=md5))
+                connection.execute(delete(table).where(table.c[FILE_ID] == file_id))
+            self._insert(connection, [FILE_ID, *names], [[file_id] * count, *values])
+
+        self._run(f"insert {count} row(s) of file {part} into", record, conflicts=True)
+
+    def _replace_rows(self, part: str, names: list[str], values: list[list[Any]], count: int) -> None:
+        """A table made before the ledger: the file's rows deleted by their text keys, then inserted."""
         table = self._table
         assert table is not None
 
         def replace(connection: Connection) -> None:
             connection.execute(delete(table).where(table.c[JOB] == self.job_key, table.c[FILE] == part))
-            insert_rows(
-                connection,
-                self._table_name,
-                self._schema_name,
-                names,
-                rows,
-                self.options["insert_batch_size"],
-            )
+            keys: list[list[Any]] = [[self.job_key] * count, [part] * count, list(range(count))]
+            self._insert(connection, [JOB, FILE, ROW, *names], [*keys, *values])
 
-        self._run(f"insert {len(rows)} row(s) of file {part} into", replace)
-        self.log.debug("OdoWriter: %d row(s) of %s in %s", len(rows), part, self.qualified_name)
-        return f"{self.qualified_name}#{part}"
+        self._run(f"insert {count} row(s) of file {part} into", replace)
+
+    def _insert(self, connection: Connection, names: list[str], columns: list[list[Any]]) -> None:
+        insert_rows(
+            connection,
+            self._table_name,
+            self._schema_name,
+            names,
+            columns,
+            self.options["insert_batch_size"],
+        )
 
     def file_key(self, group: tuple[Any, ...], number: int) -> str:
         return _short_key("/".join([*map(str, group), f"{number:06d}"]))
 
-    def _rows(self, finished: FinishedFile, part: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-        """The file's column names and its items as rows of values in that order (every row has
-        every column: the bulk paths need it)."""
-        items = self._items(finished)
+    def _columns(self, finished: FinishedFile, part: str) -> tuple[list[str], list[list[Any]]]:
+        """The file's column names and each column's values as stored, one per item (every row
+        has every column: the bulk paths need it). The items come from the buffer as they were
+        formatted, unless JSON would change them (dates, decimals, NaN): then from the buffer file."""
+        if finished.items is not None:
+            try:
+                return self._stored(self._as_json(finished.items), part)
+            except cols.NotJson as error:
+                self.log.debug("OdoWriter: file %s read back from its buffer file (%s)", part, error)
+        return self._stored(self._parsed(finished), part)
+
+    def _as_json(self, items: list[dict[str, Any]]) -> dict[str, list[Any]]:
+        if self.flat:
+            separator = self.options["flatten_separator"]
+            items = [cols.flatten(item, separator) for item in items]
+        keys = dict.fromkeys(chain.from_iterable(items))
+        if any(type(key) is not str for key in keys):
+            raise cols.NotJson("a field name that is not text")
+        if self._declared is not None:
+            self._warn_undeclared(keys)
+        columns = cols.columns_of(items, self._declared or keys)
+        return {name: cols.as_json(values) for name, values in columns.items()}
+
+    def _parsed(self, finished: FinishedFile) -> dict[str, list[Any]]:
+        """The columns of the items in a finished buffer file (flattened with option ``flatten``)."""
+        lines = list(buffer_file_lines(finished.path, self.options["compression"]))
+        try:
+            items = [orjson.loads(line) for line in lines]
+        except orjson.JSONDecodeError:  # integers beyond 64 bits: the standard parser reads them
+            items = [json.loads(line) for line in lines]
+        if self.flat:
+            separator = self.options["flatten_separator"]
+            items = [cols.flatten(item, separator) for item in items]
+        if self._declared is not None:
+            self._warn_undeclared(chain.from_iterable(items))
+            return cols.columns_of(items, self._declared)
+        return cols.columns_of(items)
+
+    def _warn_undeclared(self, keys: Iterable[str]) -> None:
+        assert self._declared is not None
+        extra = set(keys) - self._declared.keys() - self._ignored
+        if extra:
+            self._ignored |= extra
+            self.log.warning("OdoWriter: fields not in option 'schema' are not stored: %s", sorted(extra))
+
+    def _stored(self, columns: dict[str, list[Any]], part: str) -> tuple[list[str], list[list[Any]]]:
         if self._declared is not None:
             kinds = dict(self._declared)
-            extra = set(chain.from_iterable(items)) - kinds.keys() - self._ignored
-            if extra:
-                self._ignored |= extra
-                self.log.warning("OdoWriter: fields not in option 'schema' are not stored: %s", sorted(extra))
-            columns = cols.columns_of(items, kinds)
         else:
-            columns = cols.columns_of(items)
             needed = cols.needed_kinds(columns)
             problems = _bad_columns(needed)
             if problems:
@@ -485,32 +623,22 @@ class OdoWriter(BaseWriter):
                     f"'{self.qualified_name}' is {kind}: {error}"
                 ) from None
             stored.append(values)
-        count = len(items)
-        rows = list(zip(repeat(self.job_key, count), repeat(part, count), range(count), *stored, strict=True))
-        return [JOB, FILE, ROW, *kinds], rows
-
-    def _items(self, finished: FinishedFile) -> list[dict[str, Any]]:
-        """The items of a finished buffer file (flattened with option ``flatten``)."""
-        lines = list(buffer_file_lines(finished.path, self.options["compression"]))
-        try:
-            items = [orjson.loads(line) for line in lines]
-        except orjson.JSONDecodeError:  # integers beyond 64 bits: the standard parser reads them
-            items = [json.loads(line) for line in lines]
-        if self.flat:
-            separator = self.options["flatten_separator"]
-            items = [cols.flatten(item, separator) for item in items]
-        return items
+        return list(kinds), stored
 
     def check_file(self, written: WrittenFile) -> list[str]:
         part = written.name.rpartition("#")[2]
-        table = self._table
+        table, ledger = self._table, self._ledger
         assert table is not None
+        where: ColumnElement[bool]
+        if ledger is None:
+            where = (table.c[JOB] == self.job_key) & (table.c[FILE] == part)
+        else:
+            file_id = select(ledger.c.file_id).where(ledger.c.job == self.job_key, ledger.c.file == part)
+            where = table.c[FILE_ID] == file_id.scalar_subquery()
         count = self._run(
             "count rows of",
             lambda connection: connection.execute(
-                select(func.count())
-                .select_from(table)
-                .where(table.c[JOB] == self.job_key, table.c[FILE] == part)
+                select(func.count()).select_from(table).where(where)
             ).scalar(),
         )
         return (
@@ -524,6 +652,10 @@ class OdoWriter(BaseWriter):
             self._engine = None
 
 
+def _execute(statement: str, connection: Connection) -> None:
+    connection.execute(text(statement))
+
+
 def _flattens(options: dict[str, Any]) -> bool:
     return bool(options["odo_uri"]) if options["flatten"] is None else bool(options["flatten"])
 
@@ -533,7 +665,7 @@ def _bad_columns(columns: dict[str, Any]) -> list[str]:
     for name in columns:
         if not name or len(name) > NAME_LENGTH:
             problems.append(f"column name {name[:80]!r} must be 1-{NAME_LENGTH} characters")
-        elif name in (JOB, FILE, ROW):
+        elif name in (FILE_ID, JOB, FILE, ROW):
             problems.append(f"column name {name!r} is OdoWriter's own")
     return problems
 

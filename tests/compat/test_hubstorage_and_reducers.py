@@ -385,7 +385,8 @@ def odo_target(request: pytest.FixtureRequest, work: Path) -> Iterator[tuple[str
     engine = sqlalchemy.create_engine(url)
     yield f"{uri}::{table}", table, engine
     with engine.begin() as connection:
-        connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
+        for name in (table, f"{table}_ozzy_files"):  # the table and OdoWriter's ledger of files
+            connection.execute(text(f"DROP TABLE IF EXISTS {name}"))
     engine.dispose()
 
 
@@ -395,8 +396,8 @@ def test_odo_writer_write_into_database(
     """exporters: test_writers_odo.py::OdoWriterTest::test_write_csv, into a real database instead
     of a CSV file: the same items (tests/data/test_data.jl.gz), the same JSON Schema and module path,
     ``odo_uri`` in odo's ``dialect://user@host/db::table`` form; the table holds a column ``item``
-    with ``value1``..``value3`` in order (plus Ozzy's row keys ``_ozzy_job``, ``_ozzy_file``,
-    ``_ozzy_row``: docs/design.md, "SQL writer (OdoWriter)")."""
+    with ``value1``..``value3`` (plus Ozzy's ``_ozzy_file_id``, the file's id in the ledger table
+    beside it: docs/design.md, "SQL writer (OdoWriter)")."""
     uri, table, engine = odo_target
     config = {
         "reader": odo_reader(),
@@ -409,7 +410,7 @@ def test_odo_writer_write_into_database(
     assert result.code == 0, result.err
     assert result.stats["items_written"] == 3
     with engine.connect() as connection:
-        rows = connection.execute(text(f"SELECT item FROM {table} ORDER BY _ozzy_file, _ozzy_row")).all()
+        rows = connection.execute(text(f"SELECT item FROM {table} ORDER BY item")).all()
     assert [row[0] for row in rows] == ["value1", "value2", "value3"]
     columns = {column["name"] for column in inspect(engine).get_columns(table)}
-    assert columns == {"item", "_ozzy_job", "_ozzy_file", "_ozzy_row"}
+    assert columns == {"item", "_ozzy_file_id"}

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import datetime
+import decimal
+
+import orjson
 import pytest
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
+from airflow_provider_ozzy.export_formatter.json_export_formatter import JsonExportFormatter
 from airflow_provider_ozzy.services import sql_columns as cols
 
 
@@ -81,3 +86,44 @@ def test_needed_kinds_of_a_file() -> None:
         "d": "text",
         "e": "text",
     }
+
+
+ROUND_TRIP_COLUMNS = [
+    [1, None, -(2**63), 2**63 - 1],
+    [1.5, None, float("nan"), float("inf"), -0.0, 1e300],
+    ["a", None, "\x00", "😀"],
+    [True, False, None],
+    [{"b": 1, "a": [1.5, None, {"n": float("nan")}]}, [], {}, None, [1, "x"], {"d": {1: 2}}],
+    [1, "x", 2.5, True, None, {"k": "v"}],
+]
+
+
+@pytest.mark.parametrize("values", ROUND_TRIP_COLUMNS)
+def test_buffered_values_are_stored_as_json_lines_would_give_them(values: list[object]) -> None:
+    """OdoWriter takes the buffered items instead of parsing its buffer file: each column must come
+    out as formatting it with the JSON lines formatter and parsing it back gives it."""
+    lines = JsonExportFormatter({}).format_items([{"v": value} for value in values])
+    parsed = [orjson.loads(line)["v"] for line in lines]
+    expected = [cols.json_text(v) if isinstance(v, (dict, list)) else v for v in parsed]
+    got = cols.as_json(values)
+    assert got == expected and [type(v) for v in got] == [type(v) for v in expected]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [datetime.date(2026, 1, 2)],
+        [decimal.Decimal("1.10")],
+        [(1, 2)],
+        [{"a": decimal.Decimal("1")}],
+    ],
+)
+def test_values_json_would_change_are_read_back_from_the_file(values: list[object]) -> None:
+    with pytest.raises(cols.NotJson):
+        cols.as_json(values)
+
+
+def test_flatten_refuses_keys_that_json_writes_as_text() -> None:
+    assert cols.flatten({"a": {"b": 1}}, ".") == {"a.b": 1}
+    with pytest.raises(cols.NotJson):
+        cols.flatten({"a": {1: 1}}, ".")
