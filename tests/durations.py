@@ -17,6 +17,7 @@ A test missing from the table counts as short and keeps its place in collection 
 from __future__ import annotations
 
 import json
+import re
 import sys
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Sequence
@@ -90,7 +91,9 @@ def from_junit(path: str) -> dict[str, float]:
         for end in range(len(parts), 0, -1):
             module = "/".join(parts[:end]) + ".py"
             if (root / module).is_file():
-                nodeid = "::".join([module, *parts[end:], case.get("name") or ""])
+                # junit writes a grouped parametrized test as "test[p]@group]"
+                name = re.sub(r"\]@[^\[\]@]+\]$", "]", case.get("name") or "")
+                nodeid = _plain_id("::".join([module, *parts[end:], name]))
                 seconds = float(case.get("time") or 0)
                 if seconds >= KEEP_FROM_SECONDS:
                     found[nodeid] = round(seconds, 1)

@@ -49,9 +49,15 @@ def test_the_table_is_read_from_a_junit_report_keeping_only_long_tests(tmp_path:
         '<testsuites><testsuite name="pytest">'
         '<testcase classname="tests.integration.test_s3" name="test_a[x]" time="12.34"/>'
         '<testcase classname="tests.unit.test_suite_order" name="test_b" time="0.5"/>'
+        '<testcase classname="tests.unit.test_suite_order" name="test_c@stack" time="3"/>'
+        '<testcase classname="tests.unit.test_suite_order" name="test_d[p]@stack]" time="4"/>'
         "</testsuite></testsuites>"
     )
-    assert from_junit(str(report)) == {"tests/integration/test_s3.py::test_a[x]": 12.3}
+    assert from_junit(str(report)) == {
+        "tests/integration/test_s3.py::test_a[x]": 12.3,
+        "tests/unit/test_suite_order.py::test_c": 3.0,  # without the group suffix, as the order looks it up
+        "tests/unit/test_suite_order.py::test_d[p]": 4.0,
+    }
 
 
 def test_the_tests_of_an_xdist_group_run_on_one_worker(tmp_path: Path) -> None:
