@@ -271,13 +271,10 @@ def test_kill_9_then_resume_leaves_each_row_once(target: Target, tmp_path: Path)
     print(report.describe())
 
 
-def test_resume_from_an_older_commit_replaces_rows_already_written(target: Target, tmp_path: Path) -> None:
-    """Files whose transaction committed after the job's last commit are written again on resume.
-
-    A crash can land between a file's transaction and the commit of the position after it; here
-    the state file is taken back to the commit after batch 3 of 20, so the resume rewrites 17
-    batches of files that are all already in the table: each row must still be there once.
-    """
+def export_then_rewind_to_batch_3(target: Target, tmp_path: Path) -> dict[str, Any]:
+    """Exports 2,000 items (20 batches) into ``target``, then takes the job's state back to the
+    commit after batch 3, as a crash after the later files' transactions would leave it; returns
+    the config to resume with."""
     state_dir = tmp_path / "state"
     config = odo_config(target, random_reader(2000, 100), items_per_buffer_write=130)
     config["exporter_options"] = {"persistence_state_id": "job"}
@@ -289,8 +286,19 @@ def test_resume_from_an_older_commit_replaces_rows_already_written(target: Targe
             saved["state"] = (state_dir / "job").read_bytes()
 
     assert BasicExporter(config, progress=progress).export()["finished"]
-    assert len(target.rows()) == 2000
     (state_dir / "job").write_bytes(saved["state"])
+    return config
+
+
+def test_resume_from_an_older_commit_replaces_rows_already_written(target: Target, tmp_path: Path) -> None:
+    """Files whose transaction committed after the job's last commit are written again on resume.
+
+    A crash can land between a file's transaction and the commit of the position after it; here
+    the state file is taken back to the commit after batch 3 of 20, so the resume rewrites 17
+    batches of files that are all already in the table: each row must still be there once.
+    """
+    config = export_then_rewind_to_batch_3(target, tmp_path)
+    assert len(target.rows()) == 2000
     resumed = BasicExporter(config, resume=True).export()
     assert resumed["finished"] and resumed["items_read_this_run"] > 1600
     keys = [row["key"] for row in target.rows("key")]
@@ -302,18 +310,7 @@ def test_resume_skips_files_the_ledger_has_and_rewrites_one_recorded_otherwise(
 ) -> None:
     """A file in the ledger committed whole: the resume leaves its rows alone (marked here to see
     it) instead of replacing them; a file recorded with other content is replaced."""
-    state_dir = tmp_path / "state"
-    config = odo_config(target, random_reader(2000, 100), items_per_buffer_write=130)
-    config["exporter_options"] = {"persistence_state_id": "job"}
-    config["persistence"] = {"name": "PicklePersistence", "options": {"file_path": str(state_dir)}}
-    saved: dict[str, bytes] = {}
-
-    def progress(counters: dict[str, Any]) -> None:
-        if counters.get("items_read") == 300 and not saved:
-            saved["state"] = (state_dir / "job").read_bytes()
-
-    assert BasicExporter(config, progress=progress).export()["finished"]
-    (state_dir / "job").write_bytes(saved["state"])
+    config = export_then_rewind_to_batch_3(target, tmp_path)
     ledger = ledger_name(target.table)
     with target.engine.begin() as connection:
         connection.execute(text(f"UPDATE {target.table} SET state = 'untouched'"))

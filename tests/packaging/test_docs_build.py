@@ -77,7 +77,7 @@ def test_cli_connections_and_operator_pages_come_from_the_code(site: Path) -> No
 
 
 def test_existing_docs_are_included_not_copied(site: Path) -> None:
-    assert "Exactly once without a watermark table" in (site / "design.html").read_text()
+    assert "Exactly once: a ledger of files" in (site / "design.html").read_text()
     assert "The check and the manifest" in (site / "scale-out.html").read_text()
     assert not list(SPHINX.glob("**/*.html")), "build output inside the sources"
 
