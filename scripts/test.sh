@@ -8,6 +8,10 @@
 # serial about 32 minutes. Tests start longest first (tests/durations.py; --dist loadgroup keeps
 # the tests of one xdist_group on one worker): on that day's profile the simulated wall time with
 # 6 workers fell from 1033 s to 817 s (4 workers: 1321 s to 1225 s).
+# Since 2026-12-07 xdist_group works again (tests/durations.name_xdist_groups: pytest 9 ignored
+# pytest-xdist's group suffix, so module fixtures were built once per worker). That evening, quiet
+# machine: pytest 1240 s for 2,546 tests, whole command 1420 s wall, 39.8 CPU-min; the suite is
+# CPU-bound on 2 cores. OZZY_CPU_LOG=FILE + python -m tests.cpu_report FILE shows where CPU goes.
 # With PYTHONDONTWRITEBYTECODE set, tests/conftest.py caches bytecode under $TMPDIR/ozzy-pycache-<uid>
 # (PYTHONPYCACHEPREFIX) for every process the suite starts; OZZY_PYCACHE=0 compiles from source.
 set -uo pipefail
