@@ -17,13 +17,13 @@ naming the module, the container or share, the object and the connection, never 
 from __future__ import annotations
 
 import functools
-import hashlib
 import importlib
 import logging
 import re
 from collections.abc import Callable, Iterator
 from typing import Any, ClassVar, NamedTuple
 
+from airflow_provider_ozzy.core.checksums import chunks_md5
 from airflow_provider_ozzy.core.errors import OzzyError, permanent
 from airflow_provider_ozzy.core.options import Problem
 from airflow_provider_ozzy.core.redaction import mask
@@ -310,7 +310,7 @@ class BlobConnection(AzureConnection):
             if stored:
                 return int(found.size), bytes(stored).hex()
             downloader = self.blob_client(name).download_blob(max_concurrency=1, **NO_SDK_RETRIES)
-            return int(found.size), _md5_of(downloader.chunks())
+            return int(found.size), chunks_md5(downloader.chunks())
 
         return self.run(fetch, name)
 
@@ -351,16 +351,9 @@ class FileShareConnection(AzureConnection):
                 if getattr(error, "error_code", "") == "ShareNotFound":
                     raise
                 return None
-            return size, _md5_of(client.download_file(max_concurrency=1, **NO_SDK_RETRIES).chunks())
+            return size, chunks_md5(client.download_file(max_concurrency=1, **NO_SDK_RETRIES).chunks())
 
         return self.run(fetch, path)
-
-
-def _md5_of(chunks: Iterator[bytes]) -> str:
-    digest = hashlib.md5(usedforsecurity=False)
-    for chunk in chunks:
-        digest.update(chunk)
-    return digest.hexdigest()
 
 
 class ChunkStream:

@@ -14,12 +14,12 @@ never the secret.
 from __future__ import annotations
 
 import functools
-import hashlib
 import logging
 import re
 from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO, TypeVar, cast
 
+from airflow_provider_ozzy.core.checksums import chunks_md5
 from airflow_provider_ozzy.core.errors import OzzyError, permanent
 from airflow_provider_ozzy.core.options import Problem
 from airflow_provider_ozzy.core.redaction import mask
@@ -341,14 +341,11 @@ class S3Connection(StoreAccess):
             return None
         md5 = etag_md5(found.get("ETag")) or (found.get("Metadata") or {}).get("md5")
         if md5 is None:
-            digest = hashlib.md5(usedforsecurity=False)
             stream = self.open_object(key, etag=found.get("ETag"))
             try:
-                while chunk := stream.read(MIB):
-                    digest.update(chunk)
+                md5 = chunks_md5(iter(lambda: stream.read(MIB), b""))
             finally:
                 stream.close()
-            md5 = digest.hexdigest()
         return int(found["ContentLength"]), md5
 
     # -- errors -------------------------------------------------------------------------------------
