@@ -146,16 +146,12 @@ class ColumnValueError(ValueError):
 def stored_values(values: list[Any], kind: str) -> list[Any]:
     """``values`` as a column of ``kind`` stores them; the list itself when none needs converting
     (the usual case). Raises ``ColumnValueError`` for a value that does not fit."""
-    types = set(map(type, values))
-    if None in values:
-        types.discard(type(None))
-        ints = [value for value in values if type(value) is int] if kind == INT and types == {int} else []
-    else:
-        ints = values
+    found = set(map(type, values))
+    types = found - {type(None)}
     if (
         not types
         or types == {PLAIN_TYPES.get(kind)}
-        or (kind == INT and types == {int} and _ints_fit(ints, types))
+        or (kind == INT and types == {int} and _ints_fit(values, found))
     ):
         return values
     stored = []

@@ -20,7 +20,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from functools import partial
 from itertools import chain
 from typing import Any
@@ -565,6 +565,22 @@ class OdoWriter(BaseWriter):
         return self._stored(self._parsed(finished), part)
 
     def _as_json(self, items: list[dict[str, Any]]) -> dict[str, list[Any]]:
+        columns = self._item_columns(items)
+        return {name: cols.as_json(values) for name, values in columns.items()}
+
+    def _parsed(self, finished: FinishedFile) -> dict[str, list[Any]]:
+        """The columns of the items in a finished buffer file."""
+        lines = list(buffer_file_lines(finished.path, self.options["compression"]))
+        try:
+            items = [orjson.loads(line) for line in lines]
+        except orjson.JSONDecodeError:  # integers beyond 64 bits: the standard parser reads them
+            items = [json.loads(line) for line in lines]
+        return self._item_columns(items)
+
+    def _item_columns(self, items: list[dict[str, Any]]) -> dict[str, list[Any]]:
+        """The columns of ``items`` (flattened with option ``flatten``): the declared ones, else
+        every field in the order first seen. Field names that are not text are ``NotJson`` (items
+        parsed from JSON never have them)."""
         if self.flat:
             separator = self.options["flatten_separator"]
             items = [cols.flatten(item, separator) for item in items]
@@ -572,31 +588,11 @@ class OdoWriter(BaseWriter):
         if any(type(key) is not str for key in keys):
             raise cols.NotJson("a field name that is not text")
         if self._declared is not None:
-            self._warn_undeclared(keys)
-        columns = cols.columns_of(items, self._declared or keys)
-        return {name: cols.as_json(values) for name, values in columns.items()}
-
-    def _parsed(self, finished: FinishedFile) -> dict[str, list[Any]]:
-        """The columns of the items in a finished buffer file (flattened with option ``flatten``)."""
-        lines = list(buffer_file_lines(finished.path, self.options["compression"]))
-        try:
-            items = [orjson.loads(line) for line in lines]
-        except orjson.JSONDecodeError:  # integers beyond 64 bits: the standard parser reads them
-            items = [json.loads(line) for line in lines]
-        if self.flat:
-            separator = self.options["flatten_separator"]
-            items = [cols.flatten(item, separator) for item in items]
-        if self._declared is not None:
-            self._warn_undeclared(chain.from_iterable(items))
-            return cols.columns_of(items, self._declared)
-        return cols.columns_of(items)
-
-    def _warn_undeclared(self, keys: Iterable[str]) -> None:
-        assert self._declared is not None
-        extra = set(keys) - self._declared.keys() - self._ignored
-        if extra:
-            self._ignored |= extra
-            self.log.warning("OdoWriter: fields not in option 'schema' are not stored: %s", sorted(extra))
+            extra = keys.keys() - self._declared.keys() - self._ignored
+            if extra:
+                self._ignored |= extra
+                self.log.warning("OdoWriter: fields not in option 'schema' are not stored: %s", sorted(extra))
+        return cols.columns_of(items, keys if self._declared is None else self._declared)
 
     def _stored(self, columns: dict[str, list[Any]], part: str) -> tuple[list[str], list[list[Any]]]:
         if self._declared is not None:
