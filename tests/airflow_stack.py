@@ -32,14 +32,16 @@ AIRFLOW = str(Path(sys.executable).parent / "airflow")
 PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 
 
-def _admin_sql(statement: str) -> None:
+def _admin_sql(statement: str, parameters: tuple[Any, ...] = ()) -> Any:
+    """Runs ``statement`` on the server's ``postgres`` database; its first row, if it returns rows."""
     import psycopg2
 
     connection = psycopg2.connect(dbname="postgres", connect_timeout=10, **PG)  # type: ignore[arg-type]
     connection.autocommit = True
     try:
         with connection.cursor() as cursor:
-            cursor.execute(statement)
+            cursor.execute(statement, parameters or None)  # none: a % in the statement stays as it is
+            return cursor.fetchone() if cursor.description else None
     finally:
         connection.close()
 
@@ -301,15 +303,7 @@ def migrated_template(timeout: float = 600) -> str:
 
 
 def _database_exists(name: str) -> bool:
-    import psycopg2
-
-    connection = psycopg2.connect(dbname="postgres", connect_timeout=10, **PG)  # type: ignore[arg-type]
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
-            return cursor.fetchone() is not None
-    finally:
-        connection.close()
+    return _admin_sql("SELECT 1 FROM pg_database WHERE datname = %s", (name,)) is not None
 
 
 def _airflow(arguments: list[str], env: dict[str, str], timeout: float, python: bool = False) -> None:

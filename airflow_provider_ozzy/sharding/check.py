@@ -38,11 +38,6 @@ def local_directory(filebase: Filebase) -> str:
     return filebase.static_directory() or "."
 
 
-def static_directory(filebase: str) -> str:
-    """``local_directory`` of an effective ``filebase`` text."""
-    return local_directory(Filebase(filebase))
-
-
 def _hidden(relative: str) -> bool:
     """Whether a path below the listed directory has a dot-named part (partial uploads, the FS rule)."""
     return any(part.startswith(".") for part in relative.split("/"))
@@ -117,11 +112,6 @@ class LocalFiles(Destination):
             os.fsync(handle.fileno())
         os.replace(partial, path)
         return path
-
-
-def list_fs_files(filebase: str) -> list[Entry]:
-    """FSWriter: the visible files under ``filebase``'s directory whose path it names."""
-    return LocalFiles().files(filebase)
 
 
 class ObjectStore(Destination):

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from airflow_provider_ozzy.core.filebase import Filebase
 from airflow_provider_ozzy.core.path_safety import safe_segment
-from airflow_provider_ozzy.sharding.check import static_directory
+from airflow_provider_ozzy.sharding.check import local_directory
 
 GROUPS = 3
 MOMENT = datetime.datetime(2024, 2, 29, 13, 5, 9, tzinfo=datetime.UTC)
@@ -120,6 +120,9 @@ def test_the_effective_name_is_the_option_at_a_moment() -> None:
 
 
 def test_the_shard_check_lists_from_the_static_directory() -> None:
+    def static_directory(filebase: str) -> str:
+        return local_directory(Filebase(filebase))
+
     assert static_directory("out/x{groups[0]}/y/p_") == "out"
     assert static_directory("/{groups[0]}/p_") == "/"
     assert static_directory("p_") == "."
