@@ -191,14 +191,24 @@ class AirflowStack:
             raise RuntimeError(f"Airflow component(s) exited: {dead}\n{self.logs()}")
 
     def wait_for(self, condition: Any, timeout: float, what: str, interval: float = 2.0) -> Any:
+        """Poll until ``condition`` is true. An API call that times out or drops its connection
+        counts as "not yet": on a loaded machine the api-server can stall for a minute (seen in CI),
+        and the run it reports on goes on meanwhile."""
         deadline = time.monotonic() + timeout
+        stalled: list[str] = []
         while time.monotonic() < deadline:
             self.check_alive()
-            value = condition()
+            try:
+                value = condition()
+            except (TimeoutError, ConnectionError, urllib.error.URLError) as error:
+                if isinstance(error, urllib.error.HTTPError):
+                    raise
+                stalled.append(f"{type(error).__name__}: {error}")
+                value = None
             if value:
                 return value
             time.sleep(interval)
-        raise TimeoutError(f"waited {timeout:.0f}s for {what}\n{self.logs()}")
+        raise TimeoutError(f"waited {timeout:.0f}s for {what} (API stalls: {stalled[-3:]})\n{self.logs()}")
 
     # -- REST API -----------------------------------------------------------------------------------
     def _api_ready(self) -> bool:
