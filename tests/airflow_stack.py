@@ -235,8 +235,16 @@ class AirflowStack:
             data=None if body is None else json.dumps(body).encode(),
             headers={"Authorization": f"Bearer {self.token()}", "Content-Type": "application/json"},
         )
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return json.loads(response.read() or b"null")
+        attempts = 3 if method == "GET" else 1  # reads are safe to repeat after a stalled api-server
+        for attempt in range(attempts):
+            try:
+                with urllib.request.urlopen(request, timeout=60) as response:
+                    return json.loads(response.read() or b"null")
+            except (TimeoutError, ConnectionError) as error:
+                if attempt == attempts - 1:
+                    raise
+                print(f"AirflowStack: {method} {path} failed ({error}); asking again")
+        raise AssertionError("unreachable")
 
     def wait_for_dag(self, dag_id: str, timeout: float = 600) -> None:
         def parsed() -> bool:
