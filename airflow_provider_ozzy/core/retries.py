@@ -27,18 +27,12 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar
-
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception,
-    stop_after_attempt,
-    stop_before_delay,
-    wait_exponential_jitter,
-)
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow_provider_ozzy.core.errors import OzzyError
+
+if TYPE_CHECKING:  # tenacity is imported when a retry policy is first built: 80 ms at start
+    from tenacity import RetryCallState, Retrying
 
 T = TypeVar("T")
 log = logging.getLogger("airflow_provider_ozzy.retries")
@@ -204,6 +198,14 @@ def retrying(
     if os.environ.get("OZZY_RETRY_MAX_WAIT"):
         maximum = min(maximum, float(os.environ["OZZY_RETRY_MAX_WAIT"]))
         initial = min(initial, maximum)
+    from tenacity import (
+        Retrying,
+        retry_if_exception,
+        stop_after_attempt,
+        stop_before_delay,
+        wait_exponential_jitter,
+    )
+
     return Retrying(
         retry=retry_if_exception(is_transient),
         stop=stop_after_attempt(total) | stop_before_delay(budget.max_seconds),

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import copy
 import difflib
+import functools
 import json
 import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-
-import yaml
 
 from airflow_provider_ozzy.core.errors import ConfigurationError
 from airflow_provider_ozzy.core.extras import missing_requirements
@@ -136,13 +135,23 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 @dataclass
 class ExportConfig:
-    """A loaded configuration: the mapping, where it came from, and the line of every key."""
+    """A loaded configuration: the mapping, where it came from, and its text, from which the line
+    of every key is found when a message needs one."""
 
     data: dict[str, Any]
     source: str | None = None
-    lines: dict[tuple[Any, ...], int] = field(default_factory=dict)
+    text: str | None = field(default=None, repr=False)
     warnings: list[str] = field(default_factory=list)  # what exporters ignored (set by validate)
     job: ResolvedJob | None = None  # each section resolved once (set by validate)
+
+    @functools.cached_property
+    def lines(self) -> dict[tuple[Any, ...], int]:
+        """The line of every mapping key and sequence entry of ``text`` (``{}`` without one)."""
+        if not self.text:
+            return {}
+        from airflow_provider_ozzy.engine.yaml_config import line_map
+
+        return line_map(self.text)
 
     def where(self, *path: Any) -> str:
         """``file:line: `` for the deepest known key of ``path`` ('' for dict configs)."""
@@ -249,7 +258,7 @@ def load_config_text(text: str, path: str) -> ExportConfig:
         raise ConfigurationError(
             f"{path}: a configuration must be a mapping of sections, got {type(data).__name__}"
         )
-    return ExportConfig(data, path, _line_map(text))
+    return ExportConfig(data, path, text)
 
 
 def _parse(text: str, path: str) -> Any:
@@ -261,118 +270,18 @@ def _parse(text: str, path: str) -> Any:
                 f"{path}:{error.lineno}:{error.colno}: not valid JSON: {error.msg}"
             ) from None
         except _DuplicateKey as duplicate:
-            raise ConfigurationError(_json_duplicate_message(text, path, duplicate.key)) from None
-    try:
-        return yaml.load(text, Loader=StrictSafeLoader)  # noqa: S506 (a SafeLoader, stricter)
-    except _ConfigYAMLError as error:
-        mark = error.problem_mark
-        place = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else path
-        raise ConfigurationError(f"{place}: {error.problem}") from None
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark
-        place = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else path
-        context = error.context_mark
-        started = (
-            f" ({error.context} on line {context.line + 1})"
-            if error.context and context and mark and context.line != mark.line
-            else ""
-        )
-        raise ConfigurationError(f"{place}: not valid YAML or JSON: {error.problem}{started}") from None
-    except yaml.YAMLError as error:
-        raise ConfigurationError(f"{path}: not valid YAML or JSON: {error}") from None
+            from airflow_provider_ozzy.engine.yaml_config import json_duplicate_message
 
+            raise ConfigurationError(json_duplicate_message(text, path, duplicate.key)) from None
+    from airflow_provider_ozzy.engine.yaml_config import parse_yaml
 
-# Nodes that YAML aliases may add to a config in total. Aliases are shared, not copied, when the
-# YAML is read, but every later walk (validation of a list option, secret stripping, copies)
-# expands them: nine nested aliases of nine ("billion laughs") are 387 million nodes.
-MAX_ALIAS_NODES = 100_000
-
-
-class _ConfigYAMLError(yaml.MarkedYAMLError):
-    """A YAML document that is well formed but refused as a config (duplicate key, alias bomb)."""
-
-    def __init__(self, problem: str, mark: Any) -> None:
-        super().__init__(problem=problem, problem_mark=mark)
+    return parse_yaml(text, path)
 
 
 class _DuplicateKey(Exception):
     def __init__(self, key: Any) -> None:
         super().__init__(key)
         self.key = key
-
-
-class StrictSafeLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` that refuses a mapping key given twice and limits alias expansion.
-
-    PyYAML keeps the last of two equal keys silently (a second ``writer:`` replaced the first).
-    Merge keys (``<<: *defaults``) still override as YAML defines.
-    """
-
-    def __init__(self, stream: Any) -> None:
-        super().__init__(stream)
-        self._alias_nodes = 0
-        self._sizes: dict[int, int] = {}
-        self._open_anchors: set[str] = set()
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        event = self.peek_event()
-        if isinstance(event, yaml.AliasEvent):
-            anchor = event.anchor
-            if anchor in self._open_anchors:
-                raise _ConfigYAMLError(
-                    problem=f"the alias *{anchor} is inside its own anchor &{anchor} (a recursive "
-                    "structure cannot be a config)",
-                    mark=event.start_mark,
-                )
-            node = self.anchors.get(anchor)
-            if node is not None:
-                self._alias_nodes += self._size(node)
-                if self._alias_nodes > MAX_ALIAS_NODES:
-                    raise _ConfigYAMLError(
-                        problem=f"YAML aliases expand to more than {MAX_ALIAS_NODES} nodes by the alias "
-                        f"*{anchor} (a config cannot use aliases to grow this large; write the values out)",
-                        mark=event.start_mark,
-                    )
-            return super().compose_node(parent, index)
-        anchor = getattr(event, "anchor", None)
-        if anchor is None:
-            return super().compose_node(parent, index)
-        self._open_anchors.add(anchor)
-        try:
-            return super().compose_node(parent, index)
-        finally:
-            self._open_anchors.discard(anchor)
-
-    def _size(self, node: yaml.Node) -> int:
-        """Nodes in ``node`` with every alias inside it expanded (memoized: linear in the tree)."""
-        known = self._sizes.get(id(node))
-        if known is not None:
-            return known
-        size = 1
-        if isinstance(node, yaml.SequenceNode):
-            size += sum(self._size(child) for child in node.value)
-        elif isinstance(node, yaml.MappingNode):
-            size += sum(self._size(key) + self._size(value) for key, value in node.value)
-        self._sizes[id(node)] = size
-        return size
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: dict[Any, int] = {}
-        for key_node, _ in node.value:
-            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
-                continue
-            key = self.construct_object(key_node)
-            try:
-                first = seen.setdefault(key, key_node.start_mark.line + 1)
-            except TypeError:  # an unhashable key: PyYAML reports it itself
-                continue
-            if first != key_node.start_mark.line + 1:
-                raise _ConfigYAMLError(
-                    problem=f"key {key!r} is given twice (first on line {first}); YAML keeps only "
-                    "the last, so remove or rename one",
-                    mark=key_node.start_mark,
-                )
-        return super().construct_mapping(node, deep)
 
 
 def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -382,49 +291,6 @@ def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
             raise _DuplicateKey(key)
         result[key] = value
     return result
-
-
-def _json_duplicate_message(text: str, path: str, key: str) -> str:
-    """Both lines of a key given twice in a JSON config (found again in the YAML node tree)."""
-    try:
-        yaml.load(text, Loader=StrictSafeLoader)  # noqa: S506
-    except _ConfigYAMLError as error:
-        mark = error.problem_mark
-        if mark is not None:
-            return f"{path}:{mark.line + 1}:{mark.column + 1}: {error.problem}"
-    except yaml.YAMLError:
-        pass
-    return (
-        f"{path}: key {key!r} is given twice in one object; JSON keeps only the last, so remove or rename one"
-    )
-
-
-def _line_map(text: str) -> dict[tuple[Any, ...], int]:
-    """Line of every mapping key and sequence entry, from the YAML node tree (JSON is YAML here)."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return {}
-    lines: dict[tuple[Any, ...], int] = {}
-    seen: set[int] = set()  # an alias repeats a node (maybe one of its own parents): walk it once
-
-    def walk(node: Any, path: tuple[Any, ...]) -> None:
-        if id(node) in seen:
-            return
-        seen.add(id(node))
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                child = (*path, key.value)
-                lines[child] = key.start_mark.line + 1
-                walk(value, child)
-        elif isinstance(node, yaml.SequenceNode):
-            for index, value in enumerate(node.value):
-                lines[(*path, index)] = value.start_mark.line + 1
-                walk(value, (*path, index))
-
-    if root is not None:
-        walk(root, ())
-    return lines
 
 
 def normalize(data: dict[str, Any]) -> dict[str, Any]:
@@ -525,15 +391,14 @@ def _check_module(
     resolved: dict[tuple[Any, ...], ResolvedSection] | None = None,
 ) -> type | None:
     label = " ".join(str(part) for part in path)
-    where = config.where(*path)
     if not isinstance(section, dict):
         errors.append(
-            f"{where}{label}: must be a mapping with 'name' and 'options', got {type(section).__name__}"
+            f"{config.where(*path)}{label}: must be a mapping with 'name' and 'options', got {type(section).__name__}"
         )
         return None
     name = section.get("name")
     if not name:
-        errors.append(f"{where}{label}: module name is missing (set 'name')")
+        errors.append(f"{config.where(*path)}{label}: module name is missing (set 'name')")
         return None
     try:
         found = resolve(name, kind)
@@ -563,7 +428,7 @@ def _check_module(
     for problem in problems:
         if skip_value is not None and problem.option and skip_value(options.get(problem.option)):
             continue
-        place = config.where(*path, "options", problem.option) if problem.option else where
+        place = config.where(*path, "options", problem.option) if problem.option else config.where(*path)
         errors.append(f"{place}{label} ({found.__name__}): {problem.message}")
     return found
 
@@ -749,8 +614,8 @@ def _check_file_level_formatter(config: ExportConfig, classes: dict[str, type], 
 
 def _check_dead_letter_options(config: ExportConfig, values: dict[str, Any], errors: list[str]) -> None:
     cap = values.get("max_bad_records")
-    where = config.where("exporter_options", "max_bad_records")
     if cap is not None and not values.get("dead_letter_file"):
+        where = config.where("exporter_options", "max_bad_records")
         errors.append(
             f"{where}exporter_options: option 'max_bad_records' needs 'dead_letter_file' "
             "(without it, any bad record fails the export)"

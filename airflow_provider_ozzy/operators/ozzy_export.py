@@ -158,7 +158,7 @@ class OzzyExportOperator(BaseOperator):
         options.update(self.exporter_options)
         if options:
             data["exporter_options"] = options
-        return ExportConfig(data, base.source, base.lines if data == base.data else {})
+        return ExportConfig(data, base.source, base.text if data == base.data else None)
 
     def render_template_fields(self, context: Any, jinja_env: Any = None) -> None:
         super().render_template_fields(context, jinja_env)
