@@ -42,16 +42,23 @@ def run_ozzy(
     )
 
 
-def run_ozzy_listing_airflow_modules(
-    cwd: str | os.PathLike[str], timeout: float = 120
+def run_ozzy_listing_imports(
+    cwd: str | os.PathLike[str],
+    roots: tuple[str, ...] = ("airflow",),
+    hidden: tuple[str, ...] = (),
+    timeout: float = 120,
 ) -> subprocess.CompletedProcess[str]:
-    """``ozzy run config.json --quiet`` in a child process that prints ``AIRFLOW [...]`` at the end: the
-    Airflow modules the run imported (``AIRFLOW []`` for none; importing Airflow costs seconds)."""
+    """``ozzy run config.json --quiet`` in a child process that prints ``EXIT <code> IMPORTED [...]``
+    at the end: the modules under ``roots`` the run imported (``IMPORTED []`` for none; importing
+    Airflow costs seconds). ``hidden`` modules cannot be imported there, as if not installed."""
     script = (
         "import sys\n"
+        f"sys.modules.update(dict.fromkeys({list(hidden)!r}))\n"
         "from airflow_provider_ozzy.cli import main\n"
         "code = main(['run', 'config.json', '--quiet'])\n"
-        "print('AIRFLOW', sorted(m for m in sys.modules if m == 'airflow' or m.startswith('airflow.')))\n"
+        f"roots = {list(roots)!r}\n"
+        "found = [m for m, module in sys.modules.items() if module is not None and m.split('.')[0] in roots]\n"
+        "print('EXIT', code, 'IMPORTED', sorted(found))\n"
         "sys.exit(code)\n"
     )
     return subprocess.run(

@@ -19,8 +19,10 @@ class PipelineItem:
 
     kind: ClassVar[str] = "module"
     supported_options: ClassVar[dict[str, dict[str, Any]]] = {}
-    # modules imported when it runs, each brought by an extra (``core.extras.EXTRA_OF``)
+    # modules it imports when it runs, each brought by an extra (``core.extras.EXTRA_OF``), and
+    # those it imports only when an option is set (an Airflow connection id: the provider's hook)
     requires: ClassVar[tuple[str, ...]] = ()
+    requires_when_set: ClassVar[dict[str, tuple[str, ...]]] = {}
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
         if isinstance(options, ResolvedOptions):  # validated and resolved once, by the engine
@@ -31,6 +33,17 @@ class PipelineItem:
                 raise ConfigurationError(errors=[self.describe(problem) for problem in problems])
         self.options: dict[str, Any] = values
         self.log = logging.getLogger(f"airflow_provider_ozzy.{self.kind}")
+
+    @classmethod
+    def required_for(cls, options: Mapping[str, Any]) -> tuple[str, ...]:
+        """What a section with these (raw) options imports when it runs."""
+        extra = (
+            module
+            for option, modules in cls.requires_when_set.items()
+            if options.get(option)
+            for module in modules
+        )
+        return (*cls.requires, *extra)
 
     @classmethod
     def resolve(cls, options: Mapping[str, Any] | None) -> tuple[dict[str, Any], list[Problem]]:

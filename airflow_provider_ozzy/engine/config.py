@@ -411,9 +411,11 @@ def _check_module(
             f"{config.where(*path, 'name')}{label}: {name} is not a {kind[:-1] if kind.endswith('s') else kind} module"
         )
         return None
-    for sentence in missing_requirements(getattr(found, "requires", ())):
-        errors.append(f"{config.where(*path, 'name')}{label}: {found.__name__} {sentence}")
     options = section.get("options") or {}
+    required_for = getattr(found, "required_for", None)
+    required = required_for(options if isinstance(options, dict) else {}) if required_for else ()
+    for sentence in missing_requirements(required):
+        errors.append(f"{config.where(*path, 'name')}{label}: {found.__name__} {sentence}")
     if not isinstance(options, dict):
         errors.append(
             f"{config.where(*path, 'options')}{label} ({found.__name__}): 'options' must be a mapping"

@@ -35,7 +35,8 @@ class SFTPReader(StreamBasedReader):
     ``EXPORTERS_SFTP_PASSWORD``), as for ``SFTPWriter``.
     """
 
-    requires = ("paramiko", "airflow.providers.sftp")
+    requires = ("paramiko",)
+    requires_when_set = {"sftp_conn_id": ("airflow.providers.sftp",)}  # the old options connect without it
     supported_options = {**SFTP_OPTIONS, **LISTING_OPTIONS}
 
     def __init__(self, options: dict[str, Any] | None = None) -> None:

@@ -35,7 +35,7 @@ class FTPWriter(FileServerWriter):
     ``check_consistency`` compares every file's size on the server.
     """
 
-    requires = ("airflow.providers.ftp",)
+    requires_when_set = {"ftp_conn_id": ("airflow.providers.ftp",)}  # the old options connect without it
     supported_options = dict(FTP_OPTIONS)
 
     session_class = FTPSession

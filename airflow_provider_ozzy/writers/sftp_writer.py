@@ -35,7 +35,8 @@ class SFTPWriter(FileServerWriter):
     relative to the login directory. ``check_consistency`` compares every file's size on the server.
     """
 
-    requires = ("paramiko", "airflow.providers.sftp")
+    requires = ("paramiko",)
+    requires_when_set = {"sftp_conn_id": ("airflow.providers.sftp",)}  # the old options connect without it
     supported_options = dict(SFTP_OPTIONS)
 
     session_class = SFTPSession

@@ -30,7 +30,7 @@ from tests.helpers import (
     output_files,
     read_json_lines,
     run_ozzy,
-    run_ozzy_listing_airflow_modules,
+    run_ozzy_listing_imports,
     write_config,
     write_json_lines_gz,
 )
@@ -351,7 +351,6 @@ def test_validation_rejects_bad_database_options_without_showing_the_password(
 def test_a_sqlite_job_needs_no_airflow_import(tmp_path: Path) -> None:
     """The CLI with a ``url`` stays Airflow-free (importing Airflow costs seconds)."""
     folder = _job_folder(tmp_path, {"name": "AlchemyPersistence", "options": {"url": "sqlite:///state.db"}})
-    result = run_ozzy_listing_airflow_modules(folder, timeout=60)
-    assert result.returncode == 0, result.stderr
-    assert "AIRFLOW []" in result.stdout
+    result = run_ozzy_listing_imports(folder, timeout=60)
+    assert "EXIT 0 IMPORTED []" in result.stdout, result.stdout + result.stderr
     assert (folder / "state.db").exists()

@@ -60,8 +60,43 @@ def test_a_missing_package_is_one_line_naming_module_line_and_extra(
 def test_every_required_package_names_an_extra_of_the_package() -> None:
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     for _kind, name, module_class in all_modules():
-        for package in getattr(module_class, "requires", ()):
+        when_set = getattr(module_class, "requires_when_set", {}).values()
+        for package in [
+            *getattr(module_class, "requires", ()),
+            *(name for names in when_set for name in names),
+        ]:
             assert package in EXTRA_OF, f"{name} requires {package}, which no extra is known to bring"
     assert set(EXTRA_OF.values()) <= set(extras)
     # the suite runs with every extra: each package is found, so no valid config is refused for it
     assert all(installed(package) for package in EXTRA_OF)
+
+
+@pytest.mark.parametrize("kind", ["sftp", "ftp"])
+def test_the_file_server_provider_is_required_only_with_a_connection_id(tmp_path: Path, kind: str) -> None:
+    """The old host/user/password options connect with paramiko or ftplib: a config using them is
+    valid without the SFTP or FTP provider; one naming an Airflow connection is refused, in one line
+    naming the extra."""
+    writer = "SFTPWriter" if kind == "sftp" else "FTPWriter"
+    legacy = f"{{host: 127.0.0.1, {kind}_user: u, {kind}_password: p, filebase: 'out/x_'}}"
+    configs = {"legacy": legacy, "connection": f"{{{kind}_conn_id: files, filebase: 'out/x_'}}"}
+    hide = f"import sys; sys.modules['airflow.providers.{kind}'] = None; from airflow_provider_ozzy.cli import main; "
+    codes = {}
+    for name, options in configs.items():
+        (tmp_path / f"{name}.yaml").write_text(
+            f"reader: {{name: FSReader, options: {{input: {{dir: in}}}}}}\nwriter: {{name: {writer}, options: {options}}}\n"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", hide + f"sys.exit(main(['validate', '{name}.yaml']))"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        codes[name] = (done.returncode, done.stderr)
+    assert codes["legacy"][0] == 0, codes["legacy"][1]
+    code, stderr = codes["connection"]
+    assert code == 2 and "Traceback" not in stderr, stderr
+    assert (
+        f"connection.yaml:2: writer: {writer} needs the Python package 'airflow.providers.{kind}'" in stderr
+    )
+    assert f"pip install 'airflow-provider-ozzy[{kind}]'" in stderr

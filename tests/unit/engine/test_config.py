@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import gzip
 import json
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -405,31 +401,3 @@ def test_schema_and_validator_agree_on_examples(cli_schema, config, valid):
         return  # the schema allows any third-party module; the validator imports it
     # the schema describes strict configs: what exporters ignored is not in it
     assert (check(load_config(config), strict=True) == []) is valid
-
-
-def test_a_json_config_export_starts_without_pyyaml_or_tenacity(tmp_path: Path) -> None:
-    """Both are imported when needed (a YAML config, a message pointing at a line, a transient error):
-    together they cost 0.14 s of every ``ozzy`` process and task start, most of the CLI's own."""
-    (tmp_path / "in.jl").write_text("".join(f'{{"id": {n}}}\n' for n in range(100)))
-    config = {
-        "reader": {"name": "FSReader", "options": {"input": {"file": str(tmp_path / "in.jl")}}},
-        "writer": {"name": "FSWriter", "options": {"filebase": str(tmp_path / "out" / "items_")}},
-        "persistence": {"name": "PicklePersistence", "options": {"file_path": str(tmp_path / "state")}},
-    }
-    (tmp_path / "config.json").write_text(json.dumps(config))
-    script = (
-        "import sys\n"
-        "from airflow_provider_ozzy.cli import main\n"
-        "code = main(['run', sys.argv[1], '--quiet'])\n"
-        "print(sorted({m.split('.')[0] for m in sys.modules} & {'yaml', 'tenacity'}), code)\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", script, str(tmp_path / "config.json")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=tmp_path,
-    )
-    assert done.stdout.strip().splitlines()[-1] == "[] 0", done.stdout + done.stderr
-    [written] = (tmp_path / "out").iterdir()
-    assert len(gzip.decompress(written.read_bytes()).splitlines()) == 100
