@@ -15,7 +15,9 @@ use it too. Two exports in one process do not change each other's budget.
 Environment overrides, for tests and emergencies: ``OZZY_DISABLE_RETRIES=1`` makes every operation
 try once; ``OZZY_RETRY_MAX_WAIT`` (seconds) caps each wait between attempts.
 
-Each retry logs one line: ``S3 PutObject bucket/key: attempt 2 of 5 in 1.3 s: <error>``.
+Each retry logs one line: ``S3 PutObject bucket/key: attempt 2 of 5 in 1.3 s: <error>``. After a
+connection the server closed under the request (``dropped_connection``), the first retry does not
+wait: it goes out on a new connection.
 """
 
 from __future__ import annotations
@@ -155,6 +157,30 @@ def is_transient(error: BaseException) -> bool:
     return isinstance(status, int) and is_transient_status(status)
 
 
+# what a connection the server closed under a request raises (``http.client.RemoteDisconnected`` is a
+# ConnectionResetError); SDKs wrap it in their own errors' args (requests, botocore) or
+# ``inner_exception`` (azure-core), Ozzy's in ``original``
+_DROPPED = (ConnectionResetError, ConnectionAbortedError, BrokenPipeError)
+
+
+def dropped_connection(error: BaseException | None) -> bool:
+    """Whether ``error`` is, or wraps, a connection closed by the server under the request. Most
+    often a pooled keep-alive connection the server closed as it was reused (an idle timeout, read
+    ahead leaving connections idle): a new connection works at once, so the first retry does not wait."""
+    seen: set[int] = set()
+    stack: list[Any] = [error]
+    while stack:
+        found = stack.pop()
+        if not isinstance(found, BaseException) or id(found) in seen:
+            continue
+        seen.add(id(found))
+        if isinstance(found, _DROPPED):
+            return True
+        wrapped = (getattr(found, name, None) for name in ("original", "inner_exception"))
+        stack.extend([*found.args, *wrapped, found.__cause__, found.__context__])
+    return False
+
+
 def is_transient_status(status: int) -> bool:
     """Whether an HTTP answer with this status is worth another attempt: a server error (5xx),
     throttling (429) or a request the server gave up waiting for (408). Every service asks here."""
@@ -206,10 +232,16 @@ def retrying(
         wait_exponential_jitter,
     )
 
+    backoff = wait_exponential_jitter(initial=initial, max=maximum)
+
+    def wait(state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        return 0.0 if state.attempt_number == 1 and dropped_connection(error) else float(backoff(state))
+
     return Retrying(
         retry=retry_if_exception(is_transient),
         stop=stop_after_attempt(total) | stop_before_delay(budget.max_seconds),
-        wait=wait_exponential_jitter(initial=initial, max=maximum),
+        wait=wait,
         before_sleep=_logger(what, total),
         reraise=True,
     )

@@ -398,6 +398,30 @@ def test_transient_http_faults_are_retried_to_exact_output(
     check_retried_to_exact_output(place, proxy, kind, prefix, work, stats, expected)
 
 
+@pytest.mark.parametrize("server", ["s3", "gcs", "azure_blob"])
+def test_a_download_whose_connection_drops_is_retried_at_once_on_a_new_one(
+    server: str,
+    request: pytest.FixtureRequest,
+    fault_proxy: Callable[[str], FaultProxy],
+    input_dir: Path,
+    work: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A server that closes the connection under a GET (a pooled keep-alive connection it had timed
+    out, seen with read ahead against fake-gcs-server): the first retry goes out at once, not after
+    the backoff's second or more, and the output is exact."""
+    place = http_place(request, server, fault_proxy)
+    proxy: FaultProxy = place.proxy
+    prefix = fresh_prefix(place, "reader")
+    proxy.reset(times=1, match=place.is_download, every=3)
+    with caplog.at_level("WARNING", logger="airflow_provider_ozzy.retries"):
+        stats = run_in_process(config_for(place, "reader", input_dir, prefix), monkeypatch, place.env)
+    check_retried_to_exact_output(place, proxy, "reader", prefix, work, stats, {"reset": 1})
+    retries = [r.getMessage() for r in caplog.records if r.name == "airflow_provider_ozzy.retries"]
+    assert len(retries) == 1 and "attempt 2 of 5 in 0.0 s" in retries[0], retries
+
+
 @pytest.mark.parametrize(
     ("server", "kind", "fault"),
     [
