@@ -26,6 +26,19 @@ CONFIGS = {
 }
 
 
+def ozzy_without(package: str, folder: Path, command: str, config: str) -> subprocess.CompletedProcess[str]:
+    """``ozzy <command> <config>`` in a child process where ``package`` cannot be imported, as if
+    it were not installed."""
+    hide = f"import sys; sys.modules[{package!r}] = None; from airflow_provider_ozzy.cli import main; "
+    return subprocess.run(
+        [sys.executable, "-c", hide + f"sys.exit(main([{command!r}, {config!r}]))"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 @pytest.mark.parametrize(
     ("package", "module", "extra", "line"),
     [
@@ -39,15 +52,8 @@ def test_a_missing_package_is_one_line_naming_module_line_and_extra(
 ) -> None:
     """The package is hidden from the child process as if it were not installed."""
     (tmp_path / "job.yaml").write_text(CONFIGS[package])
-    hide = f"import sys; sys.modules[{package!r}] = None; from airflow_provider_ozzy.cli import main; "
     for command in ("validate", "run"):
-        done = subprocess.run(
-            [sys.executable, "-c", hide + f"sys.exit(main([{command!r}, 'job.yaml']))"],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        done = ozzy_without(package, tmp_path, command, "job.yaml")
         assert done.returncode == 2, done.stderr
         assert "Traceback" not in done.stderr, done.stderr
         (problem,) = [each for each in done.stderr.splitlines() if "needs the Python package" in each]
@@ -79,19 +85,12 @@ def test_the_file_server_provider_is_required_only_with_a_connection_id(tmp_path
     writer = "SFTPWriter" if kind == "sftp" else "FTPWriter"
     legacy = f"{{host: 127.0.0.1, {kind}_user: u, {kind}_password: p, filebase: 'out/x_'}}"
     configs = {"legacy": legacy, "connection": f"{{{kind}_conn_id: files, filebase: 'out/x_'}}"}
-    hide = f"import sys; sys.modules['airflow.providers.{kind}'] = None; from airflow_provider_ozzy.cli import main; "
     codes = {}
     for name, options in configs.items():
         (tmp_path / f"{name}.yaml").write_text(
             f"reader: {{name: FSReader, options: {{input: {{dir: in}}}}}}\nwriter: {{name: {writer}, options: {options}}}\n"
         )
-        done = subprocess.run(
-            [sys.executable, "-c", hide + f"sys.exit(main(['validate', '{name}.yaml']))"],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        done = ozzy_without(f"airflow.providers.{kind}", tmp_path, "validate", f"{name}.yaml")
         codes[name] = (done.returncode, done.stderr)
     assert codes["legacy"][0] == 0, codes["legacy"][1]
     code, stderr = codes["connection"]
