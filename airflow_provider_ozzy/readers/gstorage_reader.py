@@ -41,4 +41,4 @@ class GStorageReader(StreamBasedReader):
         return streams
 
     def open_stream(self, stream: Stream) -> BinaryIO:
-        return self.gcs.open_object(stream.name, generation=stream.meta)  # type: ignore[return-value]
+        return self.gcs.open_object(stream.name, generation=stream.meta, size=stream.size)  # type: ignore[return-value]

@@ -189,11 +189,12 @@ class GCSConnection(StoreConnection):
 
         return self.run(listing, action="list")
 
-    def open_object(self, name: str, generation: int | None = None) -> ObjectStream:
+    def open_object(self, name: str, generation: int | None = None, size: int | None = None) -> ObjectStream:
         """A stream of object ``name`` from its start, read ``CHUNK_SIZE`` bytes per request.
 
         ``generation`` (from the listing) is the version read: a replaced object fails instead of
-        giving other data than a resumed read expects.
+        giving other data than a resumed read expects. ``size`` (from the listing too) is that
+        version's length: the stream ends there without asking the server past its end.
         """
 
         def opening() -> ObjectStream:
@@ -209,7 +210,8 @@ class GCSConnection(StoreConnection):
                 if generation is None or self.properties(name) is None:
                     raise
                 raise self.error_class(f"{self.module}: {self._replaced(name)}") from None
-            return ObjectStream(reader, head, lambda error: self.translate(error, name, stream=True))
+            end = size if generation is not None else None  # a size without a version may be stale
+            return ObjectStream(reader, head, lambda error: self.translate(error, name, stream=True), end)
 
         return self.run(opening, name, action="read")
 
@@ -330,41 +332,58 @@ def _is_credentials_failure(error: BaseException) -> bool:
 class ObjectStream:
     """A GCS ``BlobReader`` whose failures read as Ozzy errors (transient ones reopen the stream).
 
-    ``head``: the bytes already read to make the first request.
+    ``head``: the bytes already read to make the first request. ``size``: the object's length when
+    known: ``BlobReader`` learns that it has read everything by asking for the range after the end
+    (one more request per object, answered 416), and its ``tell`` asks for the object's metadata.
     """
 
     def __init__(
-        self, raw: BinaryIO, head: bytes, translate: Callable[[BaseException], BaseException]
+        self,
+        raw: BinaryIO,
+        head: bytes,
+        translate: Callable[[BaseException], BaseException],
+        size: int | None = None,
     ) -> None:
         self._raw = raw
         self._head = head
         self._translate = translate
+        self._size = size
+        self._at = 0  # bytes read so far: the stream's position
 
     def read(self, size: int = -1) -> bytes:
         head, self._head = self._head, b""
         if size is not None and 0 <= size <= len(head):
             self._head = head[size:]
+            self._at += size
             return head[:size]
-        try:
-            rest = self._raw.read(-1 if size is None or size < 0 else size - len(head))
-        except Exception as error:
-            raise self._translate(error) from None
-        return head + rest
+        want = -1 if size is None or size < 0 else size - len(head)
+        if self._size is not None:  # never more than is left: BlobReader would ask past the end
+            left = max(0, self._size - self._at - len(head))
+            want = left if want < 0 else min(want, left)
+        data = head
+        if want:
+            try:
+                data += self._raw.read(want)
+            except Exception as error:
+                raise self._translate(error) from None
+        self._at += len(data)
+        return data
 
     def seekable(self) -> bool:
         return True
 
     def seek(self, offset: int, whence: int = 0) -> int:
         if whence == 1:
-            offset, whence = self.tell() + offset, 0
+            offset, whence = self._at + offset, 0
         self._head = b""
         try:
-            return self._raw.seek(offset, whence)
+            self._at = self._raw.seek(offset, whence)
         except Exception as error:
             raise self._translate(error) from None
+        return self._at
 
     def tell(self) -> int:
-        return self._raw.tell() - len(self._head)
+        return self._at
 
     def close(self) -> None:
         try:

@@ -72,6 +72,27 @@ def proxied(
 # -- round trips through the item pipeline --------------------------------------------------------------
 
 
+def test_each_object_is_read_with_one_request_and_exactly(work, gcs, bucket, fault_proxy, monkeypatch):
+    """The listing gives each object's size: the reader stops there. ``BlobReader`` alone learns the
+    end by asking for the range past it (a second request per object, answered 416)."""
+    proxy = proxied(gcs, fault_proxy, monkeypatch)
+    parts = [ITEMS[start : start + 7] for start in range(0, len(ITEMS), 7)]
+    GCSStore(gcs, bucket).put({f"in/{n:02d}.jl.gz": gzip.compress(jl(part)) for n, part in enumerate(parts)})
+    out = work / "out"
+    stats = export(
+        {
+            "reader": gcs_reader(bucket, prefix="in/", batch_size=5),
+            "writer": {"name": "FSWriter", "options": {"filebase": f"{out}/items_", "compression": "none"}},
+        }
+    )
+    media = proxy.exchanges(lambda e: e.method == "GET" and "alt=media" in e.query)
+    assert (len(media), sorted({e.status for e in media})) == (len(parts), [206]), [
+        (e.path, e.status) for e in media
+    ]
+    got = [json.loads(line) for path in sorted(out.iterdir()) for line in path.read_text().splitlines()]
+    assert got == ITEMS and stats["items_written"] == len(ITEMS)
+
+
 # -- consistency ------------------------------------------------------------------------------------------
 
 
