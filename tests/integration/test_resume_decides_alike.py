@@ -63,9 +63,14 @@ def make_input(folder: Path, bad_lines: bool = False) -> Path:
     return folder
 
 
-def fs_config(input_dir: Path, job_id: str, group_key: str = "country") -> dict[str, Any]:
+def fs_config(
+    input_dir: Path, job_id: str, group_key: str = "country", batch_size: int = 50
+) -> dict[str, Any]:
     return {
-        "reader": {"name": "FSReader", "options": {"input": {"dir": str(input_dir)}, "batch_size": 50}},
+        "reader": {
+            "name": "FSReader",
+            "options": {"input": {"dir": str(input_dir)}, "batch_size": batch_size},
+        },
         "grouper": {"name": "FileKeyGrouper", "options": {"keys": [group_key]}},
         "writer": {
             "name": "FSWriter",
@@ -122,13 +127,14 @@ def killed_first_run(
     job_id: str,
     persistence: dict[str, Any] | None = None,
     token: Callable[[], Any] | None = None,
+    batch_size: int = 50,
 ) -> dict[str, Any]:
     """The input and ``job.json`` in ``tmp_path``, and a first run of it killed after some commits.
 
     ``token`` tells commits apart (default: the PicklePersistence folder ``state``); returns the config.
     """
     make_input(tmp_path / "in")
-    config = fs_config(tmp_path / "in", job_id)
+    config = fs_config(tmp_path / "in", job_id, batch_size=batch_size)
     if persistence is not None:
         config["persistence"] = persistence
     write_config(tmp_path / "job.json", config)
@@ -338,9 +344,15 @@ def check_second_resume_refused(
     assert_each_input_item_once(fs_output_ids(tmp_path / "out"))
 
 
+# small batches for the two-resumes tests: the first resume commits 1,200 times, so it is still
+# running when the test has seen its commits and paused it (with 50, a resume of the SQLite job
+# finished in well under a second and, on a loaded machine, before the test saw two commits)
+RACE_BATCH = 5
+
+
 def test_two_resumes_of_one_pickle_job_at_once(tmp_path: Path) -> None:
     token = lambda: state_token(tmp_path / "state")  # noqa: E731
-    killed_first_run(tmp_path, "twice", token=token)
+    killed_first_run(tmp_path, "twice", token=token, batch_size=RACE_BATCH)
     check_second_resume_refused(tmp_path, "pickle:state/twice", token, "twice")
 
 
@@ -384,7 +396,7 @@ def test_two_resumes_of_one_database_job_at_once(
 ) -> None:
     url, section, uri = database
     token = alchemy_token(url, section["options"]["table"])
-    killed_first_run(tmp_path, "db:job/1", section, token)
+    killed_first_run(tmp_path, "db:job/1", section, token, batch_size=RACE_BATCH)
 
     def between_commits() -> bool:
         if not url.startswith("sqlite"):
