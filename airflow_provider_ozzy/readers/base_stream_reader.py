@@ -21,7 +21,7 @@ from typing import Any, BinaryIO, NamedTuple
 
 from airflow_provider_ozzy.core.dead_letters import BadRecord, DeadLetterSink
 from airflow_provider_ozzy.core.errors import ReaderError
-from airflow_provider_ozzy.core.retries import is_transient, retrying
+from airflow_provider_ozzy.core.retries import call_with_retries, is_transient
 from airflow_provider_ozzy.core.stream import Stream
 from airflow_provider_ozzy.decompressors.stream_decompressors import AutoDecompressor, BaseDecompressor
 from airflow_provider_ozzy.deserializers.stream_deserializers import BaseDeserializer, JsonLinesDeserializer
@@ -297,29 +297,16 @@ class StreamBasedReader(BaseReader):
         return self.deserializer.batches(chunks, stream.name, skip=self._offset)
 
     def _next_records(self) -> list[dict[str, Any]]:
-        """The next list of records of the current stream; reopens it after a transient error.
+        """The next list of records of the current stream; reopens it after a transient error."""
+        return call_with_retries(self._attempt_records)
 
-        The first try runs outside the retry policy (building one per batch cost time, and importing
-        tenacity 80 ms at start); a transient error enters the policy as its failed first attempt."""
+    def _attempt_records(self) -> list[dict[str, Any]]:
         try:
             return self._take_records()
         except Exception as error:
-            if not is_transient(error):
-                raise
-            failed: Exception | None = error
-        for attempt in retrying():
-            with attempt:
-                if failed is not None:
-                    first, failed = failed, None
-                    self._reopen_records()
-                    raise first
-                try:
-                    return self._take_records()
-                except Exception as error:
-                    if is_transient(error):
-                        self._reopen_records()
-                    raise
-        return []  # pragma: no cover - retrying() re-raises the last error
+            if is_transient(error):
+                self._reopen_records()
+            raise
 
     def _take_records(self) -> list[dict[str, Any]]:
         try:
